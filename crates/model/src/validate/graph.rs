@@ -1,0 +1,316 @@
+//! Cross-document validation: following an Assertion's links and the checks that span
+//! documents.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use super::nodes::{self, Class};
+use super::primitives as p;
+use super::{Code, Finding, Options, Report, Resolver, Severity};
+use crate::identity::IdentityObject;
+
+/// Validates `input` and every document it links to, resolved through `resolver`.
+///
+/// For an Assertion: the badge class (also when embedded with an HTTP id, which the official
+/// validator re-fetches), its issuer, the issuer's keys, endorsements, the hosted verification
+/// scope, the expected recipient ([`Options::recipient`]), the timestamps against
+/// [`Options::now`], revocation (a hosted `revoked: true`, or the issuer's RevocationList for a
+/// signed badge) and, for signed badges, that the creator key is the issuer's. For a
+/// BadgeClass: its issuer. A link that cannot be resolved is an [`Code::Unresolved`] error.
+///
+/// The JWS signature of a signed badge is not checked here: this function receives the
+/// assertion JSON, not the JWS.
+pub fn validate(input: &Value, resolver: &dyn Resolver, options: &Options) -> Report {
+    let mut walk = Walk {
+        resolver,
+        options,
+        report: Report::default(),
+        seen: HashSet::new(),
+    };
+    let Some(class) = nodes::check_top_level(input, options, &mut walk.report) else {
+        return walk.report;
+    };
+    let input_id = input
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    walk.seen.insert(input_id.clone());
+    match class {
+        Class::Assertion => walk.assertion(input, &input_id),
+        Class::BadgeClass => {
+            walk.badge_class_links(input, &input_id);
+        }
+        Class::Profile => walk.profile_links(input, &input_id),
+        _ => {}
+    }
+    walk.report
+}
+
+struct Walk<'a> {
+    resolver: &'a dyn Resolver,
+    options: &'a Options,
+    report: Report,
+    seen: HashSet<String>,
+}
+
+impl Walk<'_> {
+    fn finding(
+        &mut self,
+        severity: Severity,
+        document: &str,
+        path: &str,
+        code: Code,
+        message: String,
+    ) {
+        self.report.findings.push(Finding {
+            severity,
+            document: document.to_owned(),
+            path: path.to_owned(),
+            code,
+            message,
+        });
+    }
+
+    /// Resolves the node at `value` (an IRI, or an embedded node with an HTTP id, which is
+    /// re-fetched by that id) and checks it as `class`. Returns the node's JSON when it is
+    /// available.
+    fn linked(
+        &mut self,
+        value: Option<&Value>,
+        class: Class,
+        from: &str,
+        path: &str,
+    ) -> Option<Value> {
+        let iri = match value? {
+            Value::String(iri) => iri.clone(),
+            Value::Object(map) => match map.get("id").and_then(Value::as_str) {
+                Some(id) if p::is_url(id) => id.to_owned(),
+                // Embedded without an HTTP id: already checked as part of its parent.
+                _ => return value.cloned(),
+            },
+            _ => return None,
+        };
+        match self.resolver.resolve(&iri) {
+            Ok(document) => {
+                let declared = document.get("id").and_then(Value::as_str).unwrap_or("");
+                if declared.trim_end_matches('/')
+                    != iri.split('#').next().unwrap_or("").trim_end_matches('/')
+                {
+                    self.finding(
+                        Severity::Warning,
+                        from,
+                        path,
+                        Code::IdMismatch,
+                        format!("the document at {iri} declares id {declared:?}"),
+                    );
+                }
+                if self.seen.insert(iri.clone()) {
+                    nodes::check_linked(&document, class, self.options, &mut self.report);
+                }
+                Some(document)
+            }
+            Err(e) => {
+                self.finding(Severity::Error, from, path, Code::Unresolved, e.to_string());
+                None
+            }
+        }
+    }
+
+    fn assertion(&mut self, assertion: &Value, id: &str) {
+        let badge = self.linked(assertion.get("badge"), Class::BadgeClass, id, "$.badge");
+        let issuer = badge.as_ref().and_then(|b| {
+            let badge_id = b.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
+            self.badge_class_links(b, &badge_id)
+        });
+        for (i, endorsement) in list(assertion.get("endorsement")).into_iter().enumerate() {
+            self.linked(
+                Some(endorsement),
+                Class::Endorsement,
+                id,
+                &format!("$.endorsement[{i}]"),
+            );
+        }
+        let verification = assertion
+            .get("verification")
+            .or_else(|| assertion.get("verify"));
+        let kind = verification
+            .and_then(|v| v.get("type"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if let Some(issuer) = &issuer {
+            match kind {
+                "HostedBadge" | "hosted" => self.hosted_scope(id, issuer),
+                "SignedBadge" | "signed" => self.signed_checks(assertion, id, issuer),
+                _ => {}
+            }
+        }
+        if let Some(expected) = &self.options.recipient {
+            let recipient = assertion
+                .get("recipient")
+                .cloned()
+                .and_then(|r| serde_json::from_value::<IdentityObject>(r).ok());
+            match recipient {
+                Some(r) if r.matches(expected) => {}
+                Some(r) => self.finding(Severity::Error, id, "$.recipient", Code::Recipient,
+                    format!("the recipient ({} {}) does not match {expected:?}", r.type_, r.identity)),
+                None => self.finding(Severity::Error, id, "$.recipient", Code::Recipient,
+                    format!("the recipient cannot be compared with {expected:?}: it is missing or malformed")),
+            }
+        }
+    }
+
+    /// Follows a badge class's issuer; returns the issuer's JSON.
+    fn badge_class_links(&mut self, badge: &Value, badge_id: &str) -> Option<Value> {
+        let issuer = self.linked(badge.get("issuer"), Class::Profile, badge_id, "$.issuer")?;
+        let issuer_id = issuer
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        self.profile_links(&issuer, &issuer_id);
+        Some(issuer)
+    }
+
+    fn profile_links(&mut self, profile: &Value, profile_id: &str) {
+        for (i, key) in list(profile.get("publicKey")).into_iter().enumerate() {
+            self.linked(
+                Some(key),
+                Class::CryptographicKey,
+                profile_id,
+                &format!("$.publicKey[{i}]"),
+            );
+        }
+    }
+
+    /// The hosted verification rule: the assertion id must match the issuer's `startsWith`
+    /// prefixes and come from an allowed origin (by default, the issuer id's host and port).
+    fn hosted_scope(&mut self, assertion_id: &str, issuer: &Value) {
+        let issuer_id = issuer.get("id").and_then(Value::as_str).unwrap_or("");
+        let policy = match issuer.get("verification") {
+            Some(Value::String(iri)) => self.resolver.resolve(iri).ok(),
+            Some(other) => Some(other.clone()),
+            None => None,
+        };
+        let policy = policy.unwrap_or(Value::Null);
+        let starts_with: Vec<&str> = list(policy.get("startsWith"))
+            .into_iter()
+            .filter_map(Value::as_str)
+            .collect();
+        if !starts_with.is_empty() && !starts_with.iter().any(|s| assertion_id.starts_with(s)) {
+            self.finding(Severity::Error, assertion_id, "$.id", Code::VerificationScope,
+                format!("assertion id does not start with any of {starts_with:?} (issuer's verification policy)"));
+            return;
+        }
+        let allowed: Vec<String> = match policy.get("allowedOrigins") {
+            Some(origins) => list(Some(origins))
+                .into_iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            None => p::authority(issuer_id).into_iter().collect(),
+        };
+        if allowed.is_empty() || !issuer_id.starts_with("http") {
+            self.finding(
+                Severity::Warning,
+                assertion_id,
+                "$.id",
+                Code::VerificationScope,
+                format!(
+                    "issuer {issuer_id} has no HTTP origin to check hosted verification against"
+                ),
+            );
+            return;
+        }
+        let origin = p::authority(assertion_id).unwrap_or_default();
+        if !allowed.contains(&origin) {
+            self.finding(Severity::Error, assertion_id, "$.id", Code::VerificationScope,
+                format!("hosted assertion is served from {origin:?}, not from the issuer's allowed origins {allowed:?}"));
+        }
+    }
+
+    /// Signed badges: the creator key must be one of the issuer's keys, and the assertion must
+    /// not be in the issuer's RevocationList.
+    fn signed_checks(&mut self, assertion: &Value, id: &str, issuer: &Value) {
+        let verification = assertion
+            .get("verification")
+            .or_else(|| assertion.get("verify"));
+        let creator = verification
+            .and_then(|v| v.get("creator"))
+            .and_then(Value::as_str);
+        let keys: Vec<&str> = list(issuer.get("publicKey"))
+            .into_iter()
+            .filter_map(|k| k.as_str().or_else(|| k.get("id").and_then(Value::as_str)))
+            .collect();
+        match creator {
+            Some(creator) if keys.contains(&creator) => {
+                self.linked(
+                    Some(&Value::String(creator.to_owned())),
+                    Class::CryptographicKey,
+                    id,
+                    "$.verification.creator",
+                );
+            }
+            Some(creator) => self.finding(
+                Severity::Error,
+                id,
+                "$.verification.creator",
+                Code::KeyOwnership,
+                format!("signing key {creator} is not among the issuer's publicKey {keys:?}"),
+            ),
+            None => self.finding(
+                Severity::Error,
+                id,
+                "$.verification.creator",
+                Code::Required,
+                "a signed badge must name its signing key in verification.creator".to_owned(),
+            ),
+        }
+        let issuer_id = issuer
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        if let Some(list_value) = self.linked(
+            issuer.get("revocationList"),
+            Class::RevocationList,
+            &issuer_id,
+            "$.revocationList",
+        ) {
+            let revoked = list(list_value.get("revokedAssertions"))
+                .into_iter()
+                .find(|entry| match entry {
+                    Value::String(s) => s == id,
+                    other => {
+                        other.get("id").and_then(Value::as_str) == Some(id)
+                            || other.get("uid").and_then(Value::as_str).is_some_and(|u| {
+                                Some(u) == assertion.get("uid").and_then(Value::as_str)
+                            })
+                    }
+                });
+            if let Some(entry) = revoked {
+                let reason = entry
+                    .get("revocationReason")
+                    .and_then(Value::as_str)
+                    .unwrap_or("no reason given");
+                self.finding(
+                    Severity::Error,
+                    id,
+                    "$",
+                    Code::Revoked,
+                    format!("the issuer's revocation list revokes this assertion: {reason}"),
+                );
+            }
+        }
+    }
+}
+
+/// A property's values as a list, whether written as one value or an array.
+fn list(value: Option<&Value>) -> Vec<&Value> {
+    match value {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(other) => vec![other],
+    }
+}

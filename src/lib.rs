@@ -1,0 +1,14 @@
+//! Badgery: Open Badges 2.0 for learning platforms.
+//!
+//! This crate composes the Badgery libraries; for now it re-exports the data model
+//! ([`model`], the `badgery-model` crate).
+//!
+//! ```
+//! use badgery::model::{IdentityObject, IdentityType};
+//! let id = IdentityObject::hashed_with_salt(IdentityType::Email, "learner@example.com", "oRb7Xq2v");
+//! assert!(id.matches("Learner@Example.com"));
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub use badgery_model as model;
