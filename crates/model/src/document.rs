@@ -103,6 +103,17 @@ impl Document {
     /// # Errors
     /// As [`Document::from_json`].
     pub fn from_value(value: Value) -> Result<Self, Error> {
+        // A revoked hosted assertion need not carry a type (specification example).
+        let revoked_only =
+            value.get("revoked") == Some(&Value::Bool(true)) && value.get("recipient").is_none();
+        if revoked_only
+            && matches!(
+                DocumentClass::of(&value),
+                None | Some(DocumentClass::Assertion)
+            )
+        {
+            return Ok(Document::RevokedAssertion(from_value(value, "Assertion")?));
+        }
         let Some(class) = DocumentClass::of(&value) else {
             return Err(Error::UnknownType {
                 found: value
@@ -112,13 +123,7 @@ impl Document {
         };
         Ok(match class {
             DocumentClass::Assertion => {
-                let revoked_only = value.get("revoked") == Some(&Value::Bool(true))
-                    && value.get("recipient").is_none();
-                if revoked_only {
-                    Document::RevokedAssertion(from_value(value, "Assertion")?)
-                } else {
-                    Document::Assertion(Box::new(from_value(value, "Assertion")?))
-                }
+                Document::Assertion(Box::new(from_value(value, "Assertion")?))
             }
             DocumentClass::BadgeClass => {
                 Document::BadgeClass(Box::new(from_value(value, "BadgeClass")?))

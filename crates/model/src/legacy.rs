@@ -11,7 +11,8 @@
 //!   `url`, `description` become `targetName`, `targetUrl`, `targetDescription`.
 //! - **0.5** (`recipient` is a plain string): the recipient becomes an IdentityObject (hashed
 //!   when it has no `@`, with the top-level `salt`), `issued_on` becomes `issuedOn`, and the
-//!   embedded issuer's `origin`/`contact` become `url`/`email`.
+//!   embedded issuer's `origin`/`contact` become `url`/`email`; the embedded badge class and
+//!   issuer, which have no ids, get the blank node ids `_:b0` and `_:b1`.
 //!
 //! Properties 2.0 no longer defines (such as `uid`) are kept verbatim.
 
@@ -127,8 +128,11 @@ fn upgrade_0_5(node: &mut Map<String, Value>, fetched_from: Option<&str>) -> Res
     }
     if let Some(Value::Object(badge)) = node.get_mut("badge") {
         badge.insert("type".into(), json!("BadgeClass"));
+        // Embedded 0.5 nodes have no id; like the validator, give them blank node ids.
+        badge.entry("id").or_insert_with(|| json!("_:b0"));
         if let Some(Value::Object(issuer)) = badge.get_mut("issuer") {
             issuer.insert("type".into(), json!("Profile"));
+            issuer.entry("id").or_insert_with(|| json!("_:b1"));
             for (old, new) in [("contact", "email"), ("origin", "url")] {
                 if !issuer.contains_key(new) {
                     if let Some(v) = issuer.remove(old) {

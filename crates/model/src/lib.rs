@@ -40,9 +40,10 @@
 //!
 //! # Reading is permissive, writing is strict
 //!
-//! Parsing keeps every property, including unknown ones and extensions, in document order,
-//! and keeps single-or-array and IRI-or-object shapes as written, so that `from_json` then
-//! `to_value` gives back the same JSON. Values are kept as written (an IRI or date that is not
+//! Parsing keeps every property, including unknown ones and extensions, and keeps
+//! single-or-array and IRI-or-object shapes as written, so that `from_json` then `to_value`
+//! gives back the same JSON value. (Known properties are written in this crate's order,
+//! unknown ones after them in document order; JSON object order carries no meaning.) Values are kept as written (an IRI or date that is not
 //! valid still loads); [`validate`] reports such problems with their JSON path. The
 //! constructors (`Assertion::new`, `BadgeClass::new`, `Profile::issuer`, …) take every
 //! required property and emit the validator-compatible profile: `@context` and `type` as plain

@@ -1,0 +1,7 @@
+#![no_main]
+//! Arbitrary bytes as each Open Badges document type, then validation.
+
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::model_parse(data));

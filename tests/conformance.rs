@@ -1,0 +1,222 @@
+//! Checks against the official 1EdTech validator, run offline by the conformance kit.
+//!
+//! These tests need the kit (`../shared/conformance`, set up by `setup_oracle.sh`), which a
+//! user's clone does not have, so they are `#[ignore]`d; `.ci/run` runs them with
+//! `BADGERY_ORACLE_PYTHON` (the kit's venv python) and `BADGERY_CONFORMANCE` (the kit's folder)
+//! set, and says so when the kit is absent.
+
+#![allow(clippy::unwrap_used)] // A test's helpers may panic: that is how a test fails.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use badgery::model::validate::{DocumentSet, Options, validate};
+use badgery::model::{
+    AlignmentObject, Assertion, BadgeClass, Criteria, Evidence, IdentityObject, IdentityType,
+    Profile, VerificationObject,
+};
+use serde_json::Value;
+
+struct Oracle {
+    python: PathBuf,
+    kit: PathBuf,
+}
+
+fn oracle() -> Oracle {
+    let var = |name: &str| {
+        PathBuf::from(
+            std::env::var(name)
+                .unwrap_or_else(|_| panic!("{name} is not set: run these tests through .ci/run")),
+        )
+    };
+    Oracle {
+        python: var("BADGERY_ORACLE_PYTHON"),
+        kit: var("BADGERY_CONFORMANCE"),
+    }
+}
+
+impl Oracle {
+    /// Runs `ob_validate.py ARGS`; returns (exit code, output).
+    fn validate(&self, args: &[&str]) -> (i32, String) {
+        let out = Command::new(&self.python)
+            .arg(self.kit.join("ob_validate.py"))
+            .args(args)
+            .output()
+            .expect("run ob_validate.py");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code().unwrap_or(-1), text)
+    }
+}
+
+fn write(dir: &Path, name: &str, doc: &Value) {
+    std::fs::write(dir.join(name), serde_json::to_string_pretty(doc).unwrap()).unwrap();
+}
+
+#[test]
+#[ignore = "needs the conformance kit; run by .ci/run"]
+fn emitted_documents_pass_the_official_validator_strictly() {
+    let oracle = oracle();
+    let dir = tempfile::tempdir().unwrap();
+    let base = url::Url::parse("https://lms.example.org/ob/").unwrap();
+    let issuer = Profile::issuer(
+        base.join("issuers/1").unwrap(),
+        "Example LMS",
+        base.join("/").unwrap(),
+        "badges@lms.example.org",
+    )
+    .unwrap()
+    .with_description("Badges of the Example LMS.");
+    let badge = BadgeClass::new(
+        base.join("badges/rust-101").unwrap(),
+        "Rust 101",
+        "Completed the introductory Rust course.",
+        base.join("badges/rust-101/image.png").unwrap(),
+        Criteria::narrative("Pass every quiz with at least 80%."),
+        base.join("issuers/1").unwrap(),
+    )
+    .with_tags(["rust", "programming"])
+    .with_alignment(AlignmentObject::new(
+        "Programming",
+        url::Url::parse("https://example.org/skills/programming").unwrap(),
+    ));
+    let issued = chrono::Utc::now() - chrono::Duration::hours(1);
+    let assertion = Assertion::new(
+        base.join("assertions/abc").unwrap(),
+        IdentityObject::hashed(IdentityType::Email, "Learner@Example.com").unwrap(),
+        base.join("badges/rust-101").unwrap().into(),
+        VerificationObject::hosted(),
+        issued,
+    )
+    .with_evidence(Evidence::url(base.join("evidence/abc").unwrap()))
+    .with_evidence(Evidence::narrative("Built a CLI tool."))
+    .with_narrative("Completed with distinction.")
+    .with_expires(issued + chrono::Duration::days(365))
+    .with_image(base.join("assertions/abc/image.png").unwrap());
+    write(dir.path(), "issuer.json", &issuer.to_value());
+    write(dir.path(), "badgeclass.json", &badge.to_value());
+    write(dir.path(), "assertion.json", &assertion.to_value());
+    let docs = dir.path().to_str().unwrap();
+    let (code, out) = oracle.validate(&["--strict", "--docs", docs, assertion.id.as_str()]);
+    assert_eq!(
+        code, 0,
+        "the official validator rejected what we emit:\n{out}"
+    );
+    let (code, out) = oracle.validate(&[
+        "--strict",
+        "--docs",
+        docs,
+        "--recipient",
+        "learner@example.com",
+        assertion.id.as_str(),
+    ]);
+    assert_eq!(
+        code, 0,
+        "the official validator did not match the recipient:\n{out}"
+    );
+    println!(
+        "official validator --strict: exit 0 on the emitted assertion, badge class and issuer"
+    );
+}
+
+#[test]
+#[ignore = "needs the conformance kit; run by .ci/run"]
+fn verdicts_equal_the_official_validator_on_every_example() {
+    let oracle = oracle();
+    let hosted = oracle.kit.join("examples/hosted");
+    let mut inputs: Vec<PathBuf> = vec![hosted.join("assertion.json")];
+    let mut broken: Vec<PathBuf> = std::fs::read_dir(oracle.kit.join("examples/broken"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    broken.sort();
+    inputs.extend(broken);
+    let recipients = [None, Some("learner@example.com")];
+    let mut compared = 0;
+    for input in &inputs {
+        for recipient in recipients {
+            let mut args = vec!["--docs", hosted.to_str().unwrap()];
+            if let Some(r) = recipient {
+                args.extend(["--recipient", r]);
+            }
+            args.push(input.to_str().unwrap());
+            let (code, out) = oracle.validate(&args);
+            let theirs = code == 0;
+
+            let doc: Value =
+                serde_json::from_str(&std::fs::read_to_string(input).unwrap()).unwrap();
+            let mut docs = DocumentSet::from_dir(&hosted).unwrap();
+            docs.insert(doc.clone());
+            let mut options = Options::default();
+            options.recipient = recipient.map(str::to_owned);
+            let ours = validate(&doc, &docs, &options);
+            assert_eq!(
+                ours.is_valid(),
+                theirs,
+                "{} (recipient {recipient:?}): ours\n{ours}\ntheirs:\n{out}",
+                input.display()
+            );
+            compared += 1;
+        }
+    }
+    println!("verdicts equal on {compared} validations");
+}
+
+#[test]
+#[ignore = "needs the conformance kit; run by .ci/run"]
+fn datetime_acceptance_equals_the_official_validator() {
+    let oracle = oracle();
+    let samples = [
+        "2024-05-01T12:00:00Z",
+        "2024-05-01T12:00:00.123Z",
+        "2024-05-01T12:00Z",
+        "2024-05-01T12:00:00+0000",
+        "2024-05-01T12:00:00+02",
+        "2024-05-01T12:00:00-05:30",
+        "20240501T120000Z",
+        "2024-122T12:00:00Z",
+        "2024-W18-3T12:00:00Z",
+        "2024-05-01T12Z",
+        "2024-05-01T12:00:00,5Z",
+        "2024-05-01",
+        "2024-05-01T12:00:00",
+        "2024-05-01 12:00:00Z",
+        "1714564800",
+        "2024-13-01T12:00:00Z",
+        "2024-02-30T12:00:00Z",
+        "2024-05-01T25:00:00Z",
+        "2024-05-01T12:00:00+2",
+        "",
+        "T",
+        "2024-05-01T1200Z",
+        "2024-05-01T12:00:00.Z",
+        "2024-05-01T12:00:00+25:00",
+        "2024-05-01T12:00:61Z",
+    ];
+    let script = "import json,sys\nfrom openbadges.verifier.tasks.validation import PrimitiveValueValidator as P, ValueTypes as T\n\
+                  v=P(T.DATETIME)\nprint(json.dumps([bool(v(s)) for s in json.load(sys.stdin)]))";
+    let mut child = Command::new(&oracle.python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(&samples).unwrap().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let theirs: Vec<bool> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut disagreements = Vec::new();
+    for (sample, their) in samples.iter().zip(theirs) {
+        let ours = badgery::model::validate::primitives::is_datetime(sample);
+        if ours != their {
+            disagreements.push(format!("{sample:?}: ours {ours}, validator {their}"));
+        }
+    }
+    assert!(disagreements.is_empty(), "{disagreements:#?}");
+    println!("DateTime acceptance equal on {} samples", samples.len());
+}

@@ -1,0 +1,29 @@
+//! Replays every committed fuzz corpus entry (`fuzz/corpus/TARGET/`) through the same harness
+//! the fuzz targets run, on stable, so a regression found by fuzzing stays fixed.
+
+#![allow(clippy::unwrap_used)] // A test's helpers may panic: that is how a test fails.
+
+#[path = "../fuzz/harness.rs"]
+mod harness;
+
+use std::path::Path;
+
+fn replay(target: &str, run: fn(&[u8])) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            run(&std::fs::read(&path).unwrap());
+            count += 1;
+        }
+    }
+    assert!(count > 0, "no corpus in {}", dir.display());
+}
+
+#[test]
+fn model_parse_corpus() {
+    replay("model_parse", harness::model_parse);
+}
