@@ -1,0 +1,120 @@
+//! What is baked: an assertion as JSON, a hosted assertion URL, or a signed assertion (JWS).
+
+use crate::error::Error;
+
+/// The kind of an Open Badges payload, told from its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PayloadKind {
+    /// An assertion as JSON (the text starts with `{`).
+    Json,
+    /// A hosted assertion URL (`http://` or `https://`).
+    Url,
+    /// A signed assertion in JWS compact form (three base64url parts joined by `.`).
+    Jws,
+    /// Anything else.
+    Other,
+}
+
+/// An Open Badges payload: the text baked into or read from an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payload {
+    text: String,
+}
+
+impl Payload {
+    /// Wraps payload text.
+    ///
+    /// # Errors
+    /// [`Error::Misuse`] when the text is empty or only white space: there is nothing to bake.
+    pub fn new(text: impl Into<String>) -> Result<Self, Error> {
+        let text = text.into();
+        if text.trim().is_empty() {
+            return Err(Error::Misuse("the payload is empty".to_owned()));
+        }
+        Ok(Payload { text })
+    }
+
+    /// Wraps payload bytes, which must be UTF-8.
+    ///
+    /// # Errors
+    /// [`Error::Misuse`] when the bytes are not UTF-8 or are empty.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, Error> {
+        let text = String::from_utf8(bytes).map_err(|e| {
+            Error::Misuse(format!(
+                "the payload is not UTF-8 text (byte {})",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
+        Self::new(text)
+    }
+
+    pub(crate) fn read(text: String) -> Self {
+        Payload { text }
+    }
+
+    /// The payload text, verbatim.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The payload text, verbatim.
+    pub fn into_string(self) -> String {
+        self.text
+    }
+
+    /// What the payload is.
+    pub fn kind(&self) -> PayloadKind {
+        let t = self.text.trim();
+        if t.starts_with('{') {
+            PayloadKind::Json
+        } else if t.starts_with("https://") || t.starts_with("http://") {
+            PayloadKind::Url
+        } else if is_jws(t) {
+            PayloadKind::Jws
+        } else {
+            PayloadKind::Other
+        }
+    }
+
+    /// For a JSON payload, its `id` (the hosted assertion URL or `urn:uuid:`), if it has one.
+    pub fn assertion_id(&self) -> Option<String> {
+        if self.kind() != PayloadKind::Json {
+            return None;
+        }
+        let value: serde_json::Value = serde_json::from_str(&self.text).ok()?;
+        value.get("id")?.as_str().map(str::to_owned)
+    }
+}
+
+fn is_jws(t: &str) -> bool {
+    let parts: Vec<&str> = t.split('.').collect();
+    parts.len() == 3
+        && parts[..2].iter().all(|p| !p.is_empty())
+        && parts.iter().all(|p| {
+            p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds() {
+        let k = |s: &str| Payload::new(s).unwrap().kind();
+        assert_eq!(k(r#"{"id":"x"}"#), PayloadKind::Json);
+        assert_eq!(k("https://lms.example.org/a/1"), PayloadKind::Url);
+        assert_eq!(k("eyJhbGciOiJSUzI1NiJ9.eyJhIjoxfQ.c2ln"), PayloadKind::Jws);
+        assert_eq!(k("hello"), PayloadKind::Other);
+        assert!(Payload::new("  ").is_err());
+        assert!(Payload::from_bytes(vec![0xff]).is_err());
+    }
+
+    #[test]
+    fn assertion_id() {
+        let p = Payload::new(r#"{"id":"https://x.org/a/1","type":"Assertion"}"#).unwrap();
+        assert_eq!(p.assertion_id().as_deref(), Some("https://x.org/a/1"));
+    }
+}
