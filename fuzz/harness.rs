@@ -33,3 +33,97 @@ pub(crate) fn model_parse(data: &[u8]) {
 fn chrono_now() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default()
 }
+
+/// Splits fuzz input into a payload (its length given by the first byte) and an image.
+fn split(data: &[u8]) -> Option<(badgery_bake::Payload, &[u8])> {
+    let (&n, rest) = data.split_first()?;
+    let n = usize::from(n).min(rest.len());
+    let text = std::str::from_utf8(&rest[..n]).ok()?;
+    let payload = badgery_bake::Payload::new(text).ok()?;
+    Some((payload, &rest[n..]))
+}
+
+/// PNG unbake of arbitrary bytes: never panics, and the slice and streaming readers agree.
+pub(crate) fn png_unbake(data: &[u8]) {
+    use badgery_bake::{Limits, png};
+    let limits = Limits::new(1 << 20, 1 << 16);
+    let slice = png::unbake(data, &limits);
+    let stream = png::unbake_stream(data, &limits);
+    match (&slice, &stream) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "slice and stream unbake differ"),
+        (Err(_), Err(_)) => {}
+        // The streaming reader may see a truncation the slice reader reports differently, but
+        // a payload found by one must be found by the other.
+        (Ok(found), Err(_)) | (Err(_), Ok(found)) => {
+            assert!(found.is_none(), "{slice:?} vs {stream:?}")
+        }
+    }
+    let _ = png::check(data);
+    let _ = badgery_bake::image_info(data);
+}
+
+/// PNG bake of an arbitrary payload into arbitrary bytes: when it succeeds, the streaming bake
+/// gives the same bytes, unbake returns the payload, and baking again changes nothing.
+pub(crate) fn png_bake_roundtrip(data: &[u8]) {
+    use badgery_bake::{Limits, png};
+    let Some((payload, image)) = split(data) else {
+        return;
+    };
+    let limits = Limits::new(1 << 20, 1 << 16);
+    let mut streamed = Vec::new();
+    let stream = png::bake_stream(image, &payload, &mut streamed, &limits);
+    match png::bake(image, &payload, &limits) {
+        Ok(baked) => {
+            assert!(
+                stream.is_ok(),
+                "slice bake succeeded, stream bake failed: {stream:?}"
+            );
+            assert_eq!(baked, streamed);
+            assert_eq!(
+                png::unbake(&baked, &limits).ok().flatten().as_ref(),
+                Some(&payload)
+            );
+            assert_eq!(
+                png::bake(&baked, &payload, &limits).ok().as_ref(),
+                Some(&baked)
+            );
+            assert!(png::check(&baked).is_ok());
+        }
+        Err(_) => assert!(
+            stream.is_err(),
+            "stream bake accepted what slice bake rejected"
+        ),
+    }
+}
+
+/// SVG unbake of arbitrary bytes: never panics.
+pub(crate) fn svg_unbake(data: &[u8]) {
+    let _ = badgery_bake::svg::unbake(data, &badgery_bake::Limits::default());
+}
+
+/// SVG bake of an arbitrary payload into arbitrary bytes: when it succeeds, unbake returns the
+/// payload (JSON verbatim; a URL, JWS or other text as the trimmed `verify` value) and baking
+/// again gives the same document.
+pub(crate) fn svg_bake(data: &[u8]) {
+    use badgery_bake::{Limits, PayloadKind, svg};
+    let Some((payload, image)) = split(data) else {
+        return;
+    };
+    let limits = Limits::default();
+    let Ok(baked) = svg::bake(image, &payload, &limits) else {
+        return;
+    };
+    let found = svg::unbake(&baked, &limits)
+        .expect("a baked SVG reads back")
+        .expect("holds a payload");
+    let expected = if payload.kind() == PayloadKind::Json {
+        payload.as_str()
+    } else {
+        payload.as_str().trim()
+    };
+    assert_eq!(found.as_str(), expected);
+    assert_eq!(
+        svg::bake(&baked, &payload, &limits).ok().as_ref(),
+        Some(&baked)
+    );
+}

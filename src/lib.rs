@@ -1,7 +1,7 @@
 //! Badgery: Open Badges 2.0 for learning platforms.
 //!
 //! This crate composes the Badgery libraries; for now it re-exports the data model
-//! ([`model`], the `badgery-model` crate).
+//! ([`model`], the `badgery-model` crate) and the baker ([`bake`], `badgery-bake`).
 //!
 //! ```
 //! use badgery::model::{IdentityObject, IdentityType};
@@ -11,4 +11,5 @@
 
 #![forbid(unsafe_code)]
 
+pub use badgery_bake as bake;
 pub use badgery_model as model;

@@ -220,3 +220,162 @@ fn datetime_acceptance_equals_the_official_validator() {
     assert!(disagreements.is_empty(), "{disagreements:#?}");
     println!("DateTime acceptance equal on {} samples", samples.len());
 }
+
+/// PngSuite images that cover every colour type, bit depth, interlacing and ancillary chunks.
+const INTEROP_IMAGES: &[&str] = &[
+    "basn0g01", "basn0g16", "basn2c08", "basn2c16", "basn3p01", "basn3p08", "basn4a08", "basn6a16",
+    "basi0g01", "basi2c08", "basi3p04", "basi6a08", "ct1n0g04", "ctzn0g04", "cten0g04", "tbbn3p08",
+    "z09n2c08", "ps1n0g08", "oi9n2c16", "ccwn3p08",
+];
+
+fn tool(oracle: &Oracle, program: &Path, args: &[&str]) -> (i32, Vec<u8>) {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(&oracle.kit)
+        .output()
+        .expect("run a reference baker");
+    (out.status.code().unwrap_or(-1), out.stdout)
+}
+
+#[test]
+#[ignore = "needs the conformance kit; run by .ci/run"]
+fn reference_bakers_read_what_we_bake_and_we_read_what_they_bake() {
+    use badgery::bake::{Limits, Payload, bake, unbake};
+    let oracle = oracle();
+    let py = oracle.kit.join("bakery_py.py");
+    let node_available = oracle
+        .kit
+        .join("node/node_modules/openbadges-bakery")
+        .is_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let json = std::fs::read_to_string(data.join("interop/payload.json")).unwrap();
+    let payloads = [json.as_str(), "https://lms.example.org/ob/assertions/0001"];
+    let mut checked = 0;
+    for name in INTEROP_IMAGES {
+        let image = std::fs::read(data.join(format!("pngsuite/{name}.png"))).unwrap();
+        for (i, text) in payloads.iter().enumerate() {
+            // Ours → the Python bakery and the Node extractor.
+            let ours = dir.path().join(format!("{name}-{i}-ours.png"));
+            std::fs::write(
+                &ours,
+                bake(&image, &Payload::new(*text).unwrap(), &Limits::default()).unwrap(),
+            )
+            .unwrap();
+            let (code, out) = tool(
+                &oracle,
+                &oracle.python,
+                &[py.to_str().unwrap(), "unbake", ours.to_str().unwrap()],
+            );
+            assert_eq!(
+                (code, String::from_utf8_lossy(&out).trim()),
+                (0, *text),
+                "python unbake of {name}"
+            );
+            if node_available {
+                let (code, out) = tool(
+                    &oracle,
+                    Path::new("node"),
+                    &["bakery_node.js", "extract", ours.to_str().unwrap()],
+                );
+                assert_eq!(
+                    (code, String::from_utf8_lossy(&out).trim()),
+                    (0, *text),
+                    "node extract of {name}"
+                );
+            }
+            // The Python bakery → ours.
+            let theirs = dir.path().join(format!("{name}-{i}-py.png"));
+            let payload_arg = if i == 0 {
+                data.join("interop/payload.json")
+                    .to_string_lossy()
+                    .into_owned()
+            } else {
+                text.to_string()
+            };
+            let (code, _) = tool(
+                &oracle,
+                &oracle.python,
+                &[
+                    py.to_str().unwrap(),
+                    "bake",
+                    data.join(format!("pngsuite/{name}.png")).to_str().unwrap(),
+                    &payload_arg,
+                    theirs.to_str().unwrap(),
+                ],
+            );
+            assert_eq!(code, 0, "python bake of {name}");
+            let found = unbake(&std::fs::read(&theirs).unwrap(), &Limits::default())
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                found.as_str(),
+                *text,
+                "our unbake of the python-baked {name}"
+            );
+            checked += 1;
+        }
+    }
+    // SVG: the Python bakery prefers the verify attribute (the assertion id); Node the body.
+    let svg = std::fs::read(data.join("conformance/hosted/image.svg")).unwrap();
+    let ours = dir.path().join("ours.svg");
+    std::fs::write(
+        &ours,
+        bake(
+            &svg,
+            &Payload::new(json.as_str()).unwrap(),
+            &Limits::default(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let (code, out) = tool(
+        &oracle,
+        &oracle.python,
+        &[py.to_str().unwrap(), "unbake", ours.to_str().unwrap()],
+    );
+    assert_eq!(
+        (code, String::from_utf8_lossy(&out).trim()),
+        (0, "https://lms.example.org/ob/assertions/0001")
+    );
+    if node_available {
+        let (code, out) = tool(
+            &oracle,
+            Path::new("node"),
+            &["bakery_node.js", "extract", ours.to_str().unwrap()],
+        );
+        assert_eq!(
+            (code, String::from_utf8_lossy(&out).trim()),
+            (0, json.trim())
+        );
+    }
+    // And the official validator accepts our baked PNG and SVG.
+    let hosted = oracle.kit.join("examples/hosted");
+    for (name, image) in [
+        ("b.png", std::fs::read(hosted.join("image.png")).unwrap()),
+        ("b.svg", svg),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            bake(
+                &image,
+                &Payload::new(json.as_str()).unwrap(),
+                &Limits::default(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let (code, out) = oracle.validate(&[
+            "--strict",
+            "--docs",
+            hosted.to_str().unwrap(),
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "validator on our baked {name}:\n{out}");
+    }
+    println!(
+        "interop: {checked} PNG bakes each way (Python{}), SVG both ways, validator accepts our baked PNG and SVG",
+        if node_available { " and Node" } else { "" }
+    );
+}

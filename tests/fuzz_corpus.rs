@@ -27,3 +27,23 @@ fn replay(target: &str, run: fn(&[u8])) {
 fn model_parse_corpus() {
     replay("model_parse", harness::model_parse);
 }
+
+#[test]
+fn png_unbake_corpus() {
+    replay("png_unbake", harness::png_unbake);
+}
+
+#[test]
+fn png_bake_roundtrip_corpus() {
+    replay("png_bake_roundtrip", harness::png_bake_roundtrip);
+}
+
+#[test]
+fn svg_unbake_corpus() {
+    replay("svg_unbake", harness::svg_unbake);
+}
+
+#[test]
+fn svg_bake_corpus() {
+    replay("svg_bake", harness::svg_bake);
+}

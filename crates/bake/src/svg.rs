@@ -82,7 +82,7 @@ fn scan(text: &str) -> Result<Scan, Error> {
     let mut root_seen = false;
     let mut root_closed = false;
     // Inside an openbadges:assertion element: its start offset, nesting, body and verify.
-    let mut open: Option<(usize, usize, String, Option<String>)> = None;
+    let mut open: Option<(usize, usize, Body, Option<String>)> = None;
     loop {
         let before = pos(&reader);
         let event = reader
@@ -108,9 +108,9 @@ fn scan(text: &str) -> Result<Scan, Error> {
                     let verify = attribute(e, b"verify", before)?;
                     if empty {
                         scan.assertions.push((before, after));
-                        finish_assertion(&mut scan, String::new(), verify, before);
+                        finish_assertion(&mut scan, &Body::default(), verify, before);
                     } else {
-                        open = Some((before, 0, String::new(), verify));
+                        open = Some((before, 0, Body::default(), verify));
                     }
                 } else if let Some((_, nested, ..)) = open.as_mut() {
                     if !empty {
@@ -133,7 +133,7 @@ fn scan(text: &str) -> Result<Scan, Error> {
                 if let Some((start, nested, body, verify)) = open.take() {
                     if nested == 0 {
                         scan.assertions.push((start, after));
-                        finish_assertion(&mut scan, body, verify, start);
+                        finish_assertion(&mut scan, &body, verify, start);
                     } else {
                         open = Some((start, nested - 1, body, verify));
                     }
@@ -141,7 +141,7 @@ fn scan(text: &str) -> Result<Scan, Error> {
             }
             Event::Text(ref t) => {
                 if let Some((.., body, _)) = open.as_mut() {
-                    body.push_str(
+                    body.text(
                         &t.decode()
                             .map_err(|e| Error::svg(before as u64, e.to_string()))?,
                     );
@@ -156,14 +156,14 @@ fn scan(text: &str) -> Result<Scan, Error> {
                 let c = resolve_entity(&name)
                     .ok_or_else(|| Error::svg(before as u64, format!("unknown entity &{name};")))?;
                 if let Some((.., body, _)) = open.as_mut() {
-                    body.push(c);
+                    body.significant(c.encode_utf8(&mut [0; 4]));
                 } else if depth == 0 {
                     return Err(Error::svg(before as u64, "text outside the root element"));
                 }
             }
             Event::CData(ref c) => {
                 if let Some((.., body, _)) = open.as_mut() {
-                    body.push_str(&String::from_utf8_lossy(c));
+                    body.significant(&String::from_utf8_lossy(c));
                 } else if depth == 0 {
                     return Err(Error::svg(before as u64, "CDATA outside the root element"));
                 }
@@ -188,11 +188,48 @@ fn is_bom(t: &[u8]) -> bool {
     t == "\u{feff}".as_bytes()
 }
 
-fn finish_assertion(scan: &mut Scan, body: String, verify: Option<String>, offset: usize) {
+/// The body of an `openbadges:assertion`: CDATA content and entities are kept verbatim; only
+/// white-space text around them (pretty-printing) is left out.
+#[derive(Default)]
+struct Body {
+    text: String,
+    significant: Option<(usize, usize)>,
+}
+
+impl Body {
+    fn text(&mut self, t: &str) {
+        let start = self.text.len();
+        self.text.push_str(t);
+        let trimmed = t.trim();
+        if !trimmed.is_empty() {
+            let lead = t.len() - t.trim_start().len();
+            self.mark(start + lead, start + lead + trimmed.len());
+        }
+    }
+
+    fn significant(&mut self, t: &str) {
+        let start = self.text.len();
+        self.text.push_str(t);
+        self.mark(start, self.text.len());
+    }
+
+    fn mark(&mut self, start: usize, end: usize) {
+        self.significant = Some(match self.significant {
+            Some((s, _)) => (s, end),
+            None => (start, end),
+        });
+    }
+
+    fn get(&self) -> &str {
+        self.significant.map_or("", |(s, e)| &self.text[s..e])
+    }
+}
+
+fn finish_assertion(scan: &mut Scan, body: &Body, verify: Option<String>, offset: usize) {
     if scan.first_payload.is_some() {
         return;
     }
-    let body = body.trim();
+    let body = body.get();
     scan.first_payload = Some(if !body.is_empty() {
         Ok(body.to_owned())
     } else if let Some(v) = verify.filter(|v| !v.trim().is_empty()) {
@@ -224,6 +261,10 @@ fn escape_attribute(value: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
+            // Character references survive attribute-value normalisation.
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
             _ => out.push(c),
         }
     }
