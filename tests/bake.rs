@@ -382,7 +382,10 @@ fn badge_image_rules() {
     oblong[20..24].copy_from_slice(&16u32.to_be_bytes());
     let crc = crc(&oblong[12..29]);
     oblong[29..33].copy_from_slice(&crc.to_be_bytes());
-    let err = bake::ImageRules::open_edx().check(&oblong).unwrap_err().to_string();
+    let err = bake::ImageRules::open_edx()
+        .check(&oblong)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("square") && err.contains("32x16"), "{err}");
     let svg_image = b"<svg xmlns='http://www.w3.org/2000/svg'/>";
     assert!(bake::ImageRules::open_edx().check(svg_image).is_err());

@@ -1,6 +1,7 @@
 #![no_main]
 //! Arbitrary bytes as each Open Badges document type, then validation.
 
+#[allow(dead_code)] // Each target uses one harness function.
 #[path = "../harness.rs"]
 mod harness;
 
