@@ -1,0 +1,504 @@
+//! The rule set: badge classes and the rules that award them, validated as a whole.
+//!
+//! A [`RuleSet`] is built from a TOML document ([`RuleSet::from_toml`]) or in code
+//! ([`RuleSet::new`] and the `with_*` methods). Building either succeeds with every rule valid
+//! or fails with the first problem and changes nothing.
+
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::names::{is_valid_course_key, is_valid_slug};
+
+/// A badge class the rules can award.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BadgeClass {
+    /// The class's slug: one or more of `[a-z0-9_-]`, unique in the rule set.
+    pub slug: String,
+    /// For a course completion badge: the course whose passing certificate awards it.
+    pub course: Option<String>,
+    /// For a course completion badge: the enrollment mode it is for (none: any mode without a
+    /// class of its own).
+    pub mode: Option<String>,
+    /// Whether a learner can earn the class again each time one of its rules becomes
+    /// satisfied anew (default: at most once per learner).
+    pub repeatable: bool,
+}
+
+impl BadgeClass {
+    /// A class awarded by the threshold, group and criteria rules that name it.
+    pub fn new(slug: impl Into<String>) -> Self {
+        BadgeClass {
+            slug: slug.into(),
+            course: None,
+            mode: None,
+            repeatable: false,
+        }
+    }
+
+    /// A course completion class: awarded for a passing certificate in `course` (in `mode`,
+    /// when given).
+    pub fn course_completion(
+        slug: impl Into<String>,
+        course: impl Into<String>,
+        mode: Option<&str>,
+    ) -> Self {
+        BadgeClass {
+            slug: slug.into(),
+            course: Some(course.into()),
+            mode: mode.map(str::to_owned),
+            repeatable: false,
+        }
+    }
+
+    /// Makes the class repeatable.
+    pub fn repeatable(mut self) -> Self {
+        self.repeatable = true;
+        self
+    }
+}
+
+/// How a list of conditions combines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Aggregation {
+    /// Every condition must hold (the default).
+    #[default]
+    All,
+    /// At least one condition must hold.
+    Any,
+}
+
+/// One course of a course requirement.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CourseCondition {
+    /// The course key.
+    pub course: String,
+    /// The lowest grade (0.0 to 1.0) the passing certificate must carry.
+    #[serde(default)]
+    pub min_grade: Option<f64>,
+    /// The certificate must be dated at or before this RFC 3339 instant (an event without
+    /// `at` cannot meet a deadline).
+    #[serde(default)]
+    pub by: Option<String>,
+}
+
+/// One activity of an activity requirement.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ActivityCondition {
+    /// The activity's id in the host platform.
+    pub activity: String,
+    /// The completion must be dated at or before this RFC 3339 instant.
+    #[serde(default)]
+    pub by: Option<String>,
+}
+
+/// One requirement of a criteria rule, with how its items combine.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum Requirement {
+    /// Passing certificates in courses (optionally with a minimum grade and a deadline).
+    Courses {
+        /// ALL or ANY of the courses.
+        #[serde(default)]
+        require: Aggregation,
+        /// The courses.
+        courses: Vec<CourseCondition>,
+    },
+    /// Completed activities (optionally by a deadline). A completion reported as failed does
+    /// not count.
+    Activities {
+        /// ALL or ANY of the activities.
+        #[serde(default)]
+        require: Aggregation,
+        /// The activities.
+        activities: Vec<ActivityCondition>,
+    },
+    /// Other badge classes earned.
+    Badges {
+        /// ALL or ANY of the classes.
+        #[serde(default)]
+        require: Aggregation,
+        /// Slugs of the classes.
+        badges: Vec<String>,
+    },
+    /// A manual award of this class by someone holding a role.
+    Manual {
+        /// ALL or ANY of the roles must have awarded it.
+        #[serde(default)]
+        require: Aggregation,
+        /// The roles.
+        roles: Vec<String>,
+    },
+}
+
+/// A Moodle-style criteria rule: requirements combined with ALL or ANY.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Criteria {
+    /// The slug of the class awarded.
+    pub badge: String,
+    /// ALL or ANY of the requirements.
+    #[serde(default)]
+    pub require: Aggregation,
+    /// The requirements.
+    #[serde(rename = "requirement")]
+    pub requirements: Vec<Requirement>,
+}
+
+/// A validated set of badge classes and award rules.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleSet {
+    pub(crate) classes: Vec<BadgeClass>,
+    pub(crate) courses_completed: Vec<(u32, String)>,
+    pub(crate) courses_enrolled: Vec<(u32, String)>,
+    pub(crate) course_groups: Vec<(String, Vec<String>)>,
+    pub(crate) criteria: Vec<Criteria>,
+}
+
+impl RuleSet {
+    /// A rule set with these badge classes and no other rules.
+    ///
+    /// # Errors
+    /// [`Error::Toml`] (line 0) when a slug is invalid or repeated, a course key is malformed,
+    /// a mode is given without a course, or two classes share a course and mode.
+    pub fn new(classes: Vec<BadgeClass>) -> Result<Self, Error> {
+        check_classes(&classes, &|_| 0)?;
+        Ok(RuleSet {
+            classes,
+            ..RuleSet::default()
+        })
+    }
+
+    /// Sets the three Open edX course event fields, verbatim (see [`crate::openedx`]).
+    ///
+    /// # Errors
+    /// [`Error::Field`] naming the field, the line and what was expected. On error the rule
+    /// set is unchanged.
+    pub fn with_openedx_fields(
+        mut self,
+        courses_completed: &str,
+        courses_enrolled: &str,
+        course_groups: &str,
+    ) -> Result<Self, Error> {
+        let known = |slug: &str| self.classes.iter().any(|c| c.slug == slug);
+        let completed =
+            crate::openedx::parse_counts("courses_completed", courses_completed, &known)?;
+        let enrolled = crate::openedx::parse_counts("courses_enrolled", courses_enrolled, &known)?;
+        let groups = crate::openedx::parse_groups(course_groups, &known)?;
+        self.courses_completed = completed;
+        self.courses_enrolled = enrolled;
+        self.course_groups = groups;
+        Ok(self)
+    }
+
+    /// Adds a criteria rule.
+    ///
+    /// # Errors
+    /// [`Error::Toml`] (line 0) when the criteria names an unknown class, has an empty
+    /// requirement, a malformed course key, a grade outside 0..=1 or a deadline that is not
+    /// RFC 3339.
+    pub fn with_criteria(mut self, criteria: Criteria) -> Result<Self, Error> {
+        check_criteria(&criteria, &self.classes)
+            .map_err(|problem| Error::Toml { line: 0, problem })?;
+        self.criteria.push(criteria);
+        Ok(self)
+    }
+
+    /// Parses a TOML rule set (format in the crate docs).
+    ///
+    /// # Errors
+    /// [`Error::Toml`] with the TOML line and the problem.
+    pub fn from_toml(text: &str) -> Result<Self, Error> {
+        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let file: RulesFile = toml::from_str(text).map_err(|e| Error::Toml {
+            line: e.span().map_or(0, |s| line_of(s.start)),
+            problem: e.message().to_owned(),
+        })?;
+        let classes: Vec<BadgeClass> = file
+            .badge_class
+            .iter()
+            .map(|c| BadgeClass {
+                slug: c.slug.get_ref().clone(),
+                course: c.course.clone(),
+                mode: c.mode.clone(),
+                repeatable: c.repeatable,
+            })
+            .collect();
+        check_classes(&classes, &|i| {
+            line_of(file.badge_class[i].slug.span().start)
+        })?;
+        let mut rules = RuleSet {
+            classes,
+            ..RuleSet::default()
+        };
+        if let Some(fields) = &file.course_events {
+            // The TOML line of a field's line: in a multi-line string the field's lines are
+            // the document's lines (after the newline TOML trims); in a one-line string with
+            // escaped line breaks they all sit on the string's line.
+            let wrap = |field: &Option<toml::Spanned<String>>, e: Error| match (field, e) {
+                (
+                    Some(f),
+                    Error::Field {
+                        field,
+                        line,
+                        problem,
+                    },
+                ) => {
+                    let raw = &text[f.span().start..];
+                    let multi_line = ["\"\"\"\n", "\"\"\"\r\n", "'''\n", "'''\r\n"]
+                        .iter()
+                        .any(|p| raw.starts_with(p));
+                    let start = line_of(f.span().start);
+                    Error::Toml {
+                        line: if multi_line { start + line } else { start },
+                        problem: format!("{field}, line {line} of the field: {problem}"),
+                    }
+                }
+                (_, e) => e,
+            };
+            let text = |f: &Option<toml::Spanned<String>>| {
+                f.as_ref().map_or(String::new(), |s| s.get_ref().clone())
+            };
+            let known = |slug: &str| rules.classes.iter().any(|c| c.slug == slug);
+            rules.courses_completed = crate::openedx::parse_counts(
+                "courses_completed",
+                &text(&fields.courses_completed),
+                &known,
+            )
+            .map_err(|e| wrap(&fields.courses_completed, e))?;
+            rules.courses_enrolled = crate::openedx::parse_counts(
+                "courses_enrolled",
+                &text(&fields.courses_enrolled),
+                &known,
+            )
+            .map_err(|e| wrap(&fields.courses_enrolled, e))?;
+            rules.course_groups =
+                crate::openedx::parse_groups(&text(&fields.course_groups), &known)
+                    .map_err(|e| wrap(&fields.course_groups, e))?;
+        }
+        for criteria in file.criteria {
+            let line = line_of(criteria.span().start);
+            let criteria = criteria.into_inner();
+            check_criteria(&criteria, &rules.classes)
+                .map_err(|problem| Error::Toml { line, problem })?;
+            rules.criteria.push(criteria);
+        }
+        Ok(rules)
+    }
+
+    /// The badge classes.
+    pub fn classes(&self) -> &[BadgeClass] {
+        &self.classes
+    }
+
+    /// The `courses_completed` rules: (N, slug).
+    pub fn courses_completed(&self) -> &[(u32, String)] {
+        &self.courses_completed
+    }
+
+    /// The `courses_enrolled` rules: (N, slug).
+    pub fn courses_enrolled(&self) -> &[(u32, String)] {
+        &self.courses_enrolled
+    }
+
+    /// The course groups: (slug, course keys).
+    pub fn course_groups(&self) -> &[(String, Vec<String>)] {
+        &self.course_groups
+    }
+
+    /// The criteria rules.
+    pub fn criteria(&self) -> &[Criteria] {
+        &self.criteria
+    }
+
+    /// The number of award rules: course completion classes, thresholds, groups and criteria.
+    pub fn rule_count(&self) -> usize {
+        self.classes.iter().filter(|c| c.course.is_some()).count()
+            + self.courses_completed.len()
+            + self.courses_enrolled.len()
+            + self.course_groups.len()
+            + self.criteria.len()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    #[serde(default)]
+    badge_class: Vec<ClassToml>,
+    #[serde(default)]
+    course_events: Option<CourseEventsToml>,
+    #[serde(default)]
+    criteria: Vec<toml::Spanned<Criteria>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClassToml {
+    slug: toml::Spanned<String>,
+    #[serde(default)]
+    course: Option<String>,
+    #[serde(default)]
+    mode: Option<String>,
+    #[serde(default)]
+    repeatable: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CourseEventsToml {
+    #[serde(default)]
+    courses_completed: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    courses_enrolled: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    course_groups: Option<toml::Spanned<String>>,
+}
+
+fn check_classes(classes: &[BadgeClass], line: &dyn Fn(usize) -> usize) -> Result<(), Error> {
+    for (i, class) in classes.iter().enumerate() {
+        let fail = |problem: String| {
+            Err(Error::Toml {
+                line: line(i),
+                problem,
+            })
+        };
+        if !is_valid_slug(&class.slug) {
+            return fail(format!(
+                "badge class slug {:?} must be one or more of [a-z0-9_-]",
+                class.slug
+            ));
+        }
+        if let Some(j) = classes[..i].iter().position(|c| c.slug == class.slug) {
+            return fail(format!(
+                "badge class slug {:?} is already used (line {})",
+                class.slug,
+                line(j)
+            ));
+        }
+        match &class.course {
+            Some(course) if !is_valid_course_key(course) => {
+                return fail(format!(
+                    "course {course:?} is not a course key (course-v1:Org+Course+Run or Org/Course/Run)"
+                ));
+            }
+            None if class.mode.is_some() => {
+                return fail(format!(
+                    "badge class {:?} has a mode but no course",
+                    class.slug
+                ));
+            }
+            Some(_) => {
+                if let Some(j) = classes[..i]
+                    .iter()
+                    .position(|c| c.course == class.course && c.mode == class.mode)
+                {
+                    return fail(format!(
+                        "badge classes {:?} and {:?} are both for course {} and mode {}: one class per course and mode",
+                        classes[j].slug,
+                        class.slug,
+                        class.course.as_deref().unwrap_or(""),
+                        class.mode.as_deref().unwrap_or("(any)")
+                    ));
+                }
+            }
+            None => {}
+        }
+        if class.mode.as_deref().is_some_and(|m| m.trim().is_empty()) {
+            return fail(format!("badge class {:?} has an empty mode", class.slug));
+        }
+    }
+    Ok(())
+}
+
+fn check_criteria(criteria: &Criteria, classes: &[BadgeClass]) -> Result<(), String> {
+    let known = |slug: &str| classes.iter().any(|c| c.slug == slug);
+    if !known(&criteria.badge) {
+        return Err(format!(
+            "criteria badge {:?} names no known badge class",
+            criteria.badge
+        ));
+    }
+    if criteria.requirements.is_empty() {
+        return Err(format!(
+            "criteria for {:?} has no requirement",
+            criteria.badge
+        ));
+    }
+    let deadline = |by: &Option<String>| match by {
+        Some(text) => parse_instant(text)
+            .map(|_| ())
+            .ok_or_else(|| format!("deadline {text:?} is not an RFC 3339 date and time")),
+        None => Ok(()),
+    };
+    for requirement in &criteria.requirements {
+        let empty = |what: &str| {
+            Err(format!(
+                "a {what} requirement of {:?} lists nothing",
+                criteria.badge
+            ))
+        };
+        match requirement {
+            Requirement::Courses { courses, .. } => {
+                if courses.is_empty() {
+                    return empty("courses");
+                }
+                for c in courses {
+                    if !is_valid_course_key(&c.course) {
+                        return Err(format!(
+                            "course {:?} is not a course key (course-v1:Org+Course+Run or Org/Course/Run)",
+                            c.course
+                        ));
+                    }
+                    if c.min_grade.is_some_and(|g| !(0.0..=1.0).contains(&g)) {
+                        return Err(format!(
+                            "min_grade of {} must be between 0.0 and 1.0",
+                            c.course
+                        ));
+                    }
+                    deadline(&c.by)?;
+                }
+            }
+            Requirement::Activities { activities, .. } => {
+                if activities.is_empty() {
+                    return empty("activities");
+                }
+                for a in activities {
+                    if a.activity.trim().is_empty() {
+                        return Err("an activity id is empty".to_owned());
+                    }
+                    deadline(&a.by)?;
+                }
+            }
+            Requirement::Badges { badges, .. } => {
+                if badges.is_empty() {
+                    return empty("badges");
+                }
+                if let Some(b) = badges.iter().find(|b| !known(b)) {
+                    return Err(format!("required badge {b:?} names no known badge class"));
+                }
+            }
+            Requirement::Manual { roles, .. } => {
+                if roles.is_empty() {
+                    return empty("manual");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An RFC 3339 instant as Unix seconds.
+pub(crate) fn parse_instant(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.timestamp())
+}

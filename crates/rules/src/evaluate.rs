@@ -1,0 +1,829 @@
+//! The evaluator: learner state, rules compiled into indexes, decisions.
+//!
+//! Each event touches only the rules that can change because of it: the course completion
+//! class of its course and mode (one hash lookup), the thresholds between the old and the new
+//! count (a binary search in a sorted list), the groups and criteria that name its course,
+//! activity or badge (hash lookups). Nothing scans the whole rule set, so the cost of an event
+//! does not grow with the number of rules.
+
+use std::mem::size_of;
+
+use serde::Serialize;
+
+use crate::config::{Aggregation, Requirement, RuleSet, parse_instant};
+use crate::event::{Event, Instant};
+use crate::names::{Interner, Map};
+
+/// Which rule awarded a badge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Rule {
+    /// A passing certificate in a course (and mode).
+    CourseCompletion {
+        /// The course key.
+        course: String,
+        /// The mode of the class, or `None` for the class of the course with no mode.
+        mode: Option<String>,
+    },
+    /// The number of courses with a passing latest certificate reached a threshold.
+    CoursesCompleted {
+        /// The threshold N.
+        threshold: u32,
+    },
+    /// The number of active enrollments reached a threshold.
+    CoursesEnrolled {
+        /// The threshold N.
+        threshold: u32,
+    },
+    /// Every course of a group has a passing latest certificate.
+    CourseGroup {
+        /// The group's courses.
+        courses: Vec<String>,
+    },
+    /// A criteria rule was met.
+    Criteria {
+        /// Its position among the rule set's criteria, from 0.
+        index: usize,
+    },
+}
+
+/// A decision: award this badge class to this learner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Award {
+    /// The learner's id.
+    pub learner: String,
+    /// The badge class slug.
+    pub badge: String,
+    /// The rule that fired.
+    pub rule: Rule,
+    /// Why, in words.
+    pub reason: String,
+    /// When the event that completed the rule happened, if known (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Enrollment {
+    course: u32,
+    mode: u32,
+    active: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Certificate {
+    course: u32,
+    mode: Option<u32>,
+    passed: bool,
+    grade: Option<f64>,
+    at: Option<i64>,
+}
+
+/// Everything known about one learner, in sorted vectors (small and cache friendly; a learner
+/// has few courses).
+#[derive(Debug, Clone, Default)]
+struct Learner {
+    enrollments: Vec<Enrollment>,
+    certificates: Vec<Certificate>,
+    /// Counted activity completions, with the earliest time.
+    activities: Vec<(u32, Option<i64>)>,
+    /// Manual awards: (badge, role).
+    manual: Vec<(u32, u32)>,
+    /// Badges earned and how many times.
+    earned: Vec<(u32, u32)>,
+    /// Criteria of repeatable classes currently satisfied (to award on each new satisfaction).
+    satisfied: Vec<u32>,
+    active_enrollments: u32,
+    passing_courses: u32,
+}
+
+fn find<T, K: Ord>(v: &[T], key: K, of: impl Fn(&T) -> K) -> Result<usize, usize> {
+    v.binary_search_by(|item| of(item).cmp(&key))
+}
+
+impl Learner {
+    fn certificate(&self, course: u32) -> Option<&Certificate> {
+        find(&self.certificates, course, |c| c.course)
+            .ok()
+            .map(|i| &self.certificates[i])
+    }
+
+    fn passing(&self, course: u32) -> bool {
+        self.certificate(course).is_some_and(|c| c.passed)
+    }
+
+    fn earned(&self, badge: u32) -> bool {
+        find(&self.earned, badge, |e| e.0).is_ok()
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.enrollments.capacity() * size_of::<Enrollment>()
+            + self.certificates.capacity() * size_of::<Certificate>()
+            + self.activities.capacity() * size_of::<(u32, Option<i64>)>()
+            + (self.manual.capacity() + self.earned.capacity()) * size_of::<(u32, u32)>()
+            + self.satisfied.capacity() * size_of::<u32>()
+    }
+}
+
+#[derive(Debug, Clone)]
+enum CompiledRequirement {
+    Courses(Aggregation, Vec<(u32, Option<f64>, Option<i64>)>),
+    Activities(Aggregation, Vec<(u32, Option<i64>)>),
+    Badges(Aggregation, Vec<u32>),
+    Manual(Aggregation, Vec<u32>),
+}
+
+#[derive(Debug, Clone)]
+struct CompiledCriteria {
+    badge: u32,
+    require: Aggregation,
+    requirements: Vec<CompiledRequirement>,
+}
+
+/// The rules as indexes over interned ids.
+#[derive(Debug, Clone, Default)]
+struct Compiled {
+    /// By badge id: whether the class exists in the rule set, and is repeatable.
+    classes: Vec<Option<bool>>,
+    completion_by_mode: Map<(u32, u32), u32>,
+    completion_any_mode: Map<u32, u32>,
+    completed: Vec<(u32, u32)>,
+    enrolled: Vec<(u32, u32)>,
+    groups: Vec<(u32, Vec<u32>)>,
+    groups_by_course: Map<u32, Vec<u32>>,
+    criteria: Vec<CompiledCriteria>,
+    criteria_by_course: Map<u32, Vec<u32>>,
+    criteria_by_activity: Map<u32, Vec<u32>>,
+    criteria_by_badge: Map<u32, Vec<u32>>,
+    criteria_by_manual: Map<u32, Vec<u32>>,
+}
+
+/// The interned names, kept for the evaluator's lifetime so ids stay stable across rule sets.
+#[derive(Debug, Clone, Default)]
+struct Names {
+    learners: Interner,
+    courses: Interner,
+    modes: Interner,
+    activities: Interner,
+    roles: Interner,
+    badges: Interner,
+}
+
+fn aggregate(require: Aggregation, mut items: impl Iterator<Item = bool>) -> bool {
+    match require {
+        Aggregation::All => items.all(|x| x),
+        Aggregation::Any => items.any(|x| x),
+    }
+}
+
+impl Compiled {
+    fn build(rules: &RuleSet, names: &mut Names) -> Self {
+        let mut c = Compiled::default();
+        for class in &rules.classes {
+            let badge = names.badges.intern(&class.slug) as usize;
+            if c.classes.len() <= badge {
+                c.classes.resize(badge + 1, None);
+            }
+            c.classes[badge] = Some(class.repeatable);
+            if let Some(course) = &class.course {
+                let course = names.courses.intern(course);
+                match &class.mode {
+                    Some(mode) => {
+                        c.completion_by_mode
+                            .insert((course, names.modes.intern(mode)), badge as u32);
+                    }
+                    None => {
+                        c.completion_any_mode.insert(course, badge as u32);
+                    }
+                }
+            }
+        }
+        let thresholds = |list: &[(u32, String)], names: &mut Names| {
+            let mut v: Vec<(u32, u32)> = list
+                .iter()
+                .map(|(n, slug)| (*n, names.badges.intern(slug)))
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        c.completed = thresholds(&rules.courses_completed, names);
+        c.enrolled = thresholds(&rules.courses_enrolled, names);
+        for (slug, courses) in &rules.course_groups {
+            let id = c.groups.len() as u32;
+            let courses: Vec<u32> = courses.iter().map(|k| names.courses.intern(k)).collect();
+            for &course in &courses {
+                c.groups_by_course.entry(course).or_default().push(id);
+            }
+            c.groups.push((names.badges.intern(slug), courses));
+        }
+        for criteria in &rules.criteria {
+            let id = c.criteria.len() as u32;
+            let badge = names.badges.intern(&criteria.badge);
+            let at = |by: &Option<String>| by.as_deref().and_then(parse_instant);
+            let requirements = criteria
+                .requirements
+                .iter()
+                .map(|r| match r {
+                    Requirement::Courses { require, courses } => CompiledRequirement::Courses(
+                        *require,
+                        courses
+                            .iter()
+                            .map(|x| (names.courses.intern(&x.course), x.min_grade, at(&x.by)))
+                            .collect(),
+                    ),
+                    Requirement::Activities {
+                        require,
+                        activities,
+                    } => CompiledRequirement::Activities(
+                        *require,
+                        activities
+                            .iter()
+                            .map(|x| (names.activities.intern(&x.activity), at(&x.by)))
+                            .collect(),
+                    ),
+                    Requirement::Badges { require, badges } => CompiledRequirement::Badges(
+                        *require,
+                        badges.iter().map(|b| names.badges.intern(b)).collect(),
+                    ),
+                    Requirement::Manual { require, roles } => CompiledRequirement::Manual(
+                        *require,
+                        roles.iter().map(|r| names.roles.intern(r)).collect(),
+                    ),
+                })
+                .collect::<Vec<_>>();
+            let index = |map: &mut Map<u32, Vec<u32>>, key: u32| {
+                let list = map.entry(key).or_default();
+                if list.last() != Some(&id) {
+                    list.push(id);
+                }
+            };
+            for r in &requirements {
+                match r {
+                    CompiledRequirement::Courses(_, items) => items
+                        .iter()
+                        .for_each(|x| index(&mut c.criteria_by_course, x.0)),
+                    CompiledRequirement::Activities(_, items) => items
+                        .iter()
+                        .for_each(|x| index(&mut c.criteria_by_activity, x.0)),
+                    CompiledRequirement::Badges(_, items) => items
+                        .iter()
+                        .for_each(|&b| index(&mut c.criteria_by_badge, b)),
+                    CompiledRequirement::Manual(..) => index(&mut c.criteria_by_manual, badge),
+                }
+            }
+            c.criteria.push(CompiledCriteria {
+                badge,
+                require: criteria.require,
+                requirements,
+            });
+        }
+        c
+    }
+
+    fn repeatable(&self, badge: u32) -> Option<bool> {
+        self.classes.get(badge as usize).copied().flatten()
+    }
+
+    fn criteria_met(&self, id: u32, l: &Learner) -> bool {
+        let c = &self.criteria[id as usize];
+        aggregate(
+            c.require,
+            c.requirements.iter().map(|r| match r {
+                CompiledRequirement::Courses(req, items) => aggregate(
+                    *req,
+                    items.iter().map(|&(course, min_grade, by)| {
+                        l.certificate(course).is_some_and(|cert| {
+                            cert.passed
+                                && min_grade.is_none_or(|m| cert.grade.is_some_and(|g| g >= m))
+                                && by.is_none_or(|by| cert.at.is_some_and(|t| t <= by))
+                        })
+                    }),
+                ),
+                CompiledRequirement::Activities(req, items) => aggregate(
+                    *req,
+                    items.iter().map(|&(activity, by)| {
+                        find(&l.activities, activity, |a| a.0)
+                            .ok()
+                            .is_some_and(|i| {
+                                by.is_none_or(|by| l.activities[i].1.is_some_and(|t| t <= by))
+                            })
+                    }),
+                ),
+                CompiledRequirement::Badges(req, items) => {
+                    aggregate(*req, items.iter().map(|&b| l.earned(b)))
+                }
+                CompiledRequirement::Manual(req, roles) => aggregate(
+                    *req,
+                    roles
+                        .iter()
+                        .map(|&role| find(&l.manual, (c.badge, role), |m| *m).is_ok()),
+                ),
+            }),
+        )
+    }
+}
+
+/// Decides awards from events, one learner state at a time.
+///
+/// ```
+/// use badgery_rules::{BadgeClass, Evaluator, Event, RuleSet};
+/// let rules = RuleSet::new(vec![BadgeClass::new("three-courses")])?
+///     .with_openedx_fields("3,three-courses", "", "")?;
+/// let mut evaluator = Evaluator::new(rules);
+/// let mut awards = Vec::new();
+/// for course in ["course-v1:A+B+1", "course-v1:A+B+2", "course-v1:A+B+3"] {
+///     awards.extend(evaluator.apply(&Event::from_json(&format!(
+///         r#"{{"event":"certificate","learner":"ada","course":"{course}","passed":true}}"#))?));
+/// }
+/// assert_eq!(awards.len(), 1);
+/// assert_eq!((awards[0].learner.as_str(), awards[0].badge.as_str()), ("ada", "three-courses"));
+/// # Ok::<(), badgery_rules::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Evaluator {
+    rules: RuleSet,
+    compiled: Compiled,
+    names: Names,
+    learners: Vec<Learner>,
+}
+
+/// What an event changed that rules may depend on.
+enum Change {
+    None,
+    Enrolled {
+        before: u32,
+    },
+    Certificate {
+        course: u32,
+        mode: Option<u32>,
+        was_passing: bool,
+        passing_before: u32,
+    },
+    Activity(u32),
+    Manual(u32),
+}
+
+impl Evaluator {
+    /// An evaluator with these rules and no learners yet.
+    pub fn new(rules: RuleSet) -> Self {
+        let mut names = Names::default();
+        let compiled = Compiled::build(&rules, &mut names);
+        Evaluator {
+            rules,
+            compiled,
+            names,
+            learners: Vec::new(),
+        }
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Applies one event and returns the awards it causes, in decision order.
+    pub fn apply(&mut self, event: &Event) -> Vec<Award> {
+        let mut awards = Vec::new();
+        self.apply_into(event, &mut awards);
+        awards
+    }
+
+    /// Applies one event, appending the awards it causes to `awards`.
+    pub fn apply_into(&mut self, event: &Event, awards: &mut Vec<Award>) {
+        let learner = self.names.learners.intern(event.learner()) as usize;
+        if self.learners.len() <= learner {
+            self.learners.resize_with(learner + 1, Learner::default);
+        }
+        let change = self.record(learner, event);
+        let mut decide = Decide {
+            compiled: &self.compiled,
+            names: &self.names,
+            learner: &mut self.learners[learner],
+            learner_name: self.names.learners.name(learner as u32),
+            at: event.at(),
+            backfilling: false,
+            awards,
+            queue: Vec::new(),
+        };
+        match change {
+            Change::None => {}
+            Change::Enrolled { before } => decide.enrollment_thresholds(before),
+            Change::Certificate {
+                course,
+                mode,
+                was_passing,
+                passing_before,
+            } => {
+                decide.certificate_rules(course, mode, was_passing, passing_before);
+            }
+            Change::Activity(activity) => {
+                decide.check_criteria(decide.compiled.criteria_by_activity.get(&activity))
+            }
+            Change::Manual(badge) => {
+                decide.check_criteria(decide.compiled.criteria_by_manual.get(&badge))
+            }
+        }
+        decide.cascade();
+    }
+
+    /// Updates the learner's state; says what changed.
+    fn record(&mut self, learner: usize, event: &Event) -> Change {
+        let names = &mut self.names;
+        let l = &mut self.learners[learner];
+        match event {
+            Event::Enrolled { course, mode, .. } => {
+                let (course, mode) = (names.courses.intern(course), names.modes.intern(mode));
+                let before = l.active_enrollments;
+                match find(&l.enrollments, course, |e| e.course) {
+                    Ok(i) => {
+                        let e = &mut l.enrollments[i];
+                        e.mode = mode;
+                        if e.active {
+                            return Change::None;
+                        }
+                        e.active = true;
+                    }
+                    Err(i) => l.enrollments.insert(
+                        i,
+                        Enrollment {
+                            course,
+                            mode,
+                            active: true,
+                        },
+                    ),
+                }
+                l.active_enrollments += 1;
+                Change::Enrolled { before }
+            }
+            Event::Unenrolled { course, .. } => {
+                if let Some(course) = names.courses.get(course) {
+                    if let Ok(i) = find(&l.enrollments, course, |e| e.course) {
+                        if l.enrollments[i].active {
+                            l.enrollments[i].active = false;
+                            l.active_enrollments -= 1;
+                        }
+                    }
+                }
+                Change::None
+            }
+            Event::Certificate {
+                course,
+                passed,
+                mode,
+                grade,
+                at,
+                ..
+            } => {
+                let course = names.courses.intern(course);
+                let enrollment_mode = find(&l.enrollments, course, |e| e.course)
+                    .ok()
+                    .map(|i| l.enrollments[i].mode);
+                let mode = mode
+                    .as_deref()
+                    .map(|m| names.modes.intern(m))
+                    .or(enrollment_mode);
+                let cert = Certificate {
+                    course,
+                    mode,
+                    passed: *passed,
+                    grade: *grade,
+                    at: at.map(|a| a.0),
+                };
+                let passing_before = l.passing_courses;
+                let was_passing = match find(&l.certificates, course, |c| c.course) {
+                    Ok(i) => std::mem::replace(&mut l.certificates[i], cert).passed,
+                    Err(i) => {
+                        l.certificates.insert(i, cert);
+                        false
+                    }
+                };
+                match (was_passing, *passed) {
+                    (false, true) => l.passing_courses += 1,
+                    (true, false) => l.passing_courses -= 1,
+                    _ => {}
+                }
+                Change::Certificate {
+                    course,
+                    mode,
+                    was_passing,
+                    passing_before,
+                }
+            }
+            Event::ActivityCompleted {
+                activity,
+                passed,
+                at,
+                ..
+            } => {
+                if *passed == Some(false) {
+                    return Change::None;
+                }
+                let activity = names.activities.intern(activity);
+                let at = at.map(|a| a.0);
+                match find(&l.activities, activity, |a| a.0) {
+                    Ok(i) => {
+                        let earliest = match (l.activities[i].1, at) {
+                            (Some(a), Some(b)) => Some(a.min(b)),
+                            (a, b) => a.or(b),
+                        };
+                        if earliest == l.activities[i].1 {
+                            return Change::None;
+                        }
+                        l.activities[i].1 = earliest;
+                    }
+                    Err(i) => l.activities.insert(i, (activity, at)),
+                }
+                Change::Activity(activity)
+            }
+            Event::ManualAward { badge, role, .. } => {
+                let (badge, role) = (names.badges.intern(badge), names.roles.intern(role));
+                match find(&l.manual, (badge, role), |m| *m) {
+                    Ok(_) => Change::None,
+                    Err(i) => {
+                        l.manual.insert(i, (badge, role));
+                        Change::Manual(badge)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Replaces the rules and returns the awards now due to learners who already meet them
+    /// (back-fill: a rule added after learners passed its threshold still awards them).
+    pub fn set_rules(&mut self, rules: RuleSet) -> Vec<Award> {
+        self.compiled = Compiled::build(&rules, &mut self.names);
+        self.rules = rules;
+        self.backfill()
+    }
+
+    /// Awards due under the current rules that no event has triggered: every rule each
+    /// learner meets for a class not yet earned. (Repeatable classes are back-filled once.)
+    pub fn backfill(&mut self) -> Vec<Award> {
+        let mut awards = Vec::new();
+        for (id, learner) in self.learners.iter_mut().enumerate() {
+            let mut decide = Decide {
+                compiled: &self.compiled,
+                names: &self.names,
+                learner,
+                learner_name: self.names.learners.name(id as u32),
+                at: None,
+                backfilling: true,
+                awards: &mut awards,
+                queue: Vec::new(),
+            };
+            decide.backfill();
+        }
+        awards
+    }
+
+    /// The number of learners seen.
+    pub fn learner_count(&self) -> usize {
+        self.learners.len()
+    }
+
+    /// Approximate heap bytes of learner state (ids, names and per-learner vectors), divided by
+    /// the number of learners.
+    pub fn memory_per_learner(&self) -> usize {
+        let n = self.learners.len().max(1);
+        let state: usize = self.learners.iter().map(Learner::heap_bytes).sum::<usize>()
+            + self.learners.capacity() * size_of::<Learner>();
+        (state + self.names.learners.heap_bytes()) / n
+    }
+}
+
+/// Rule evaluation for one learner: the compiled rules and names are read, only the learner's
+/// state changes.
+struct Decide<'a> {
+    compiled: &'a Compiled,
+    names: &'a Names,
+    learner: &'a mut Learner,
+    learner_name: &'a str,
+    at: Option<Instant>,
+    /// While back-filling, repeatable classes are awarded only to learners who never earned them.
+    backfilling: bool,
+    awards: &'a mut Vec<Award>,
+    /// Badges earned for the first time, whose dependent criteria are still to check.
+    queue: Vec<u32>,
+}
+
+impl Decide<'_> {
+    fn enrollment_thresholds(&mut self, before: u32) {
+        let now = self.learner.active_enrollments;
+        for &(n, badge) in crossed(&self.compiled.enrolled, before, now) {
+            let reason = format!("{now} active enrollments, threshold {n}");
+            self.award(badge, true, Rule::CoursesEnrolled { threshold: n }, reason);
+        }
+    }
+
+    fn certificate_rules(
+        &mut self,
+        course: u32,
+        mode: Option<u32>,
+        was_passing: bool,
+        passing_before: u32,
+    ) {
+        let compiled = self.compiled;
+        let names = self.names;
+        let passing = self.learner.passing(course);
+        if passing {
+            let by_mode = mode.and_then(|m| {
+                compiled
+                    .completion_by_mode
+                    .get(&(course, m))
+                    .map(|&b| (b, Some(m)))
+            });
+            let class = by_mode.or_else(|| {
+                compiled
+                    .completion_any_mode
+                    .get(&course)
+                    .map(|&b| (b, None))
+            });
+            if let Some((badge, class_mode)) = class {
+                let course_name = names.courses.name(course);
+                let reason = match (class_mode, mode) {
+                    (Some(m), _) => format!(
+                        "passing certificate in {course_name} in mode {}",
+                        names.modes.name(m)
+                    ),
+                    (None, Some(m)) => format!(
+                        "passing certificate in {course_name} (mode {}, no class of its own)",
+                        names.modes.name(m)
+                    ),
+                    (None, None) => format!("passing certificate in {course_name}"),
+                };
+                let rule = Rule::CourseCompletion {
+                    course: course_name.to_owned(),
+                    mode: class_mode.map(|m| names.modes.name(m).to_owned()),
+                };
+                self.award(badge, !was_passing, rule, reason);
+            }
+        }
+        let now = self.learner.passing_courses;
+        for &(n, badge) in crossed(&compiled.completed, passing_before, now) {
+            let reason = format!("{now} courses completed, threshold {n}");
+            self.award(badge, true, Rule::CoursesCompleted { threshold: n }, reason);
+        }
+        if passing {
+            for &g in compiled.groups_by_course.get(&course).into_iter().flatten() {
+                let (badge, courses) = &compiled.groups[g as usize];
+                if courses.iter().all(|&c| self.learner.passing(c)) {
+                    let rule = Rule::CourseGroup {
+                        courses: courses
+                            .iter()
+                            .map(|&c| names.courses.name(c).to_owned())
+                            .collect(),
+                    };
+                    let reason = format!(
+                        "passing certificates in all {} courses of the group",
+                        courses.len()
+                    );
+                    self.award(*badge, !was_passing, rule, reason);
+                }
+            }
+        }
+        self.check_criteria(compiled.criteria_by_course.get(&course));
+    }
+
+    fn check_criteria(&mut self, ids: Option<&Vec<u32>>) {
+        let compiled = self.compiled;
+        for &id in ids.into_iter().flatten() {
+            let met = compiled.criteria_met(id, self.learner);
+            let criteria = &compiled.criteria[id as usize];
+            let newly = if compiled.repeatable(criteria.badge) == Some(true) {
+                let satisfied = &mut self.learner.satisfied;
+                match (find(satisfied, id, |s| *s), met) {
+                    (Err(i), true) => {
+                        satisfied.insert(i, id);
+                        true
+                    }
+                    (Ok(i), false) => {
+                        satisfied.remove(i);
+                        false
+                    }
+                    _ => false,
+                }
+            } else {
+                true
+            };
+            if met {
+                let count = criteria.requirements.len();
+                let reason = format!(
+                    "criteria met: {} of {count} requirement{}",
+                    if criteria.require == Aggregation::All {
+                        "all"
+                    } else {
+                        "any"
+                    },
+                    if count == 1 { "" } else { "s" }
+                );
+                self.award(
+                    criteria.badge,
+                    newly,
+                    Rule::Criteria { index: id as usize },
+                    reason,
+                );
+            }
+        }
+    }
+
+    /// Awards `badge` unless the learner holds it already (non-repeatable classes) or the rule
+    /// did not newly become satisfied (repeatable classes).
+    fn award(&mut self, badge: u32, newly: bool, rule: Rule, reason: String) {
+        let Some(repeatable) = self.compiled.repeatable(badge) else {
+            return;
+        };
+        let newly = newly && !self.backfilling;
+        let earned = &mut self.learner.earned;
+        let first = match find(earned, badge, |e| e.0) {
+            Ok(i) if repeatable && newly => {
+                earned[i].1 += 1;
+                false
+            }
+            Ok(_) => return,
+            Err(i) => {
+                earned.insert(i, (badge, 1));
+                true
+            }
+        };
+        self.awards.push(Award {
+            learner: self.learner_name.to_owned(),
+            badge: self.names.badges.name(badge).to_owned(),
+            rule,
+            reason,
+            at: self.at.map(Instant::to_rfc3339),
+        });
+        if first {
+            self.queue.push(badge);
+        }
+    }
+
+    /// Criteria that require badges just earned.
+    fn cascade(&mut self) {
+        while let Some(badge) = self.queue.pop() {
+            self.check_criteria(self.compiled.criteria_by_badge.get(&badge));
+        }
+    }
+
+    /// Every rule the learner's state meets, as if each fact had just been reported.
+    fn backfill(&mut self) {
+        let passing: Vec<(u32, Option<u32>)> = self
+            .learner
+            .certificates
+            .iter()
+            .filter(|c| c.passed)
+            .map(|c| (c.course, c.mode))
+            .collect();
+        for &(course, mode) in &passing {
+            self.certificate_rules(course, mode, false, 0);
+        }
+        self.enrollment_thresholds(0);
+        let compiled = self.compiled;
+        let mut ids: Vec<u32> = Vec::new();
+        for a in &self.learner.activities {
+            ids.extend(
+                compiled
+                    .criteria_by_activity
+                    .get(&a.0)
+                    .into_iter()
+                    .flatten(),
+            );
+        }
+        for m in &self.learner.manual {
+            ids.extend(compiled.criteria_by_manual.get(&m.0).into_iter().flatten());
+        }
+        for e in &self.learner.earned {
+            ids.extend(compiled.criteria_by_badge.get(&e.0).into_iter().flatten());
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        self.check_criteria(Some(&ids));
+        self.cascade();
+    }
+}
+
+/// The thresholds `n` with `before < n <= now` (those an increase from `before` to `now`
+/// crosses), from a list sorted by threshold.
+fn crossed(thresholds: &[(u32, u32)], before: u32, now: u32) -> &[(u32, u32)] {
+    if now <= before {
+        return &[];
+    }
+    let start = thresholds.partition_point(|t| t.0 <= before);
+    let end = thresholds.partition_point(|t| t.0 <= now);
+    &thresholds[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crossed_thresholds() {
+        let t = [(1, 0), (3, 1), (5, 2)];
+        assert_eq!(crossed(&t, 0, 1), &[(1, 0)]);
+        assert_eq!(crossed(&t, 1, 5), &[(3, 1), (5, 2)]);
+        assert_eq!(crossed(&t, 3, 4), &[]);
+        assert_eq!(crossed(&t, 4, 2), &[]);
+    }
+}

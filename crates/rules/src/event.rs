@@ -1,0 +1,222 @@
+//! Learning events: what the host platform reports about a learner.
+
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::names::{is_valid_course_key, is_valid_slug};
+
+/// An instant, as Unix seconds; read from RFC 3339 text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(pub i64);
+
+impl Instant {
+    /// Parses RFC 3339 text (`2026-05-01T12:00:00Z`).
+    ///
+    /// # Errors
+    /// [`Error::Event`] when the text is not RFC 3339.
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        crate::config::parse_instant(text)
+            .map(Instant)
+            .ok_or_else(|| Error::Event {
+                problem: format!("\"at\" {text:?} is not an RFC 3339 date and time"),
+            })
+    }
+
+    /// RFC 3339 text in UTC.
+    pub fn to_rfc3339(self) -> String {
+        chrono::DateTime::from_timestamp(self.0, 0).map_or_else(
+            || self.0.to_string(),
+            |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        )
+    }
+}
+
+impl<'de> Deserialize<'de> for Instant {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Instant::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Something that happened to a learner.
+///
+/// As JSON (one object per line in the `replay` example), tagged by `"event"`:
+///
+/// | event | fields |
+/// |---|---|
+/// | `enrolled` | `learner`, `course`, `mode` |
+/// | `unenrolled` | `learner`, `course` |
+/// | `certificate` | `learner`, `course`, `passed`; optional `mode` (default: the learner's enrollment mode), `grade` (0.0–1.0) |
+/// | `activity_completed` | `learner`, `activity`; optional `passed` (default `true`; `false` is a failed completion, which counts for nothing) |
+/// | `manual_award` | `learner`, `badge` (slug), `role` |
+///
+/// Every event may carry `at` (RFC 3339), which deadlines are checked against.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum Event {
+    /// The learner enrolled in a course (or changed mode).
+    Enrolled {
+        /// The learner's id.
+        learner: String,
+        /// The course key.
+        course: String,
+        /// The enrollment mode (`audit`, `verified`, `honor`, …).
+        mode: String,
+        /// When.
+        #[serde(default)]
+        at: Option<Instant>,
+    },
+    /// The learner left a course. It lowers the enrollment count; it never revokes a badge.
+    Unenrolled {
+        /// The learner's id.
+        learner: String,
+        /// The course key.
+        course: String,
+        /// When.
+        #[serde(default)]
+        at: Option<Instant>,
+    },
+    /// A certificate was issued; it replaces the learner's previous one in the course.
+    Certificate {
+        /// The learner's id.
+        learner: String,
+        /// The course key.
+        course: String,
+        /// Whether the certificate is a passing one.
+        passed: bool,
+        /// The mode; when absent, the learner's enrollment mode in the course.
+        #[serde(default)]
+        mode: Option<String>,
+        /// The grade, 0.0 to 1.0.
+        #[serde(default)]
+        grade: Option<f64>,
+        /// When.
+        #[serde(default)]
+        at: Option<Instant>,
+    },
+    /// The learner completed an activity.
+    ActivityCompleted {
+        /// The learner's id.
+        learner: String,
+        /// The activity's id.
+        activity: String,
+        /// `false` for a failed completion, which meets no requirement.
+        #[serde(default)]
+        passed: Option<bool>,
+        /// When.
+        #[serde(default)]
+        at: Option<Instant>,
+    },
+    /// Someone holding `role` awarded the badge class `badge` to the learner by hand.
+    ManualAward {
+        /// The learner's id.
+        learner: String,
+        /// The slug of the badge class.
+        badge: String,
+        /// The awarding person's role.
+        role: String,
+        /// When.
+        #[serde(default)]
+        at: Option<Instant>,
+    },
+}
+
+impl Event {
+    /// Parses one JSON event and checks its values.
+    ///
+    /// # Errors
+    /// [`Error::Event`] naming the problem: not JSON, an unknown event or field, a missing
+    /// field, a malformed course key or slug, a grade outside 0.0–1.0, a bad `at`.
+    pub fn from_json(text: &str) -> Result<Self, Error> {
+        let event: Event = serde_json::from_str(text).map_err(|e| Error::Event {
+            problem: format!("{e}"),
+        })?;
+        event.check()?;
+        Ok(event)
+    }
+
+    /// Checks the values of an event built in code.
+    ///
+    /// # Errors
+    /// As [`Event::from_json`].
+    pub fn check(&self) -> Result<(), Error> {
+        let fail = |problem: String| Err(Error::Event { problem });
+        if self.learner().trim().is_empty() {
+            return fail("the learner id is empty".to_owned());
+        }
+        match self {
+            Event::Enrolled { course, .. }
+            | Event::Unenrolled { course, .. }
+            | Event::Certificate { course, .. }
+                if !is_valid_course_key(course) =>
+            {
+                fail(format!(
+                    "{course:?} is not a course key (course-v1:Org+Course+Run or Org/Course/Run)"
+                ))
+            }
+            Event::Enrolled { mode, .. } if mode.trim().is_empty() => {
+                fail("the mode is empty".to_owned())
+            }
+            Event::Certificate { grade: Some(g), .. } if !(0.0..=1.0).contains(g) => {
+                fail(format!("grade {g} is not between 0.0 and 1.0"))
+            }
+            Event::ActivityCompleted { activity, .. } if activity.trim().is_empty() => {
+                fail("the activity id is empty".to_owned())
+            }
+            Event::ManualAward { badge, .. } if !is_valid_slug(badge) => {
+                fail(format!("badge {badge:?} is not a slug ([a-z0-9_-]+)"))
+            }
+            Event::ManualAward { role, .. } if role.trim().is_empty() => {
+                fail("the role is empty".to_owned())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The learner the event is about.
+    pub fn learner(&self) -> &str {
+        match self {
+            Event::Enrolled { learner, .. }
+            | Event::Unenrolled { learner, .. }
+            | Event::Certificate { learner, .. }
+            | Event::ActivityCompleted { learner, .. }
+            | Event::ManualAward { learner, .. } => learner,
+        }
+    }
+
+    /// When the event happened, if known.
+    pub fn at(&self) -> Option<Instant> {
+        match self {
+            Event::Enrolled { at, .. }
+            | Event::Unenrolled { at, .. }
+            | Event::Certificate { at, .. }
+            | Event::ActivityCompleted { at, .. }
+            | Event::ManualAward { at, .. } => *at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_checks() {
+        let e = Event::from_json(r#"{"event":"certificate","learner":"l1","course":"course-v1:A+B+C","passed":true,"grade":0.9,"at":"2026-01-01T00:00:00+01:00"}"#).unwrap();
+        assert_eq!(e.at(), Some(Instant(1_767_222_000)));
+        for bad in [
+            r#"{"event":"certificate","learner":"l1","course":"course-v1:A+B+C","passed":true,"grade":1.5}"#,
+            r#"{"event":"certificate","learner":"l1","course":"nope","passed":true}"#,
+            r#"{"event":"certificate","learner":"l1","course":"course-v1:A+B+C"}"#,
+            r#"{"event":"certificate","learner":"l1","course":"course-v1:A+B+C","passed":true,"pased":true}"#,
+            r#"{"event":"graduated","learner":"l1"}"#,
+            r#"{"event":"enrolled","learner":"","course":"course-v1:A+B+C","mode":"audit"}"#,
+            r#"{"event":"enrolled","learner":"l","course":"course-v1:A+B+C","mode":"audit","at":"yesterday"}"#,
+            r#"{"event":"manual_award","learner":"l","badge":"Bad Slug","role":"teacher"}"#,
+            "not json",
+        ] {
+            assert!(Event::from_json(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,632 @@
+//! Integration tests of `badgery-rules`: every rule kind, the cases where Open edX loses
+//! badges, every configuration rejection, replays, back-fill, and a property test against an
+//! independent naive evaluator.
+
+#![allow(clippy::unwrap_used)] // A test's helpers may panic: that is how a test fails.
+
+#[path = "support/naive_rules.rs"]
+mod naive_rules;
+
+use badgery_rules::{Award, BadgeClass, Error, Evaluator, Event, Rule, RuleSet};
+use proptest::prelude::*;
+
+const A: &str = "course-v1:Org+A+2026";
+const B: &str = "course-v1:Org+B+2026";
+const C: &str = "course-v1:Org+C+2026";
+const D: &str = "course-v1:Org+D+2026";
+
+fn enrolled(learner: &str, course: &str, mode: &str) -> Event {
+    Event::from_json(&format!(
+        r#"{{"event":"enrolled","learner":"{learner}","course":"{course}","mode":"{mode}"}}"#
+    ))
+    .unwrap()
+}
+
+fn unenrolled(learner: &str, course: &str) -> Event {
+    Event::from_json(&format!(
+        r#"{{"event":"unenrolled","learner":"{learner}","course":"{course}"}}"#
+    ))
+    .unwrap()
+}
+
+fn cert(learner: &str, course: &str, passed: bool) -> Event {
+    Event::from_json(&format!(
+        r#"{{"event":"certificate","learner":"{learner}","course":"{course}","passed":{passed}}}"#
+    ))
+    .unwrap()
+}
+
+fn json(text: &str) -> Event {
+    Event::from_json(text).unwrap()
+}
+
+fn slugs(awards: &[Award]) -> Vec<&str> {
+    awards.iter().map(|a| a.badge.as_str()).collect()
+}
+
+fn run(evaluator: &mut Evaluator, events: &[Event]) -> Vec<Award> {
+    events.iter().flat_map(|e| evaluator.apply(e)).collect()
+}
+
+fn classes(slugs: &[&str]) -> Vec<BadgeClass> {
+    slugs.iter().map(|s| BadgeClass::new(*s)).collect()
+}
+
+#[test]
+fn course_completion_by_course_and_mode_with_fallback() {
+    let rules = RuleSet::new(vec![
+        BadgeClass::course_completion("a-verified", A, Some("verified")),
+        BadgeClass::course_completion("a-any", A, None),
+        BadgeClass::course_completion("b-honor", B, Some("honor")),
+    ])
+    .unwrap();
+    let mut e = Evaluator::new(rules);
+    // Mode from the enrollment.
+    let awards = run(&mut e, &[enrolled("v", A, "verified"), cert("v", A, true)]);
+    assert_eq!(slugs(&awards), ["a-verified"]);
+    assert_eq!(
+        awards[0].rule,
+        Rule::CourseCompletion {
+            course: A.into(),
+            mode: Some("verified".into())
+        }
+    );
+    // A mode with no class of its own falls back to the class with no mode.
+    assert_eq!(
+        slugs(&run(
+            &mut e,
+            &[enrolled("h", A, "honor"), cert("h", A, true)]
+        )),
+        ["a-any"]
+    );
+    // The certificate's own mode wins over the enrollment's.
+    assert_eq!(slugs(&e.apply(&json(&format!(r#"{{"event":"certificate","learner":"x","course":"{A}","passed":true,"mode":"verified"}}"#)))), ["a-verified"]);
+    // No class for (B, audit) and none for B without mode: nothing.
+    assert!(run(&mut e, &[enrolled("y", B, "audit"), cert("y", B, true)]).is_empty());
+    // A failing certificate awards nothing.
+    assert!(run(&mut e, &[enrolled("z", B, "honor"), cert("z", B, false)]).is_empty());
+    assert_eq!(slugs(&e.apply(&cert("z", B, true))), ["b-honor"]);
+}
+
+#[test]
+fn courses_completed_counts_reach_or_pass_and_checkpoints() {
+    // Open edX's own test: config 2/6/9 gives 1, 2 and 3 badges at 2, 6 and 9 completions.
+    let rules = RuleSet::new(classes(&["two", "six", "nine"]))
+        .unwrap()
+        .with_openedx_fields("2,two\r6,six\r9,nine", "", "")
+        .unwrap();
+    let mut e = Evaluator::new(rules);
+    let mut earned_at = Vec::new();
+    for i in 1..=10 {
+        for a in e.apply(&cert("l", &format!("course-v1:Org+C{i}+2026"), true)) {
+            earned_at.push((i, a.badge));
+        }
+    }
+    assert_eq!(
+        earned_at,
+        [
+            (2, "two".to_owned()),
+            (6, "six".to_owned()),
+            (9, "nine".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn only_the_latest_certificate_of_a_course_counts() {
+    let rules = RuleSet::new(classes(&["two"]))
+        .unwrap()
+        .with_openedx_fields("2,two", "", "")
+        .unwrap();
+    let mut e = Evaluator::new(rules);
+    // The same course passed twice is one course.
+    assert!(run(&mut e, &[cert("l", A, true), cert("l", A, true)]).is_empty());
+    // A later failing certificate replaces the pass: still one passing course after B.
+    assert!(run(&mut e, &[cert("l", A, false), cert("l", B, true)]).is_empty());
+    assert_eq!(slugs(&e.apply(&cert("l", A, true))), ["two"]);
+}
+
+#[test]
+fn courses_enrolled_checkpoints_and_unenrolling_never_revokes() {
+    // Open edX's own test: config 3/5/8 gives exactly 1, 2 and 3 badges at 3, 5 and 8.
+    let rules = RuleSet::new(classes(&["e3", "e5", "e8"]))
+        .unwrap()
+        .with_openedx_fields("", "3,e3\n5,e5\n8,e8", "")
+        .unwrap();
+    let mut e = Evaluator::new(rules);
+    let mut got = Vec::new();
+    for i in 1..=8 {
+        got.extend(
+            e.apply(&enrolled("l", &format!("course-v1:Org+C{i}+2026"), "audit"))
+                .into_iter()
+                .map(|a| (i, a.badge)),
+        );
+    }
+    assert_eq!(got, [(3, "e3".into()), (5, "e5".into()), (8, "e8".into())]);
+    // Unenrolling lowers the count; re-enrolling reaches the thresholds again but the badges
+    // are held already; a mode change is not a new enrollment.
+    let again = run(
+        &mut e,
+        &[
+            unenrolled("l", "course-v1:Org+C1+2026"),
+            unenrolled("l", "course-v1:Org+C2+2026"),
+            enrolled("l", "course-v1:Org+C1+2026", "verified"),
+            enrolled("l", "course-v1:Org+C2+2026", "audit"),
+            enrolled("l", "course-v1:Org+C2+2026", "verified"),
+        ],
+    );
+    assert!(again.is_empty());
+}
+
+#[test]
+fn course_groups_need_every_course_in_any_order() {
+    let rules = RuleSet::new(classes(&["ab", "bcd"]))
+        .unwrap()
+        .with_openedx_fields("", "", &format!("ab,{A},{B}\nbcd,{B},{C},{D}"))
+        .unwrap();
+    let mut e = Evaluator::new(rules);
+    // Unlike Open edX, which re-checks only groups containing the course just certified,
+    // every group containing it is checked; order does not matter.
+    assert!(run(&mut e, &[cert("l", C, true), cert("l", D, true)]).is_empty());
+    let awards = e.apply(&cert("l", B, true));
+    assert_eq!(slugs(&awards), ["bcd"]);
+    assert_eq!(
+        awards[0].rule,
+        Rule::CourseGroup {
+            courses: vec![B.into(), C.into(), D.into()]
+        }
+    );
+    assert!(
+        e.apply(&cert("l", B, true)).is_empty(),
+        "a replay changes nothing"
+    );
+    assert_eq!(slugs(&e.apply(&cert("l", A, true))), ["ab"]);
+}
+
+/// The ways Open edX loses badges, and how we do not.
+#[test]
+fn open_edx_lost_badges_are_not_lost() {
+    // 1. Several enrollments at once: Open edX counts active enrollments when its handler runs;
+    //    if two land together the count jumps from 2 to 4 and `config.get(count)` misses 3.
+    //    Our count crosses 3 whatever the batching; and a jump across thresholds awards all.
+    let rules = RuleSet::new(classes(&["e3"]))
+        .unwrap()
+        .with_openedx_fields("", "3,e3", "")
+        .unwrap();
+    let mut e = Evaluator::new(rules.clone());
+    let batch = [
+        enrolled("l", A, "audit"),
+        enrolled("l", B, "audit"),
+        enrolled("l", C, "audit"),
+        enrolled("l", D, "audit"),
+    ];
+    assert_eq!(slugs(&run(&mut e, &batch)), ["e3"]);
+
+    // 2. A threshold passed while the rule was missing (or badges were disabled): Open edX
+    //    never awards it later. Back-fill does.
+    let mut e = Evaluator::new(RuleSet::new(classes(&["c2", "e3"])).unwrap());
+    assert!(
+        run(
+            &mut e,
+            &[cert("l", A, true), cert("l", B, true), cert("l", C, true)]
+        )
+        .is_empty()
+    );
+    assert!(run(&mut e, &batch).is_empty());
+    let backfilled = e.set_rules(
+        RuleSet::new(classes(&["c2", "e3"]))
+            .unwrap()
+            .with_openedx_fields("2,c2", "3,e3", "")
+            .unwrap(),
+    );
+    assert_eq!(slugs(&backfilled), ["c2", "e3"]);
+    assert!(e.backfill().is_empty(), "back-fill is idempotent");
+    // Later events do not award them again.
+    assert!(e.apply(&cert("l", D, true)).is_empty());
+
+    // 3. The count passes N between two checks (for example a course certified while badges
+    //    were off): the next certificate moves the count from 3 to 4, and `count == 2` never
+    //    holds again in Open edX. With back-fill done at rule change, and thresholds
+    //    checked as `>=`, a learner passing with a later threshold still gets it.
+    let rules = RuleSet::new(classes(&["c2", "c4"]))
+        .unwrap()
+        .with_openedx_fields("2,c2\n4,c4", "", "")
+        .unwrap();
+    let mut e = Evaluator::new(RuleSet::new(classes(&["c2", "c4"])).unwrap());
+    run(
+        &mut e,
+        &[cert("l", A, true), cert("l", B, true), cert("l", C, true)],
+    );
+    assert_eq!(slugs(&e.set_rules(rules)), ["c2"]);
+    assert_eq!(slugs(&e.apply(&cert("l", D, true))), ["c4"]);
+}
+
+#[test]
+fn duplicate_and_replayed_events_change_nothing() {
+    let rules = RuleSet::from_toml(include_str!("data/rules/platform.toml")).unwrap();
+    let events: Vec<Event> = include_str!("data/rules/events.jsonl")
+        .lines()
+        .map(json)
+        .collect();
+    let mut e = Evaluator::new(rules);
+    let first = run(&mut e, &events);
+    assert!(!first.is_empty());
+    assert!(
+        run(&mut e, &events).is_empty(),
+        "replaying the whole stream awards nothing"
+    );
+    let mut doubled = Evaluator::new(e.rules().clone());
+    let twice: Vec<Event> = events
+        .iter()
+        .flat_map(|ev| [ev.clone(), ev.clone()])
+        .collect();
+    assert_eq!(
+        run(&mut doubled, &twice),
+        first,
+        "each event twice in a row: the same awards"
+    );
+}
+
+fn criteria_rules(toml_criteria: &str) -> RuleSet {
+    let text = format!(
+        "[[badge_class]]\nslug = \"target\"\n[[badge_class]]\nslug = \"prior\"\n[[badge_class]]\nslug = \"other\"\n{toml_criteria}"
+    );
+    RuleSet::from_toml(&text).unwrap()
+}
+
+#[test]
+fn criteria_courses_with_grade_and_deadline() {
+    let rules = criteria_rules(&format!(
+        r#"[[criteria]]
+badge = "target"
+[[criteria.requirement]]
+type = "courses"
+require = "all"
+courses = [{{ course = "{A}", min_grade = 0.8 }}, {{ course = "{B}", by = "2026-06-30T23:59:59Z" }}]"#
+    ));
+    let mut e = Evaluator::new(rules);
+    let c = |learner: &str, course: &str, extra: &str| {
+        json(&format!(
+            r#"{{"event":"certificate","learner":"{learner}","course":"{course}","passed":true{extra}}}"#
+        ))
+    };
+    // Grade too low, then high enough; B late, then on time.
+    assert!(
+        run(
+            &mut e,
+            &[
+                c("l", A, r#","grade":0.79"#),
+                c("l", B, r#","at":"2026-07-01T00:00:00Z""#)
+            ]
+        )
+        .is_empty()
+    );
+    assert!(e.apply(&c("l", A, r#","grade":0.8"#)).is_empty());
+    let awards = e.apply(&c("l", B, r#","at":"2026-06-30T23:59:59Z""#));
+    assert_eq!(slugs(&awards), ["target"]);
+    assert_eq!(awards[0].reason, "criteria met: all of 1 requirement");
+    // MDL-75572: a failing certificate does not count even with a high grade; no grade at all
+    // does not meet a minimum grade; no date does not meet a deadline.
+    assert!(run(&mut e, &[
+        json(&format!(r#"{{"event":"certificate","learner":"m","course":"{A}","passed":false,"grade":0.95}}"#)),
+        c("m", B, r#","at":"2026-01-01T00:00:00Z""#),
+    ]).is_empty());
+    assert!(run(&mut e, &[c("n", A, ""), c("n", B, "")]).is_empty());
+}
+
+#[test]
+fn criteria_any_activities_badges_cascade_and_manual_roles() {
+    let rules = criteria_rules(
+        r#"
+[[criteria]]
+badge = "prior"
+[[criteria.requirement]]
+type = "activities"
+require = "any"
+activities = [{ activity = "quiz-1", by = "2026-03-01T00:00:00Z" }, { activity = "essay" }]
+
+[[criteria]]
+badge = "target"
+require = "all"
+[[criteria.requirement]]
+type = "badges"
+badges = ["prior"]
+[[criteria.requirement]]
+type = "manual"
+require = "all"
+roles = ["teacher", "manager"]
+
+[[criteria]]
+badge = "other"
+require = "any"
+[[criteria.requirement]]
+type = "manual"
+require = "any"
+roles = ["teacher", "manager"]
+[[criteria.requirement]]
+type = "activities"
+activities = [{ activity = "never" }]
+"#,
+    );
+    let mut e = Evaluator::new(rules);
+    let act = |a: &str, extra: &str| {
+        json(&format!(
+            r#"{{"event":"activity_completed","learner":"l","activity":"{a}"{extra}}}"#
+        ))
+    };
+    let manual = |badge: &str, role: &str| {
+        json(&format!(
+            r#"{{"event":"manual_award","learner":"l","badge":"{badge}","role":"{role}"}}"#
+        ))
+    };
+    // A late quiz and a failed essay meet nothing.
+    assert!(
+        run(
+            &mut e,
+            &[
+                act("quiz-1", r#","at":"2026-03-02T00:00:00Z""#),
+                act("essay", r#","passed":false"#)
+            ]
+        )
+        .is_empty()
+    );
+    // Manual awards by both roles, before the prior badge: the target waits for it.
+    assert!(e.apply(&manual("target", "teacher")).is_empty());
+    assert!(
+        e.apply(&manual("target", "teacher")).is_empty(),
+        "the same role twice"
+    );
+    assert!(e.apply(&manual("target", "manager")).is_empty());
+    // An earlier completion of the quiz (reported late) meets the deadline: prior is awarded,
+    // and the cascade awards target in the same step.
+    let awards = e.apply(&act("quiz-1", r#","at":"2026-02-01T00:00:00Z""#));
+    assert_eq!(slugs(&awards), ["prior", "target"]);
+    assert_eq!(awards[1].rule, Rule::Criteria { index: 1 });
+    // ANY of the roles for "other".
+    assert_eq!(slugs(&e.apply(&manual("other", "manager"))), ["other"]);
+}
+
+#[test]
+fn repeatable_classes_are_awarded_on_each_new_satisfaction() {
+    let rules = RuleSet::new(vec![
+        BadgeClass::course_completion("a", A, None).repeatable(),
+        BadgeClass::course_completion("b", B, None),
+    ])
+    .unwrap();
+    let mut e = Evaluator::new(rules);
+    let events = [
+        cert("l", A, true),
+        cert("l", A, true),
+        cert("l", A, false),
+        cert("l", A, true),
+        cert("l", B, true),
+        cert("l", B, false),
+        cert("l", B, true),
+    ];
+    assert_eq!(slugs(&run(&mut e, &events)), ["a", "a", "b"]);
+}
+
+#[test]
+fn awards_explain_themselves_and_serialise() {
+    let rules = RuleSet::new(classes(&["two"]))
+        .unwrap()
+        .with_openedx_fields("2,two", "", "")
+        .unwrap();
+    let mut e = Evaluator::new(rules);
+    e.apply(&cert("l", A, true));
+    let award = e.apply(&json(&format!(r#"{{"event":"certificate","learner":"l","course":"{B}","passed":true,"at":"2026-05-01T10:00:00+02:00"}}"#))).remove(0);
+    assert_eq!(
+        serde_json::to_value(&award).unwrap(),
+        serde_json::json!({"learner": "l", "badge": "two", "rule": {"kind": "courses_completed", "threshold": 2},
+                           "reason": "2 courses completed, threshold 2", "at": "2026-05-01T08:00:00Z"})
+    );
+}
+
+fn toml_error(text: &str) -> (usize, String) {
+    match RuleSet::from_toml(text) {
+        Err(Error::Toml { line, problem }) => (line, problem),
+        other => panic!("expected a TOML error, got {other:?}"),
+    }
+}
+
+#[test]
+fn toml_rejections_name_the_line() {
+    let cases: &[(&str, usize, &str)] = &[
+        (
+            "[[badge_class]]\nslug = \"ok\"\n\n[[badge_class]]\nslug = \"Bad Slug\"\n",
+            5,
+            "[a-z0-9_-]",
+        ),
+        (
+            "[[badge_class]]\nslug = \"a\"\n[[badge_class]]\nslug = \"a\"\n",
+            4,
+            "already used (line 2)",
+        ),
+        (
+            "[[badge_class]]\nslug = \"a\"\ncourse = \"nope\"\n",
+            2,
+            "not a course key",
+        ),
+        (
+            "[[badge_class]]\nslug = \"a\"\nmode = \"verified\"\n",
+            2,
+            "mode but no course",
+        ),
+        (
+            "[[badge_class]]\nslug = \"a\"\ncourse = \"course-v1:O+A+1\"\n[[badge_class]]\nslug = \"b\"\ncourse = \"course-v1:O+A+1\"\n",
+            5,
+            "one class per course and mode",
+        ),
+        (
+            "[[badge_class]]\nslug = \"a\"\ncolour = \"red\"\n",
+            3,
+            "unknown field",
+        ),
+        (
+            "[[badge_class]]\nslug = \"a\"\n\n[course_events]\ncourses_completed = \"\"\"\n3,a\n0,a\"\"\"\n",
+            7,
+            "courses_completed, line 2 of the field",
+        ),
+        (
+            "[[badge_class]]\nslug = \"a\"\n[course_events]\ncourse_groups = \"a\"\n",
+            4,
+            "has no course",
+        ),
+        (
+            "[[badge_class]]\nslug = \"a\"\n[course_events]\ncourses_enrolled = \"2,b\"\n",
+            4,
+            "no known badge class",
+        ),
+        (
+            "[[badge_class]]\nslug = \"a\"\n\n[[criteria]]\nbadge = \"zzz\"\n[[criteria.requirement]]\ntype = \"manual\"\nroles = [\"t\"]\n",
+            4,
+            "names no known badge class",
+        ),
+        (
+            "[[badge_class]]\nslug = \"a\"\n\n[[criteria]]\nbadge = \"a\"\n[[criteria.requirement]]\ntype = \"courses\"\ncourses = [{ course = \"course-v1:O+A+1\", min_grade = 1.5 }]\n",
+            4,
+            "between 0.0 and 1.0",
+        ),
+        (
+            "[[badge_class]]\nslug = \"a\"\n\n[[criteria]]\nbadge = \"a\"\n[[criteria.requirement]]\ntype = \"courses\"\ncourses = [{ course = \"course-v1:O+A+1\", by = \"soon\" }]\n",
+            4,
+            "not an RFC 3339",
+        ),
+        (
+            "[[badge_class]]\nslug = \"a\"\n\n[[criteria]]\nbadge = \"a\"\n[[criteria.requirement]]\ntype = \"badges\"\nbadges = []\n",
+            4,
+            "lists nothing",
+        ),
+        (
+            "[[badge_class]]\nslug = \"a\"\n\n[[criteria]]\nbadge = \"a\"\n[[criteria.requirement]]\ntype = \"telepathy\"\n",
+            7,
+            "unknown variant",
+        ),
+        (
+            "[[badge_class]]\nslug = \"a\"\n\n[[criteria]]\nbadge = \"a\"\nrequirement = []\n",
+            4,
+            "no requirement",
+        ),
+        ("[[badge_class]\nslug = \"a\"\n", 1, ""),
+    ];
+    for (text, line, expected) in cases {
+        let (got_line, problem) = toml_error(text);
+        assert_eq!(got_line, *line, "{text:?}: {problem}");
+        assert!(problem.contains(expected), "{text:?}: {problem}");
+    }
+}
+
+#[test]
+fn a_rejected_configuration_changes_nothing() {
+    let rules = RuleSet::new(classes(&["a", "b"]))
+        .unwrap()
+        .with_openedx_fields("1,a", "", "")
+        .unwrap();
+    let mut e = Evaluator::new(rules.clone());
+    // The builder consumes the rule set only on success; the evaluator keeps its rules.
+    assert!(
+        rules
+            .clone()
+            .with_openedx_fields("1,a", "2,b\n2,a", "")
+            .is_err()
+    );
+    assert_eq!(e.rules(), &rules);
+    assert_eq!(slugs(&e.apply(&cert("l", A, true))), ["a"]);
+}
+
+fn arb_event() -> impl Strategy<Value = Event> {
+    let learner = prop::sample::select(vec!["l1", "l2", "l3"]);
+    let course = prop::sample::select(vec![A, B, C, D]);
+    let mode = prop::sample::select(vec!["audit", "verified", "honor"]);
+    let at = prop::option::of(prop::sample::select(vec![
+        "2026-01-01T00:00:00Z",
+        "2026-06-01T00:00:00Z",
+        "2026-12-01T00:00:00Z",
+    ]));
+    let at_json = |at: Option<&str>| at.map(|a| format!(r#","at":"{a}""#)).unwrap_or_default();
+    prop_oneof![
+        (learner.clone(), course.clone(), mode.clone(), at.clone()).prop_map(
+            move |(l, c, m, t)| json(&format!(
+                r#"{{"event":"enrolled","learner":"{l}","course":"{c}","mode":"{m}"{}}}"#,
+                at_json(t)
+            ))
+        ),
+        (learner.clone(), course.clone()).prop_map(|(l, c)| unenrolled(l, c)),
+        (
+            learner.clone(),
+            course.clone(),
+            any::<bool>(),
+            prop::option::of(mode.clone()),
+            prop::option::of(0.0f64..=1.0),
+            at.clone()
+        )
+            .prop_map(move |(l, c, p, m, g, t)| json(&format!(
+                r#"{{"event":"certificate","learner":"{l}","course":"{c}","passed":{p}{}{}{}}}"#,
+                m.map(|m| format!(r#","mode":"{m}""#)).unwrap_or_default(),
+                g.map(|g| format!(r#","grade":{g}"#)).unwrap_or_default(),
+                at_json(t)
+            ))),
+        (
+            learner.clone(),
+            prop::sample::select(vec!["q1", "q2"]),
+            prop::option::of(any::<bool>()),
+            at
+        )
+            .prop_map(move |(l, a, p, t)| json(&format!(
+                r#"{{"event":"activity_completed","learner":"{l}","activity":"{a}"{}{}}}"#,
+                p.map(|p| format!(r#","passed":{p}"#)).unwrap_or_default(),
+                at_json(t)
+            ))),
+        (
+            learner,
+            prop::sample::select(vec!["crit-all", "crit-any"]),
+            prop::sample::select(vec!["teacher", "manager"])
+        )
+            .prop_map(|(l, b, r)| json(&format!(
+                r#"{{"event":"manual_award","learner":"{l}","badge":"{b}","role":"{r}"}}"#
+            ))),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// On any event stream, the indexed evaluator awards exactly what the naive one (every
+    /// rule scanned after every event) awards, event by event.
+    #[test]
+    fn indexed_evaluator_equals_naive_scan(events in prop::collection::vec(arb_event(), 0..60)) {
+        let rules = RuleSet::from_toml(include_str!("data/rules/platform.toml")).unwrap();
+        let mut fast = Evaluator::new(rules.clone());
+        let mut naive = naive_rules::Naive::new(rules);
+        for event in &events {
+            let mut got: Vec<(String, String)> = fast.apply(event).into_iter().map(|a| (a.learner, a.badge)).collect();
+            got.sort();
+            let mut want = naive.apply(event);
+            want.sort();
+            prop_assert_eq!(got, want, "after {:?}", event);
+        }
+    }
+
+    /// Back-fill after the fact never awards what evaluation with the rules present from the
+    /// start would not (it sees only the current state: a learner who dropped below a
+    /// threshold is not back-filled), and awards everything when nothing was ever lost.
+    #[test]
+    fn backfill_is_within_live_evaluation(events in prop::collection::vec(arb_event(), 0..60)) {
+        let rules = RuleSet::from_toml(include_str!("data/rules/platform.toml")).unwrap();
+        let mut live = Evaluator::new(rules.clone());
+        let live_awards: Vec<(String, String)> = run(&mut live, &events).into_iter().map(|a| (a.learner, a.badge)).collect();
+        let mut late = Evaluator::new(RuleSet::new(rules.classes().to_vec()).unwrap());
+        let mut late_awards: Vec<(String, String)> = run(&mut late, &events).into_iter().map(|a| (a.learner, a.badge)).collect();
+        late_awards.extend(late.set_rules(rules).into_iter().map(|a| (a.learner, a.badge)));
+        for award in &late_awards {
+            prop_assert!(live_awards.contains(award), "back-fill awarded {:?} which live evaluation did not", award);
+        }
+        let lossless = events.iter().all(|e| !matches!(e, Event::Unenrolled { .. } | Event::Certificate { passed: false, .. }));
+        if lossless {
+            let (mut a, mut b) = (live_awards.clone(), late_awards.clone());
+            a.sort();
+            b.sort();
+            prop_assert_eq!(a, b);
+        }
+    }
+}
