@@ -127,3 +127,82 @@ pub(crate) fn svg_bake(data: &[u8]) {
         Some(&baked)
     );
 }
+
+/// The Open edX text fields: arbitrary text as each field never panics, and whatever parses
+/// respects the documented rules.
+pub(crate) fn openedx_fields(data: &[u8]) {
+    use badgery_rules::{BadgeClass, RuleSet, is_valid_slug, openedx};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let any = |slug: &str| is_valid_slug(slug);
+    if let Ok(counts) = openedx::parse_counts("courses_completed", text, &any) {
+        let mut seen = std::collections::HashSet::new();
+        for (n, slug) in &counts {
+            assert!(*n > 0 && is_valid_slug(slug) && seen.insert(*n));
+        }
+    }
+    if let Ok(groups) = openedx::parse_groups(text, &any) {
+        assert!(groups.iter().all(|(_, courses)| !courses.is_empty()));
+    }
+    let classes = ["a", "b", "c", "three"]
+        .iter()
+        .map(|s| BadgeClass::new(*s))
+        .collect();
+    if let Ok(rules) = RuleSet::new(classes) {
+        let _ = rules.with_openedx_fields(text, text, text);
+    }
+}
+
+fn platform_events() -> Vec<badgery_rules::Event> {
+    let lines = [
+        r#"{"event":"enrolled","learner":"l","course":"course-v1:Org+A+2026","mode":"verified","at":"2026-01-01T00:00:00Z"}"#,
+        r#"{"event":"certificate","learner":"l","course":"course-v1:Org+A+2026","passed":true,"grade":0.9}"#,
+        r#"{"event":"certificate","learner":"l","course":"course-v1:Org+B+2026","passed":true}"#,
+        r#"{"event":"activity_completed","learner":"l","activity":"q1"}"#,
+        r#"{"event":"manual_award","learner":"l","badge":"a","role":"teacher"}"#,
+    ];
+    lines
+        .iter()
+        .filter_map(|l| badgery_rules::Event::from_json(l).ok())
+        .collect()
+}
+
+/// A TOML rule set: arbitrary text never panics; a rule set that parses evaluates events and
+/// back-fills without panicking.
+pub(crate) fn rules_toml(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(rules) = badgery_rules::RuleSet::from_toml(text) else {
+        return;
+    };
+    let mut evaluator = badgery_rules::Evaluator::new(rules.clone());
+    for event in platform_events() {
+        let _ = evaluator.apply(&event);
+    }
+    let _ = evaluator.set_rules(rules);
+}
+
+/// An event line: arbitrary text never panics; an event that parses is applied twice, and the
+/// second time awards nothing.
+pub(crate) fn event_line(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(event) = badgery_rules::Event::from_json(text) else {
+        return;
+    };
+    let rules =
+        badgery_rules::RuleSet::from_toml(include_str!("../tests/data/rules/platform.toml"))
+            .expect("the example rules parse");
+    let mut evaluator = badgery_rules::Evaluator::new(rules);
+    for e in platform_events() {
+        let _ = evaluator.apply(&e);
+    }
+    let _ = evaluator.apply(&event);
+    assert!(
+        evaluator.apply(&event).is_empty(),
+        "a replayed event awarded again"
+    );
+}

@@ -1,7 +1,8 @@
 //! Badgery: Open Badges 2.0 for learning platforms.
 //!
 //! This crate composes the Badgery libraries; for now it re-exports the data model
-//! ([`model`], the `badgery-model` crate) and the baker ([`bake`], `badgery-bake`).
+//! ([`model`], the `badgery-model` crate), the baker ([`bake`], `badgery-bake`) and the award
+//! rules ([`rules`], `badgery-rules`).
 //!
 //! ```
 //! use badgery::model::{IdentityObject, IdentityType};
@@ -13,3 +14,4 @@
 
 pub use badgery_bake as bake;
 pub use badgery_model as model;
+pub use badgery_rules as rules;

@@ -47,3 +47,18 @@ fn svg_unbake_corpus() {
 fn svg_bake_corpus() {
     replay("svg_bake", harness::svg_bake);
 }
+
+#[test]
+fn openedx_fields_corpus() {
+    replay("openedx_fields", harness::openedx_fields);
+}
+
+#[test]
+fn rules_toml_corpus() {
+    replay("rules_toml", harness::rules_toml);
+}
+
+#[test]
+fn event_line_corpus() {
+    replay("event_line", harness::event_line);
+}

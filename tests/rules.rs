@@ -304,7 +304,7 @@ courses = [{{ course = "{A}", min_grade = 0.8 }}, {{ course = "{B}", by = "2026-
     assert!(e.apply(&c("l", A, r#","grade":0.8"#)).is_empty());
     let awards = e.apply(&c("l", B, r#","at":"2026-06-30T23:59:59Z""#));
     assert_eq!(slugs(&awards), ["target"]);
-    assert_eq!(awards[0].reason, "criteria met: all of 1 requirement");
+    assert_eq!(awards[0].reason, "criteria #0 met (all of: courses)");
     // MDL-75572: a failing certificate does not count even with a high grade; no grade at all
     // does not meet a minimum grade; no date does not meet a deadline.
     assert!(run(&mut e, &[
@@ -629,4 +629,25 @@ proptest! {
             prop_assert_eq!(a, b);
         }
     }
+}
+
+/// The decisions on the example platform (also what `cargo run --example replay` prints).
+#[test]
+fn example_platform_golden_awards() {
+    let rules = RuleSet::from_toml(include_str!("data/rules/platform.toml")).unwrap();
+    let mut e = Evaluator::new(rules);
+    let events: Vec<Event> = include_str!("data/rules/events.jsonl")
+        .lines()
+        .map(json)
+        .collect();
+    let lines: String = run(&mut e, &events)
+        .iter()
+        .map(|a| serde_json::to_string(a).unwrap() + "\n")
+        .collect();
+    let golden =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rules/awards.jsonl");
+    if std::env::var_os("BADGERY_BLESS").is_some() {
+        std::fs::write(&golden, &lines).unwrap();
+    }
+    assert_eq!(lines, std::fs::read_to_string(golden).unwrap());
 }

@@ -708,16 +708,22 @@ impl Decide<'_> {
                 true
             };
             if met {
-                let count = criteria.requirements.len();
-                let reason = format!(
-                    "criteria met: {} of {count} requirement{}",
-                    if criteria.require == Aggregation::All {
-                        "all"
-                    } else {
-                        "any"
-                    },
-                    if count == 1 { "" } else { "s" }
-                );
+                let kinds: Vec<&str> = criteria
+                    .requirements
+                    .iter()
+                    .map(|r| match r {
+                        CompiledRequirement::Courses(..) => "courses",
+                        CompiledRequirement::Activities(..) => "activities",
+                        CompiledRequirement::Badges(..) => "badges",
+                        CompiledRequirement::Manual(..) => "manual award",
+                    })
+                    .collect();
+                let how = if criteria.require == Aggregation::All {
+                    "all"
+                } else {
+                    "any"
+                };
+                let reason = format!("criteria #{id} met ({how} of: {})", kinds.join(", "));
                 self.award(
                     criteria.badge,
                     newly,
