@@ -69,6 +69,17 @@ fn resolve_entity(name: &str) -> Option<char> {
 }
 
 fn scan(text: &str) -> Result<Scan, Error> {
+    // quick-xml does not count a byte-order mark in its positions: scan what follows it and
+    // add its length back, so every position is an offset into `text`.
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut scan = scan_from(&text[bom..])?;
+    let shift = |(a, b): (usize, usize)| (a + bom, b + bom);
+    scan.root = shift(scan.root);
+    scan.assertions = scan.assertions.into_iter().map(shift).collect();
+    Ok(scan)
+}
+
+fn scan_from(text: &str) -> Result<Scan, Error> {
     let mut reader = quick_xml::Reader::from_str(text);
     let mut scan = Scan {
         root: (0, 0),
@@ -145,7 +156,7 @@ fn scan(text: &str) -> Result<Scan, Error> {
                         &t.decode()
                             .map_err(|e| Error::svg(before as u64, e.to_string()))?,
                     );
-                } else if depth == 0 && !t.iter().all(u8::is_ascii_whitespace) && !is_bom(t) {
+                } else if depth == 0 && !t.iter().all(u8::is_ascii_whitespace) {
                     return Err(Error::svg(before as u64, "text outside the root element"));
                 }
             }
@@ -182,10 +193,6 @@ fn scan(text: &str) -> Result<Scan, Error> {
         ));
     }
     Ok(scan)
-}
-
-fn is_bom(t: &[u8]) -> bool {
-    t == "\u{feff}".as_bytes()
 }
 
 /// The body of an `openbadges:assertion`: CDATA content and entities are kept verbatim; only
@@ -436,6 +443,18 @@ mod tests {
             );
         }
         assert_eq!(unbake_str("<svg><g/></svg>"), None);
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_shift_the_splice() {
+        // Found by the svg_bake fuzz target: positions were 3 bytes off after a BOM.
+        let svg = "\u{feff}<?xml version=\"1.0\"?>\n<svg a=\"1\"><g/></svg>";
+        let baked = bake_str(svg, "https://x.org/1");
+        assert_eq!(
+            baked,
+            "\u{feff}<?xml version=\"1.0\"?>\n<svg a=\"1\" xmlns:openbadges=\"http://openbadges.org\"><openbadges:assertion verify=\"https://x.org/1\"/><g/></svg>"
+        );
+        assert_eq!(unbake_str(&baked).as_deref(), Some("https://x.org/1"));
     }
 
     #[test]
