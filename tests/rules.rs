@@ -403,7 +403,64 @@ fn repeatable_classes_are_awarded_on_each_new_satisfaction() {
         cert("l", B, false),
         cert("l", B, true),
     ];
-    assert_eq!(slugs(&run(&mut e, &events)), ["a", "a", "b"]);
+    let awards = run(&mut e, &events);
+    assert_eq!(slugs(&awards), ["a", "a", "b"]);
+    assert_eq!(
+        awards.iter().map(|a| a.sequence).collect::<Vec<_>>(),
+        [1, 2, 1],
+        "repeats are numbered"
+    );
+}
+
+#[test]
+fn automatic_course_classes_for_courses_without_one() {
+    let rules = RuleSet::new(vec![BadgeClass::course_completion(
+        "a-verified",
+        A,
+        Some("verified"),
+    )])
+    .unwrap()
+    .with_auto_course_completion();
+    let mut e = Evaluator::new(rules);
+    // A configured class still wins.
+    assert_eq!(
+        slugs(&run(
+            &mut e,
+            &[enrolled("l", A, "verified"), cert("l", A, true)]
+        )),
+        ["a-verified"]
+    );
+    // Course A in another mode, and course B: classes named as Open edX names them.
+    let awards = run(
+        &mut e,
+        &[
+            enrolled("l", B, "honor"),
+            cert("l", B, false),
+            cert("l", B, true),
+            cert("l", B, true),
+        ],
+    );
+    assert_eq!(
+        slugs(&awards),
+        [badgery_rules::course_slug(B, "honor").as_str()]
+    );
+    assert_eq!(
+        awards[0].rule,
+        Rule::CourseCompletion {
+            course: B.into(),
+            mode: Some("honor".into())
+        }
+    );
+    assert_eq!(
+        slugs(&run(
+            &mut e,
+            &[enrolled("m", A, "audit"), cert("m", A, true)]
+        )),
+        [badgery_rules::course_slug(A, "audit").as_str()]
+    );
+    // Off by default.
+    let mut off = Evaluator::new(RuleSet::new(vec![]).unwrap());
+    assert!(run(&mut off, &[cert("l", B, true)]).is_empty());
 }
 
 #[test]
@@ -417,7 +474,7 @@ fn awards_explain_themselves_and_serialise() {
     let award = e.apply(&json(&format!(r#"{{"event":"certificate","learner":"l","course":"{B}","passed":true,"at":"2026-05-01T10:00:00+02:00"}}"#))).remove(0);
     assert_eq!(
         serde_json::to_value(&award).unwrap(),
-        serde_json::json!({"learner": "l", "badge": "two", "rule": {"kind": "courses_completed", "threshold": 2},
+        serde_json::json!({"learner": "l", "badge": "two", "sequence": 1, "rule": {"kind": "courses_completed", "threshold": 2},
                            "reason": "2 courses completed, threshold 2", "at": "2026-05-01T08:00:00Z"})
     );
 }

@@ -161,9 +161,19 @@ pub struct RuleSet {
     pub(crate) courses_enrolled: Vec<(u32, String)>,
     pub(crate) course_groups: Vec<(String, Vec<String>)>,
     pub(crate) criteria: Vec<Criteria>,
+    pub(crate) auto_course_completion: bool,
 }
 
 impl RuleSet {
+    /// Also decides course completion awards for courses with no configured class (Open edX
+    /// use case 4: badges enabled on a course, no class created): a passing certificate awards
+    /// the class whose slug is [`crate::course_slug`] of the course and mode, which the host
+    /// creates on first award. Off by default. Back-fill does not create such awards.
+    pub fn with_auto_course_completion(mut self) -> Self {
+        self.auto_course_completion = true;
+        self
+    }
+
     /// A rule set with these badge classes and no other rules.
     ///
     /// # Errors
@@ -237,6 +247,7 @@ impl RuleSet {
         })?;
         let mut rules = RuleSet {
             classes,
+            auto_course_completion: file.auto_course_completion,
             ..RuleSet::default()
         };
         if let Some(fields) = &file.course_events {
@@ -332,6 +343,8 @@ impl RuleSet {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RulesFile {
+    #[serde(default)]
+    auto_course_completion: bool,
     #[serde(default)]
     badge_class: Vec<ClassToml>,
     #[serde(default)]

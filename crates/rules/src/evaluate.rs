@@ -56,6 +56,9 @@ pub struct Award {
     pub learner: String,
     /// The badge class slug.
     pub badge: String,
+    /// Which award of this class to this learner it is: 1 for the first (always, unless the
+    /// class is repeatable). With the learner and slug, it identifies the award.
+    pub sequence: u32,
     /// The rule that fired.
     pub rule: Rule,
     /// Why, in words.
@@ -158,6 +161,7 @@ struct Compiled {
     criteria_by_activity: Map<u32, Vec<u32>>,
     criteria_by_badge: Map<u32, Vec<u32>>,
     criteria_by_manual: Map<u32, Vec<u32>>,
+    auto_course_completion: bool,
 }
 
 /// The interned names, kept for the evaluator's lifetime so ids stay stable across rule sets.
@@ -180,7 +184,10 @@ fn aggregate(require: Aggregation, mut items: impl Iterator<Item = bool>) -> boo
 
 impl Compiled {
     fn build(rules: &RuleSet, names: &mut Names) -> Self {
-        let mut c = Compiled::default();
+        let mut c = Compiled {
+            auto_course_completion: rules.auto_course_completion,
+            ..Compiled::default()
+        };
         for class in &rules.classes {
             let badge = names.badges.intern(&class.slug) as usize;
             if c.classes.len() <= badge {
@@ -360,6 +367,9 @@ enum Change {
         mode: Option<u32>,
         was_passing: bool,
         passing_before: u32,
+        /// The class to create for this course and mode, when none is configured and
+        /// automatic course classes are on.
+        auto_badge: Option<u32>,
     },
     Activity(u32),
     Manual(u32),
@@ -404,6 +414,7 @@ impl Evaluator {
             learner_name: self.names.learners.name(learner as u32),
             at: event.at(),
             backfilling: false,
+            auto_badge: None,
             awards,
             queue: Vec::new(),
         };
@@ -415,7 +426,9 @@ impl Evaluator {
                 mode,
                 was_passing,
                 passing_before,
+                auto_badge,
             } => {
+                decide.auto_badge = auto_badge;
                 decide.certificate_rules(course, mode, was_passing, passing_before);
             }
             Change::Activity(activity) => {
@@ -430,6 +443,7 @@ impl Evaluator {
 
     /// Updates the learner's state; says what changed.
     fn record(&mut self, learner: usize, event: &Event) -> Change {
+        let compiled = &self.compiled;
         let names = &mut self.names;
         let l = &mut self.learners[learner];
         match event {
@@ -504,11 +518,21 @@ impl Evaluator {
                     (true, false) => l.passing_courses -= 1,
                     _ => {}
                 }
+                let configured = mode
+                    .is_some_and(|m| compiled.completion_by_mode.contains_key(&(course, m)))
+                    || compiled.completion_any_mode.contains_key(&course);
+                let auto_badge =
+                    (compiled.auto_course_completion && *passed && !configured).then(|| {
+                        let mode_name = mode.map_or("", |m| names.modes.name(m));
+                        let slug = crate::names::course_slug(names.courses.name(course), mode_name);
+                        names.badges.intern(&slug)
+                    });
                 Change::Certificate {
                     course,
                     mode,
                     was_passing,
                     passing_before,
+                    auto_badge,
                 }
             }
             Event::ActivityCompleted {
@@ -570,6 +594,7 @@ impl Evaluator {
                 learner_name: self.names.learners.name(id as u32),
                 at: None,
                 backfilling: true,
+                auto_badge: None,
                 awards: &mut awards,
                 queue: Vec::new(),
             };
@@ -603,6 +628,8 @@ struct Decide<'a> {
     at: Option<Instant>,
     /// While back-filling, repeatable classes are awarded only to learners who never earned them.
     backfilling: bool,
+    /// The automatic course class for the certificate being handled (not repeatable).
+    auto_badge: Option<u32>,
     awards: &'a mut Vec<Award>,
     /// Badges earned for the first time, whose dependent criteria are still to check.
     queue: Vec<u32>,
@@ -634,12 +661,14 @@ impl Decide<'_> {
                     .get(&(course, m))
                     .map(|&b| (b, Some(m)))
             });
-            let class = by_mode.or_else(|| {
-                compiled
-                    .completion_any_mode
-                    .get(&course)
-                    .map(|&b| (b, None))
-            });
+            let class = by_mode
+                .or_else(|| {
+                    compiled
+                        .completion_any_mode
+                        .get(&course)
+                        .map(|&b| (b, None))
+                })
+                .or_else(|| self.auto_badge.map(|b| (b, mode)));
             if let Some((badge, class_mode)) = class {
                 let course_name = names.courses.name(course);
                 let reason = match (class_mode, mode) {
@@ -737,25 +766,27 @@ impl Decide<'_> {
     /// Awards `badge` unless the learner holds it already (non-repeatable classes) or the rule
     /// did not newly become satisfied (repeatable classes).
     fn award(&mut self, badge: u32, newly: bool, rule: Rule, reason: String) {
-        let Some(repeatable) = self.compiled.repeatable(badge) else {
+        let auto = (self.auto_badge == Some(badge)).then_some(false);
+        let Some(repeatable) = self.compiled.repeatable(badge).or(auto) else {
             return;
         };
         let newly = newly && !self.backfilling;
         let earned = &mut self.learner.earned;
-        let first = match find(earned, badge, |e| e.0) {
+        let (first, sequence) = match find(earned, badge, |e| e.0) {
             Ok(i) if repeatable && newly => {
                 earned[i].1 += 1;
-                false
+                (false, earned[i].1)
             }
             Ok(_) => return,
             Err(i) => {
                 earned.insert(i, (badge, 1));
-                true
+                (true, 1)
             }
         };
         self.awards.push(Award {
             learner: self.learner_name.to_owned(),
             badge: self.names.badges.name(badge).to_owned(),
+            sequence,
             rule,
             reason,
             at: self.at.map(Instant::to_rfc3339),

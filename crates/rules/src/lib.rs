@@ -55,6 +55,10 @@
 //! # The rule set as TOML
 //!
 //! ```toml
+//! # Optional: award course completion classes for courses without one (see
+//! # `RuleSet::with_auto_course_completion`).
+//! auto_course_completion = false
+//!
 //! # Badge classes: `slug` required and unique ([a-z0-9_-]+). A class with `course` (and
 //! # optionally `mode`) is a course completion class. `repeatable` defaults to false.
 //! [[badge_class]]
@@ -121,4 +125,4 @@ pub use config::{
 pub use error::Error;
 pub use evaluate::{Award, Evaluator, Rule};
 pub use event::{Event, Instant};
-pub use names::{is_valid_course_key, is_valid_slug};
+pub use names::{course_slug, is_valid_course_key, is_valid_slug};

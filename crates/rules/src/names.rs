@@ -29,6 +29,33 @@ pub fn is_valid_course_key(key: &str) -> bool {
     parts.len() == 3 && parts.into_iter().all(part)
 }
 
+/// The slug Open edX derives for a course completion class: `slugify(course + "_" + mode +
+/// "_")` cut to 248 characters, then the first 7 hex digits of `sha256(course + mode)`
+/// (`course-v1:edX+DemoX+2026` in mode `honor` → `course-v1edxdemox2026_honor_` + 7 hex).
+/// Deterministic, and within Badgr's 255-character limit.
+pub fn course_slug(course: &str, mode: &str) -> String {
+    use sha2::{Digest, Sha256};
+    // Django's slugify: drop what is not a word character, space or hyphen; lowercase;
+    // spaces and hyphen runs become one hyphen.
+    let raw = format!("{course}_{mode}_");
+    let kept: String = raw
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ' '))
+        .collect::<String>()
+        .to_lowercase();
+    let mut slug = String::with_capacity(kept.len());
+    for c in kept.trim().chars() {
+        let c = if c == ' ' { '-' } else { c };
+        if !(c == '-' && slug.ends_with('-')) {
+            slug.push(c);
+        }
+    }
+    slug.truncate(248);
+    let digest = Sha256::digest(format!("{course}{mode}").as_bytes());
+    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    slug + &hex[..7]
+}
+
 /// Maps names to dense `u32` ids and back. Ids never change once given.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Interner {
@@ -67,6 +94,17 @@ impl Interner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn course_slug_matches_open_edx() {
+        // From Open edX's tests (lms/djangoapps/badges/events/tests/test_course_complete.py).
+        let slug = course_slug("course-v1:testorg+run1+refundable_course", "honor");
+        assert_eq!(slug, "course-v1testorgrun1refundable_course_honor_927f3ad");
+        assert!(is_valid_slug(&course_slug(
+            "course-v1:TestOrg+Run1+Refundable_Course",
+            "verified"
+        )));
+    }
 
     #[test]
     fn slugs_and_course_keys() {

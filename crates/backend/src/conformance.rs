@@ -1,0 +1,433 @@
+//! A conformance suite any [`BadgeStore`] runs in its own tests (feature `testing`).
+//!
+//! ```text
+//! #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+//! async fn my_store_conforms() {
+//!     badgery_backend::conformance::check_store(|| MyStore::connect_fresh()).await;
+//! }
+//! ```
+//!
+//! Each check starts from a fresh store made by `make`, and panics with a message naming the
+//! rule broken. Concurrency is checked with tasks spawned on the caller's Tokio runtime (use a
+//! multi-thread runtime so they really run in parallel).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use crate::error::Error;
+use crate::traits::BadgeStore;
+use crate::types::{
+    AssertionFilter, AwardKey, AwardState, BadgeClassRecord, Claim, ClassImage, ImageFormat,
+    IssuedAssertion, PendingAward, Recipient,
+};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+fn class(slug: &str) -> BadgeClassRecord {
+    BadgeClassRecord::new(
+        slug,
+        format!("Class {slug}"),
+        "A class.",
+        "Do it.",
+        ClassImage {
+            format: ImageFormat::Png,
+            bytes: vec![1, 2, 3],
+        },
+    )
+}
+
+fn award(learner: &str, badge: &str, sequence: u32) -> PendingAward {
+    PendingAward::new(
+        AwardKey::new(learner, badge, sequence),
+        Recipient::new(learner, format!("{learner}@example.org")),
+        Vec::new(),
+        "test",
+        t0(),
+    )
+}
+
+fn assertion(
+    key: &AwardKey,
+    course: Option<&str>,
+    component: &str,
+    issued: DateTime<Utc>,
+) -> IssuedAssertion {
+    IssuedAssertion {
+        id: format!(
+            "https://example.org/assertions/{}-{}-{}",
+            key.learner, key.badge, key.sequence
+        ),
+        key: key.clone(),
+        issuing_component: component.to_owned(),
+        course: course.map(str::to_owned),
+        backend: "test".to_owned(),
+        issued_on: issued,
+        image_url: None,
+        data: serde_json::Value::Null,
+        baked_image: None,
+        revoked: None,
+    }
+}
+
+/// Runs every check on fresh stores made by `make`.
+pub async fn check_store<S, F>(make: F)
+where
+    S: BadgeStore + 'static,
+    F: Fn() -> S,
+{
+    classes(&make()).await;
+    claims(&make()).await;
+    concurrent_claims(Arc::new(make())).await;
+    due_and_leases(&make()).await;
+    completion_and_failure(&make()).await;
+    listings(&make()).await;
+}
+
+async fn classes<S: BadgeStore>(store: &S) {
+    let (created, fresh) = store
+        .get_or_create_class(class("a"))
+        .await
+        .expect("create a class");
+    assert!(fresh, "a new slug creates a class");
+    let mut changed = class("a");
+    changed.description = "Changed".to_owned();
+    let (existing, fresh) = store
+        .get_or_create_class(changed)
+        .await
+        .expect("get an existing class");
+    assert!(
+        !fresh && existing == created,
+        "get_or_create_class must never alter an existing class"
+    );
+    let verified = class("a-verified").for_course("course-v1:O+A+1", Some("verified"));
+    let any = class("a-any").for_course("course-v1:O+A+1", None);
+    store
+        .get_or_create_class(verified.clone())
+        .await
+        .expect("course class");
+    store
+        .get_or_create_class(any.clone())
+        .await
+        .expect("course class without mode");
+    let clash = class("a-verified-2").for_course("course-v1:O+A+1", Some("verified"));
+    assert!(
+        matches!(
+            store.get_or_create_class(clash).await,
+            Err(Error::Conflict(_))
+        ),
+        "one class per course and mode"
+    );
+    let found = store
+        .class_for_course("course-v1:O+A+1", Some("verified"))
+        .await
+        .expect("lookup");
+    assert_eq!(found.map(|c| c.slug), Some("a-verified".to_owned()));
+    let fallback = store
+        .class_for_course("course-v1:O+A+1", Some("honor"))
+        .await
+        .expect("lookup");
+    assert_eq!(
+        fallback.map(|c| c.slug),
+        Some("a-any".to_owned()),
+        "a mode without a class falls back to the course's class"
+    );
+    assert_eq!(
+        store
+            .class_for_course("course-v1:O+B+1", None)
+            .await
+            .expect("lookup"),
+        None
+    );
+    store
+        .set_backend_id("a", "badgr-123")
+        .await
+        .expect("set backend id");
+    assert_eq!(
+        store
+            .class("a")
+            .await
+            .expect("get")
+            .and_then(|c| c.backend_id),
+        Some("badgr-123".to_owned())
+    );
+    assert!(matches!(
+        store.set_backend_id("zz", "x").await,
+        Err(Error::NotFound(_))
+    ));
+    let slugs: Vec<String> = store
+        .classes()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|c| c.slug)
+        .collect();
+    assert_eq!(
+        slugs,
+        ["a", "a-any", "a-verified"],
+        "classes are listed by slug"
+    );
+}
+
+async fn claims<S: BadgeStore>(store: &S) {
+    assert!(
+        matches!(store.claim(award("l", "b", 1)).await, Ok(Claim::Won(_))),
+        "the first claim wins"
+    );
+    assert!(
+        matches!(store.claim(award("l", "b", 1)).await, Ok(Claim::Exists(_))),
+        "a second claim of the key loses"
+    );
+    assert!(
+        matches!(store.claim(award("l", "b", 2)).await, Ok(Claim::Won(_))),
+        "another sequence number is another award"
+    );
+    assert!(
+        matches!(store.claim(award("m", "b", 1)).await, Ok(Claim::Won(_))),
+        "another learner is another award"
+    );
+}
+
+async fn concurrent_claims<S: BadgeStore + 'static>(store: Arc<S>) {
+    for round in 0..20 {
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move { store.claim(award("racer", "b", round)).await })
+            })
+            .collect();
+        let mut winners = 0;
+        for task in tasks {
+            if let Ok(Ok(Claim::Won(_))) = task.await {
+                winners += 1;
+            }
+        }
+        assert_eq!(
+            winners, 1,
+            "16 concurrent claims of one award must have exactly one winner"
+        );
+    }
+}
+
+async fn due_and_leases<S: BadgeStore>(store: &S) {
+    store.claim(award("l", "b", 1)).await.expect("claim");
+    let now = t0();
+    let due = store
+        .take_due(now, now + Duration::seconds(30), 10)
+        .await
+        .expect("take due");
+    assert_eq!(due.len(), 1, "a new award is due at once");
+    assert!(
+        store
+            .take_due(now, now + Duration::seconds(30), 10)
+            .await
+            .expect("take")
+            .is_empty(),
+        "a leased award is not handed out twice"
+    );
+    let later = now + Duration::seconds(31);
+    assert_eq!(
+        store
+            .take_due(later, later + Duration::seconds(30), 10)
+            .await
+            .expect("take")
+            .len(),
+        1,
+        "an expired lease frees the award"
+    );
+    let key = &due[0].key;
+    store
+        .retry_later(key, "timeout", now + Duration::seconds(300))
+        .await
+        .expect("retry later");
+    assert!(
+        store
+            .take_due(later, later, 10)
+            .await
+            .expect("take")
+            .is_empty(),
+        "not due before its next attempt"
+    );
+    let at = now + Duration::seconds(300);
+    let again = store.take_due(at, at, 10).await.expect("take");
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (again[0].attempts, again[0].last_error.as_deref()),
+        (1, Some("timeout"))
+    );
+}
+
+async fn completion_and_failure<S: BadgeStore>(store: &S) {
+    let won = match store.claim(award("l", "b", 1)).await {
+        Ok(Claim::Won(a)) => a,
+        other => panic!("claim: {other:?}"),
+    };
+    let issued = assertion(&won.key, None, "", t0());
+    store.complete(issued.clone()).await.expect("complete");
+    store
+        .complete(issued.clone())
+        .await
+        .expect("completing again is harmless");
+    assert_eq!(
+        store.assertion(&issued.id).await.expect("get"),
+        Some(issued.clone())
+    );
+    match store.claim(award("l", "b", 1)).await {
+        Ok(Claim::Exists(a)) => assert_eq!(
+            a.state,
+            AwardState::Issued {
+                assertion: issued.id.clone()
+            }
+        ),
+        other => panic!("a claim after issue must report the issued award: {other:?}"),
+    }
+    assert!(
+        store
+            .take_due(t0(), t0(), 10)
+            .await
+            .expect("take")
+            .is_empty(),
+        "issued awards are never due"
+    );
+    store.claim(award("l", "c", 1)).await.expect("claim");
+    store
+        .fail(&AwardKey::new("l", "c", 1), "rejected: bad email")
+        .await
+        .expect("fail");
+    let unissued = store.unissued().await.expect("unissued");
+    assert_eq!(unissued.len(), 1);
+    assert_eq!(
+        unissued[0].state,
+        AwardState::Failed {
+            reason: "rejected: bad email".to_owned()
+        },
+        "failures are kept with their reason"
+    );
+    assert!(
+        store
+            .take_due(t0(), t0(), 10)
+            .await
+            .expect("take")
+            .is_empty(),
+        "failed awards are not retried"
+    );
+    let ghost = AwardKey::new("nobody", "b", 1);
+    assert!(matches!(
+        store.complete(assertion(&ghost, None, "", t0())).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        store.retry_later(&ghost, "x", t0()).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        store.fail(&ghost, "x").await,
+        Err(Error::NotFound(_))
+    ));
+}
+
+async fn listings<S: BadgeStore>(store: &S) {
+    let entries = [
+        ("course-a", Some("course-v1:O+A+1"), "openedx__course", 1),
+        ("three", None, "openedx__course", 2),
+        ("legacy", None, "", 3),
+        ("course-b", Some("course-v1:O+B+1"), "openedx__course", 4),
+    ];
+    for (slug, course, component, day) in entries {
+        store.claim(award("l", slug, 1)).await.expect("claim");
+        store
+            .complete(assertion(
+                &AwardKey::new("l", slug, 1),
+                course,
+                component,
+                t0() + Duration::days(day),
+            ))
+            .await
+            .expect("complete");
+    }
+    let slugs =
+        |list: Vec<IssuedAssertion>| list.into_iter().map(|a| a.key.badge).collect::<Vec<_>>();
+    let all = store
+        .assertions_for("l", &AssertionFilter::all())
+        .await
+        .expect("list");
+    assert_eq!(
+        slugs(all),
+        ["course-b", "legacy", "three", "course-a"],
+        "newest first"
+    );
+    let one_course = store
+        .assertions_for(
+            "l",
+            &AssertionFilter::openedx(None, None, Some("course-v1:O+A+1")),
+        )
+        .await
+        .expect("list");
+    assert_eq!(slugs(one_course), ["course-a"]);
+    let slug_only = store
+        .assertions_for(
+            "l",
+            &AssertionFilter::openedx(Some("three"), Some("openedx__course"), None),
+        )
+        .await
+        .expect("list");
+    assert_eq!(
+        slugs(slug_only),
+        ["three"],
+        "a slug without course_id matches non-course badges"
+    );
+    let slug_default_component = store
+        .assertions_for("l", &AssertionFilter::openedx(Some("three"), None, None))
+        .await
+        .expect("list");
+    assert!(
+        slug_default_component.is_empty(),
+        "issuing_component defaults to \"\" with a slug"
+    );
+    let slug_any_course = store
+        .assertions_for(
+            "l",
+            &AssertionFilter::openedx(Some("course-a"), Some("openedx__course"), Some("*")),
+        )
+        .await
+        .expect("list");
+    assert_eq!(slugs(slug_any_course), ["course-a"]);
+    let mut revoked = assertion(
+        &AwardKey::new("l", "legacy", 1),
+        None,
+        "",
+        t0() + Duration::days(3),
+    );
+    revoked.revoked = Some("issued in error".to_owned());
+    store.store_revoked(revoked).await.expect("revoke");
+    let visible = store
+        .assertions_for("l", &AssertionFilter::all())
+        .await
+        .expect("list");
+    assert_eq!(
+        slugs(visible),
+        ["course-b", "three", "course-a"],
+        "revoked assertions are hidden by default"
+    );
+    let mut with_revoked = AssertionFilter::all();
+    with_revoked.include_revoked = true;
+    assert_eq!(
+        store
+            .assertions_for("l", &with_revoked)
+            .await
+            .expect("list")
+            .len(),
+        4
+    );
+    assert!(
+        store
+            .assertions_for("stranger", &AssertionFilter::all())
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}

@@ -1,0 +1,240 @@
+//! A badge store in memory: for tests, examples and small deployments (nothing persists).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::Error;
+use crate::traits::BadgeStore;
+use crate::types::{
+    AssertionFilter, AwardKey, AwardState, BadgeClassRecord, Claim, IssuedAssertion, PendingAward,
+};
+
+#[derive(Debug, Default)]
+struct Inner {
+    classes: BTreeMap<String, BadgeClassRecord>,
+    awards: BTreeMap<AwardKey, (PendingAward, Option<DateTime<Utc>>)>,
+    assertions: HashMap<String, IssuedAssertion>,
+    by_learner: HashMap<String, Vec<String>>,
+}
+
+/// A [`BadgeStore`] held in memory behind one mutex (every method is one critical section,
+/// which makes each atomic).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way later
+        // calls would misread (each method finishes its checks before it writes), so a
+        // poisoned lock is taken over.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn not_claimed(key: &AwardKey) -> Error {
+    Error::NotFound(format!(
+        "no claimed award for {} / {} #{}",
+        key.learner, key.badge, key.sequence
+    ))
+}
+
+#[async_trait]
+impl BadgeStore for MemoryStore {
+    async fn get_or_create_class(
+        &self,
+        class: BadgeClassRecord,
+    ) -> Result<(BadgeClassRecord, bool), Error> {
+        let mut inner = self.lock();
+        if let Some(existing) = inner.classes.get(&class.slug) {
+            return Ok((existing.clone(), false));
+        }
+        if class.course.is_some() {
+            if let Some(other) = inner
+                .classes
+                .values()
+                .find(|c| c.course == class.course && c.mode == class.mode)
+            {
+                return Err(Error::Conflict(format!(
+                    "class {} is already the class for course {} and mode {}",
+                    other.slug,
+                    class.course.as_deref().unwrap_or(""),
+                    class.mode.as_deref().unwrap_or("(any)")
+                )));
+            }
+        }
+        inner.classes.insert(class.slug.clone(), class.clone());
+        Ok((class, true))
+    }
+
+    async fn class(&self, slug: &str) -> Result<Option<BadgeClassRecord>, Error> {
+        Ok(self.lock().classes.get(slug).cloned())
+    }
+
+    async fn class_for_course(
+        &self,
+        course: &str,
+        mode: Option<&str>,
+    ) -> Result<Option<BadgeClassRecord>, Error> {
+        let inner = self.lock();
+        let find = |m: Option<&str>| {
+            inner
+                .classes
+                .values()
+                .find(|c| c.course.as_deref() == Some(course) && c.mode.as_deref() == m)
+                .cloned()
+        };
+        Ok(mode.and_then(|m| find(Some(m))).or_else(|| find(None)))
+    }
+
+    async fn set_backend_id(&self, slug: &str, backend_id: &str) -> Result<(), Error> {
+        let mut inner = self.lock();
+        let class = inner
+            .classes
+            .get_mut(slug)
+            .ok_or_else(|| Error::NotFound(format!("badge class {slug}")))?;
+        class.backend_id = Some(backend_id.to_owned());
+        Ok(())
+    }
+
+    async fn classes(&self) -> Result<Vec<BadgeClassRecord>, Error> {
+        Ok(self.lock().classes.values().cloned().collect())
+    }
+
+    async fn claim(&self, award: PendingAward) -> Result<Claim, Error> {
+        let mut inner = self.lock();
+        if let Some((existing, _)) = inner.awards.get(&award.key) {
+            return Ok(Claim::Exists(existing.clone()));
+        }
+        inner
+            .awards
+            .insert(award.key.clone(), (award.clone(), None));
+        Ok(Claim::Won(award))
+    }
+
+    async fn take_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<PendingAward>, Error> {
+        let mut inner = self.lock();
+        let mut due = Vec::new();
+        for (award, lease) in inner.awards.values_mut() {
+            if due.len() == limit {
+                break;
+            }
+            if award.state == AwardState::Pending
+                && award.next_attempt <= now
+                && lease.is_none_or(|l| l <= now)
+            {
+                *lease = Some(lease_until);
+                due.push(award.clone());
+            }
+        }
+        Ok(due)
+    }
+
+    async fn unissued(&self) -> Result<Vec<PendingAward>, Error> {
+        Ok(self
+            .lock()
+            .awards
+            .values()
+            .filter(|(a, _)| !matches!(a.state, AwardState::Issued { .. }))
+            .map(|(a, _)| a.clone())
+            .collect())
+    }
+
+    async fn complete(&self, assertion: IssuedAssertion) -> Result<(), Error> {
+        let mut inner = self.lock();
+        let (award, lease) = inner
+            .awards
+            .get_mut(&assertion.key)
+            .ok_or_else(|| not_claimed(&assertion.key))?;
+        award.state = AwardState::Issued {
+            assertion: assertion.id.clone(),
+        };
+        award.attempts += 1;
+        *lease = None;
+        let learner = assertion.key.learner.clone();
+        let id = assertion.id.clone();
+        if inner.assertions.insert(id.clone(), assertion).is_none() {
+            inner.by_learner.entry(learner).or_default().push(id);
+        }
+        Ok(())
+    }
+
+    async fn retry_later(
+        &self,
+        key: &AwardKey,
+        error: &str,
+        next_attempt: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let mut inner = self.lock();
+        let (award, lease) = inner.awards.get_mut(key).ok_or_else(|| not_claimed(key))?;
+        if award.state == AwardState::Pending {
+            award.attempts += 1;
+            award.next_attempt = next_attempt;
+            award.last_error = Some(error.to_owned());
+            *lease = None;
+        }
+        Ok(())
+    }
+
+    async fn fail(&self, key: &AwardKey, reason: &str) -> Result<(), Error> {
+        let mut inner = self.lock();
+        let (award, lease) = inner.awards.get_mut(key).ok_or_else(|| not_claimed(key))?;
+        if award.state == AwardState::Pending {
+            award.attempts += 1;
+            award.state = AwardState::Failed {
+                reason: reason.to_owned(),
+            };
+            *lease = None;
+        }
+        Ok(())
+    }
+
+    async fn assertion(&self, id: &str) -> Result<Option<IssuedAssertion>, Error> {
+        Ok(self.lock().assertions.get(id).cloned())
+    }
+
+    async fn assertions_for(
+        &self,
+        learner: &str,
+        filter: &AssertionFilter,
+    ) -> Result<Vec<IssuedAssertion>, Error> {
+        let inner = self.lock();
+        let mut found: Vec<IssuedAssertion> = inner
+            .by_learner
+            .get(learner)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| inner.assertions.get(id))
+            .filter(|a| filter.matches(a))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| b.issued_on.cmp(&a.issued_on).then_with(|| b.id.cmp(&a.id)));
+        Ok(found)
+    }
+
+    async fn store_revoked(&self, assertion: IssuedAssertion) -> Result<(), Error> {
+        let mut inner = self.lock();
+        let stored = inner
+            .assertions
+            .get_mut(&assertion.id)
+            .ok_or_else(|| Error::NotFound(format!("assertion {}", assertion.id)))?;
+        *stored = assertion;
+        Ok(())
+    }
+}

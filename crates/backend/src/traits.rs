@@ -1,0 +1,177 @@
+//! The two traits a host implements or picks: where awards go, and where they are kept.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::Error;
+use crate::types::{
+    AssertionFilter, AwardKey, AwardRequest, BadgeClassRecord, Claim, IssuedAssertion, PendingAward,
+};
+
+/// A badge service awards go to: the platform's own hosted issuer, Badgr, Credly, ….
+///
+/// Errors say whether a retry can help ([`Error::is_retryable`]). Implementations must be
+/// idempotent on [`AwardRequest::key`]: awarding the same key twice (after a timeout whose
+/// response was lost, say) must not issue two assertions.
+#[async_trait]
+pub trait BadgeBackend: Send + Sync + Debug {
+    /// The backend's name, recorded with each assertion.
+    fn name(&self) -> &str;
+
+    /// Makes sure the backend has the class (creating it the first time) and returns the
+    /// backend's id for it.
+    ///
+    /// # Errors
+    /// As the backend reports them.
+    async fn ensure_class(&self, class: &BadgeClassRecord) -> Result<String, Error>;
+
+    /// Issues an award and returns the assertion.
+    ///
+    /// # Errors
+    /// As the backend reports them.
+    async fn award(&self, request: &AwardRequest) -> Result<IssuedAssertion, Error>;
+
+    /// Revokes an assertion with a reason; returns it as revoked.
+    ///
+    /// # Errors
+    /// As the backend reports them.
+    async fn revoke(
+        &self,
+        assertion: &IssuedAssertion,
+        reason: &str,
+    ) -> Result<IssuedAssertion, Error>;
+}
+
+/// Where badge classes, issued assertions and pending awards are kept.
+///
+/// Every method is atomic. [`BadgeStore::claim`] is the exactly-once guarantee: of any number
+/// of concurrent claims of one [`AwardKey`], exactly one wins.
+#[async_trait]
+pub trait BadgeStore: Send + Sync + Debug {
+    /// Stores a class unless one with its slug exists, and returns the stored class and whether
+    /// it was created. An existing class is never altered. A class for a course and mode that
+    /// another class already has is a [`Error::Conflict`].
+    ///
+    /// # Errors
+    /// [`Error::Conflict`], or the store's own errors.
+    async fn get_or_create_class(
+        &self,
+        class: BadgeClassRecord,
+    ) -> Result<(BadgeClassRecord, bool), Error>;
+
+    /// The class with this slug.
+    ///
+    /// # Errors
+    /// The store's own errors.
+    async fn class(&self, slug: &str) -> Result<Option<BadgeClassRecord>, Error>;
+
+    /// The class for a course and mode: the one for exactly (course, mode), else the one for
+    /// the course with no mode.
+    ///
+    /// # Errors
+    /// The store's own errors.
+    async fn class_for_course(
+        &self,
+        course: &str,
+        mode: Option<&str>,
+    ) -> Result<Option<BadgeClassRecord>, Error>;
+
+    /// Records the backend's id for a class.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown slug.
+    async fn set_backend_id(&self, slug: &str, backend_id: &str) -> Result<(), Error>;
+
+    /// Every class, by slug.
+    ///
+    /// # Errors
+    /// The store's own errors.
+    async fn classes(&self) -> Result<Vec<BadgeClassRecord>, Error>;
+
+    /// Claims an award: stores it as pending unless its key was claimed before.
+    ///
+    /// # Errors
+    /// The store's own errors.
+    async fn claim(&self, award: PendingAward) -> Result<Claim, Error>;
+
+    /// Pending awards due at `now` (up to `limit`), each leased until `lease_until` so that a
+    /// concurrent caller does not get it too.
+    ///
+    /// # Errors
+    /// The store's own errors.
+    async fn take_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<PendingAward>, Error>;
+
+    /// Every award not yet issued (pending or failed for good).
+    ///
+    /// # Errors
+    /// The store's own errors.
+    async fn unissued(&self) -> Result<Vec<PendingAward>, Error>;
+
+    /// Records the assertion and marks its award issued, atomically. Recording the same
+    /// assertion again changes nothing.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the award was never claimed.
+    async fn complete(&self, assertion: IssuedAssertion) -> Result<(), Error>;
+
+    /// Keeps an award pending after a transient failure, to retry at `next_attempt`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the award was never claimed.
+    async fn retry_later(
+        &self,
+        key: &AwardKey,
+        error: &str,
+        next_attempt: DateTime<Utc>,
+    ) -> Result<(), Error>;
+
+    /// Marks an award failed for good, with the reason.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the award was never claimed.
+    async fn fail(&self, key: &AwardKey, reason: &str) -> Result<(), Error>;
+
+    /// The assertion with this id.
+    ///
+    /// # Errors
+    /// The store's own errors.
+    async fn assertion(&self, id: &str) -> Result<Option<IssuedAssertion>, Error>;
+
+    /// A learner's assertions passing `filter`, newest first.
+    ///
+    /// # Errors
+    /// The store's own errors.
+    async fn assertions_for(
+        &self,
+        learner: &str,
+        filter: &AssertionFilter,
+    ) -> Result<Vec<IssuedAssertion>, Error>;
+
+    /// Replaces a stored assertion by its revoked form.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown id.
+    async fn store_revoked(&self, assertion: IssuedAssertion) -> Result<(), Error>;
+}
+
+macro_rules! forward_backend {
+    ($($ptr:ty),*) => {$(
+        #[async_trait]
+        impl<T: BadgeBackend + ?Sized> BadgeBackend for $ptr {
+            fn name(&self) -> &str { (**self).name() }
+            async fn ensure_class(&self, class: &BadgeClassRecord) -> Result<String, Error> { (**self).ensure_class(class).await }
+            async fn award(&self, request: &AwardRequest) -> Result<IssuedAssertion, Error> { (**self).award(request).await }
+            async fn revoke(&self, assertion: &IssuedAssertion, reason: &str) -> Result<IssuedAssertion, Error> { (**self).revoke(assertion, reason).await }
+        }
+    )*};
+}
+
+forward_backend!(Arc<T>, Box<T>);

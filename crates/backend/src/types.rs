@@ -1,0 +1,406 @@
+//! What backends and stores exchange: badge classes, awards, issued assertions, pending awards.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The format of a badge class image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum ImageFormat {
+    /// `image/png`.
+    Png,
+    /// `image/svg+xml`.
+    Svg,
+}
+
+impl ImageFormat {
+    /// The media type.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            ImageFormat::Png => "image/png",
+            ImageFormat::Svg => "image/svg+xml",
+        }
+    }
+
+    /// The usual file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageFormat::Png => "png",
+            ImageFormat::Svg => "svg",
+        }
+    }
+}
+
+/// A badge class image (the bytes; hosts check them when the class is created).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassImage {
+    /// PNG or SVG.
+    pub format: ImageFormat,
+    /// The image file.
+    pub bytes: Vec<u8>,
+}
+
+/// When awards of a class expire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Expiry {
+    /// On a fixed date.
+    At(DateTime<Utc>),
+    /// A number of days after issue.
+    AfterDays(u32),
+}
+
+/// A badge class as the platform stores it.
+///
+/// Its `slug` is the platform's own, unique key; the backend's id for the class
+/// (`backend_id`) is kept apart from it, as the Open edX badges redesign asks (Badgr chooses
+/// its own ids).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct BadgeClassRecord {
+    /// Unique slug (`[a-z0-9_-]+`).
+    pub slug: String,
+    /// The part of the platform that issues it (Open edX: `openedx__course`); sent to
+    /// backends as a tag.
+    pub issuing_component: String,
+    /// For a course completion class: the course key.
+    pub course: Option<String>,
+    /// For a course completion class: the enrollment mode (none: any mode).
+    pub mode: Option<String>,
+    /// Display name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// URL of a criteria page.
+    pub criteria_url: Option<String>,
+    /// Criteria narrative (Markdown).
+    pub criteria_narrative: Option<String>,
+    /// The image.
+    pub image: ClassImage,
+    /// When awards expire.
+    pub expiry: Option<Expiry>,
+    /// The backend's id for the class, once it has one.
+    pub backend_id: Option<String>,
+}
+
+impl BadgeClassRecord {
+    /// A class with a slug, name, description, criteria narrative and image.
+    pub fn new(
+        slug: impl Into<String>,
+        name: impl Into<String>,
+        description: impl Into<String>,
+        criteria_narrative: impl Into<String>,
+        image: ClassImage,
+    ) -> Self {
+        BadgeClassRecord {
+            slug: slug.into(),
+            issuing_component: String::new(),
+            course: None,
+            mode: None,
+            name: name.into(),
+            description: description.into(),
+            criteria_url: None,
+            criteria_narrative: Some(criteria_narrative.into()),
+            image,
+            expiry: None,
+            backend_id: None,
+        }
+    }
+
+    /// Makes it a course completion class for `course` (and `mode`).
+    pub fn for_course(mut self, course: impl Into<String>, mode: Option<&str>) -> Self {
+        self.course = Some(course.into());
+        self.mode = mode.map(str::to_owned);
+        self.issuing_component = "openedx__course".to_owned();
+        self
+    }
+
+    /// Sets the issuing component.
+    pub fn with_issuing_component(mut self, component: impl Into<String>) -> Self {
+        self.issuing_component = component.into();
+        self
+    }
+
+    /// Sets the criteria page URL.
+    pub fn with_criteria_url(mut self, url: impl Into<String>) -> Self {
+        self.criteria_url = Some(url.into());
+        self
+    }
+
+    /// Sets the expiry of awards.
+    pub fn with_expiry(mut self, expiry: Expiry) -> Self {
+        self.expiry = Some(expiry);
+        self
+    }
+}
+
+/// The recipient of an award.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Recipient {
+    /// The learner's id in the platform.
+    pub learner: String,
+    /// The identity the badge is issued to (an email address).
+    pub email: String,
+}
+
+impl Recipient {
+    /// A learner and the email address badges are issued to.
+    pub fn new(learner: impl Into<String>, email: impl Into<String>) -> Self {
+        Recipient {
+            learner: learner.into(),
+            email: email.into(),
+        }
+    }
+}
+
+/// Evidence of an award: a URL, a narrative, or both.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct EvidenceItem {
+    /// URL of a page showing the evidence (such as the certificate page).
+    pub url: Option<String>,
+    /// Markdown narrative.
+    pub narrative: Option<String>,
+}
+
+impl EvidenceItem {
+    /// Evidence given as a URL.
+    pub fn url(url: impl Into<String>) -> Self {
+        EvidenceItem {
+            url: Some(url.into()),
+            narrative: None,
+        }
+    }
+
+    /// Evidence given as a narrative (the count and group rules have no page to point at).
+    pub fn narrative(text: impl Into<String>) -> Self {
+        EvidenceItem {
+            url: None,
+            narrative: Some(text.into()),
+        }
+    }
+}
+
+/// Identifies one award: the learner, the class, and which award of that class it is (1 for
+/// the first; repeatable classes count up). Claims are unique per key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AwardKey {
+    /// The learner's id.
+    pub learner: String,
+    /// The class's slug.
+    pub badge: String,
+    /// 1 for the first award of the class to the learner, 2 for the second, ….
+    pub sequence: u32,
+}
+
+impl AwardKey {
+    /// The key of the `sequence`-th award of `badge` to `learner`.
+    pub fn new(learner: impl Into<String>, badge: impl Into<String>, sequence: u32) -> Self {
+        AwardKey {
+            learner: learner.into(),
+            badge: badge.into(),
+            sequence,
+        }
+    }
+
+    /// A stable text form, used as the backend idempotency key.
+    pub fn idempotency_key(&self) -> String {
+        format!(
+            "{}\u{1f}{}\u{1f}{}",
+            self.learner, self.badge, self.sequence
+        )
+    }
+}
+
+/// What a backend needs to issue one award.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AwardRequest {
+    /// The award's key; backends must treat a repeated key as the same award (idempotency).
+    pub key: AwardKey,
+    /// The class.
+    pub class: BadgeClassRecord,
+    /// The recipient.
+    pub recipient: Recipient,
+    /// Evidence.
+    pub evidence: Vec<EvidenceItem>,
+    /// Narrative of the award.
+    pub narrative: Option<String>,
+    /// When the award was decided.
+    pub issued_on: DateTime<Utc>,
+}
+
+/// An assertion a backend issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct IssuedAssertion {
+    /// The assertion's id (for hosted badges, the URL where it is served).
+    pub id: String,
+    /// The award it is for.
+    pub key: AwardKey,
+    /// The class's issuing component.
+    pub issuing_component: String,
+    /// The class's course, if any.
+    pub course: Option<String>,
+    /// The backend's name.
+    pub backend: String,
+    /// When it was issued.
+    pub issued_on: DateTime<Utc>,
+    /// URL of the baked image, if the backend hosts one.
+    pub image_url: Option<String>,
+    /// The backend's data: for the hosted issuer the documents to serve, for a service its
+    /// response.
+    pub data: serde_json::Value,
+    /// The baked image, when the backend produced it.
+    pub baked_image: Option<ClassImage>,
+    /// The revocation reason once revoked.
+    pub revoked: Option<String>,
+}
+
+/// Where a pending award stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum AwardState {
+    /// To be issued (again): at `next_attempt` or later.
+    Pending,
+    /// Issued as this assertion.
+    Issued {
+        /// The assertion's id.
+        assertion: String,
+    },
+    /// Failed for good (the backend rejected it); kept for the host to see.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// An award claimed in the store: the unit of exactly-once issuing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PendingAward {
+    /// The award's key.
+    pub key: AwardKey,
+    /// The recipient.
+    pub recipient: Recipient,
+    /// Evidence.
+    pub evidence: Vec<EvidenceItem>,
+    /// Why it is awarded (the rule's explanation).
+    pub reason: String,
+    /// When it was claimed.
+    pub created: DateTime<Utc>,
+    /// Its state.
+    pub state: AwardState,
+    /// Issue attempts made.
+    pub attempts: u32,
+    /// When to try next (while pending).
+    pub next_attempt: DateTime<Utc>,
+    /// The last transient error, if any.
+    pub last_error: Option<String>,
+}
+
+impl PendingAward {
+    /// A new pending award, due now.
+    pub fn new(
+        key: AwardKey,
+        recipient: Recipient,
+        evidence: Vec<EvidenceItem>,
+        reason: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        PendingAward {
+            key,
+            recipient,
+            evidence,
+            reason: reason.into(),
+            created: now,
+            state: AwardState::Pending,
+            attempts: 0,
+            next_attempt: now,
+            last_error: None,
+        }
+    }
+}
+
+/// The outcome of claiming an award.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Claim {
+    /// This caller won the claim and must issue the award.
+    Won(PendingAward),
+    /// The award was claimed before (by this or another process); here is where it stands.
+    Exists(PendingAward),
+}
+
+/// Which courses an assertion listing covers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum CourseFilter {
+    /// Any course, or none.
+    #[default]
+    Any,
+    /// Only this course.
+    Only(String),
+    /// Only classes that belong to no course.
+    NoCourse,
+}
+
+/// A filter on a learner's assertions, with the semantics of Open edX's
+/// `GET /api/badges/v1/assertions/user/{username}/`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct AssertionFilter {
+    /// Only this class.
+    pub slug: Option<String>,
+    /// Only this issuing component (applies together with `slug`).
+    pub issuing_component: Option<String>,
+    /// Which courses.
+    pub course: CourseFilter,
+    /// Include revoked assertions (default: no).
+    pub include_revoked: bool,
+}
+
+impl AssertionFilter {
+    /// Every assertion that is not revoked.
+    pub fn all() -> Self {
+        AssertionFilter::default()
+    }
+
+    /// The Open edX API's query parameters: `slug` (optional); `issuing_component` applies only
+    /// with `slug` and defaults to `""`; `course_id` is a course key or `*` for any course, and
+    /// when `slug` is given without `course_id` only non-course badges match.
+    pub fn openedx(
+        slug: Option<&str>,
+        issuing_component: Option<&str>,
+        course_id: Option<&str>,
+    ) -> Self {
+        let course = match (course_id, slug) {
+            (Some("*"), _) => CourseFilter::Any,
+            (Some(c), _) => CourseFilter::Only(c.to_owned()),
+            (None, Some(_)) => CourseFilter::NoCourse,
+            (None, None) => CourseFilter::Any,
+        };
+        AssertionFilter {
+            slug: slug.map(str::to_owned),
+            issuing_component: slug.map(|_| issuing_component.unwrap_or("").to_owned()),
+            course,
+            include_revoked: false,
+        }
+    }
+
+    /// Whether an assertion passes the filter.
+    pub fn matches(&self, a: &IssuedAssertion) -> bool {
+        (self.include_revoked || a.revoked.is_none())
+            && self.slug.as_ref().is_none_or(|s| *s == a.key.badge)
+            && self
+                .issuing_component
+                .as_ref()
+                .is_none_or(|c| *c == a.issuing_component)
+            && match &self.course {
+                CourseFilter::Any => true,
+                CourseFilter::Only(c) => a.course.as_ref() == Some(c),
+                CourseFilter::NoCourse => a.course.is_none(),
+            }
+    }
+}
