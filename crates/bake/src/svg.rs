@@ -69,13 +69,18 @@ fn resolve_entity(name: &str) -> Option<char> {
 }
 
 fn scan(text: &str) -> Result<Scan, Error> {
-    // quick-xml does not count a byte-order mark in its positions: scan what follows it and
-    // add its length back, so every position is an offset into `text`.
+    // quick-xml skips a byte-order mark without counting it in its positions: strip it here
+    // and add its length back, so every position is an offset into `text`. Only the first
+    // U+FEFF is a BOM; another one is a character before the root element.
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    if text[bom..].starts_with('\u{feff}') {
+        return Err(Error::svg(bom as u64, "text before the root element"));
+    }
     let mut scan = scan_from(&text[bom..])?;
-    let shift = |(a, b): (usize, usize)| (a + bom, b + bom);
-    scan.root = shift(scan.root);
-    scan.assertions = scan.assertions.into_iter().map(shift).collect();
+    scan.root = (scan.root.0 + bom, scan.root.1 + bom);
+    for span in &mut scan.assertions {
+        *span = (span.0 + bom, span.1 + bom);
+    }
     Ok(scan)
 }
 
@@ -455,6 +460,9 @@ mod tests {
             "\u{feff}<?xml version=\"1.0\"?>\n<svg a=\"1\" xmlns:openbadges=\"http://openbadges.org\"><openbadges:assertion verify=\"https://x.org/1\"/><g/></svg>"
         );
         assert_eq!(unbake_str(&baked).as_deref(), Some("https://x.org/1"));
+        // A second U+FEFF is not a BOM but text before the root (found by fuzzing too).
+        let two = "\u{feff}\u{feff}<svg/>";
+        assert!(matches!(unbake(two.as_bytes(), &Limits::default()), Err(Error::Malformed { .. })));
     }
 
     #[test]
