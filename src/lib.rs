@@ -1,17 +1,59 @@
 //! Badgery: Open Badges 2.0 for learning platforms.
 //!
-//! This crate composes the Badgery libraries; for now it re-exports the data model
-//! ([`model`], the `badgery-model` crate), the baker ([`bake`], `badgery-bake`) and the award
-//! rules ([`rules`], `badgery-rules`).
+//! This crate composes the Badgery libraries into what a host platform uses: the awarding
+//! [`Engine`] (events → rules → exactly-once awards through a backend → the store) and the
+//! [`HostedIssuer`] backend, which issues hosted OB 2.0 assertions itself and bakes them. It
+//! re-exports the parts: [`model`] (`badgery-model`), [`bake`] (`badgery-bake`), [`rules`]
+//! (`badgery-rules`) and [`backend`] (`badgery-backend`).
 //!
 //! ```
-//! use badgery::model::{IdentityObject, IdentityType};
-//! let id = IdentityObject::hashed_with_salt(IdentityType::Email, "learner@example.com", "oRb7Xq2v");
-//! assert!(id.matches("Learner@Example.com"));
+//! use std::sync::Arc;
+//! use badgery::backend::{BadgeClassRecord, ClassImage, ImageFormat, MemoryStore};
+//! use badgery::rules::{BadgeClass, Event, RuleSet};
+//! use badgery::{Engine, HostedIssuer, IssuerProfile, Outcome, StaticDirectory, UrlScheme};
+//!
+//! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+//! let course = "course-v1:Org+Rust+2026";
+//! let rules = RuleSet::new(vec![BadgeClass::course_completion("rust", course, None)])?;
+//! let issuer = HostedIssuer::new(
+//!     UrlScheme::new("https://lms.example.org/ob/")?,
+//!     IssuerProfile::new("Example LMS", "https://lms.example.org".parse()?, "badges@lms.example.org"),
+//! )?;
+//! let directory = StaticDirectory::new().learner("ada", "ada@example.org");
+//! let engine = Engine::new(rules, Arc::new(MemoryStore::new()), Arc::new(issuer), Arc::new(directory));
+//!
+//! # let png = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/images/rust.png"))?;
+//! let image = ClassImage { format: ImageFormat::Png, bytes: png };
+//! engine.register_classes(vec![
+//!     BadgeClassRecord::new("rust", "Rust", "Completed the Rust course.", "Pass the course.", image)
+//!         .for_course(course, None),
+//! ]).await?;
+//!
+//! let event = Event::from_json(&format!(
+//!     r#"{{"event":"certificate","learner":"ada","course":"{course}","passed":true}}"#))?;
+//! let outcomes = engine.handle(&event).await?;
+//! let Outcome::Issued(assertion) = &outcomes[0] else { panic!("not issued: {outcomes:?}") };
+//! assert!(assertion.id.starts_with("https://lms.example.org/ob/assertions/"));
+//! // The same event again issues nothing.
+//! assert!(matches!(engine.handle(&event).await?[..], []));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 #![forbid(unsafe_code)]
 
+mod engine;
+mod error;
+pub mod fault;
+mod hosted;
+
+pub use badgery_backend as backend;
 pub use badgery_bake as bake;
 pub use badgery_model as model;
 pub use badgery_rules as rules;
+pub use engine::{
+    AutoClasses, CourseInfo, Directory, Engine, Notifier, Outcome, RetryPolicy, StaticDirectory,
+};
+pub use error::Error;
+pub use hosted::{HostedIssuer, IssuerProfile, ServedDocument, UrlScheme, check_class_image};

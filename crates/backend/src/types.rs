@@ -156,7 +156,6 @@ impl Recipient {
 
 /// Evidence of an award: a URL, a narrative, or both.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct EvidenceItem {
     /// URL of a page showing the evidence (such as the certificate page).
     pub url: Option<String>,
@@ -215,7 +214,6 @@ impl AwardKey {
 
 /// What a backend needs to issue one award.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct AwardRequest {
     /// The award's key; backends must treat a repeated key as the same award (idempotency).
     pub key: AwardKey,
@@ -233,7 +231,6 @@ pub struct AwardRequest {
 
 /// An assertion a backend issued.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct IssuedAssertion {
     /// The assertion's id (for hosted badges, the URL where it is served).
     pub id: String,
@@ -325,7 +322,6 @@ impl PendingAward {
 
 /// The outcome of claiming an award.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Claim {
     /// This caller won the claim and must issue the award.
     Won(PendingAward),

@@ -462,7 +462,10 @@ mod tests {
         assert_eq!(unbake_str(&baked).as_deref(), Some("https://x.org/1"));
         // A second U+FEFF is not a BOM but text before the root (found by fuzzing too).
         let two = "\u{feff}\u{feff}<svg/>";
-        assert!(matches!(unbake(two.as_bytes(), &Limits::default()), Err(Error::Malformed { .. })));
+        assert!(matches!(
+            unbake(two.as_bytes(), &Limits::default()),
+            Err(Error::Malformed { .. })
+        ));
     }
 
     #[test]

@@ -1,0 +1,477 @@
+//! A small learning platform played end to end: an issuer, badge classes with images, a rule
+//! set covering every rule kind, a scripted stream of learner events, issuing through the
+//! hosted issuer with the in-memory store, optionally through a backend that fails a share of
+//! calls and an engine restarted midway. Shared by `examples/award_flow` and the tests.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use badgery::backend::{
+    AssertionFilter, AwardState, BadgeClassRecord, BadgeStore, ClassImage, Expiry, ImageFormat,
+    IssuedAssertion, MemoryStore,
+};
+use badgery::fault::FlakyBackend;
+use badgery::model::validate::{DocumentSet, Options, validate};
+use badgery::rules::{Evaluator, Event, RuleSet};
+use badgery::{
+    AutoClasses, CourseInfo, Engine, HostedIssuer, IssuerProfile, RetryPolicy, StaticDirectory,
+    UrlScheme,
+};
+use chrono::{Duration, TimeZone, Utc};
+
+pub(crate) const BASE: &str = "https://lms.example.org/ob/";
+pub(crate) const RUST: &str = "course-v1:Academy+Rust+2026";
+pub(crate) const PYTHON: &str = "course-v1:Academy+Python+2026";
+pub(crate) const DATA: &str = "course-v1:Academy+Data+2026";
+pub(crate) const CAPSTONE: &str = "course-v1:Academy+Capstone+2026";
+pub(crate) const INTRO: &str = "course-v1:Academy+Intro+2026";
+
+pub(crate) const RULES: &str = r#"
+# Courses without a configured class (Intro, Data, Capstone) get one on first award.
+auto_course_completion = true
+
+[[badge_class]]
+slug = "rust-verified"
+course = "course-v1:Academy+Rust+2026"
+mode = "verified"
+
+[[badge_class]]
+slug = "rust"
+course = "course-v1:Academy+Rust+2026"
+
+[[badge_class]]
+slug = "python"
+course = "course-v1:Academy+Python+2026"
+
+[[badge_class]]
+slug = "two-courses"
+
+[[badge_class]]
+slug = "three-enrollments"
+
+[[badge_class]]
+slug = "data-track"
+
+[[badge_class]]
+slug = "capstone"
+
+[course_events]
+courses_completed = "2,two-courses"
+courses_enrolled = "3,three-enrollments"
+course_groups = "data-track,course-v1:Academy+Python+2026,course-v1:Academy+Data+2026"
+
+[[criteria]]
+badge = "capstone"
+require = "all"
+
+  [[criteria.requirement]]
+  type = "courses"
+  courses = [{ course = "course-v1:Academy+Capstone+2026", min_grade = 0.8, by = "2026-12-31T23:59:59Z" }]
+
+  [[criteria.requirement]]
+  type = "manual"
+  require = "any"
+  roles = ["teacher", "director"]
+"#;
+
+pub(crate) const EVENTS: &str = r#"{"event":"enrolled","learner":"ada","course":"course-v1:Academy+Rust+2026","mode":"verified","at":"2026-02-01T09:00:00Z"}
+{"event":"enrolled","learner":"ada","course":"course-v1:Academy+Python+2026","mode":"audit","at":"2026-02-01T09:05:00Z"}
+{"event":"enrolled","learner":"bob","course":"course-v1:Academy+Rust+2026","mode":"audit","at":"2026-02-02T10:00:00Z"}
+{"event":"enrolled","learner":"bob","course":"course-v1:Academy+Python+2026","mode":"audit","at":"2026-02-02T10:01:00Z"}
+{"event":"enrolled","learner":"bob","course":"course-v1:Academy+Data+2026","mode":"audit","at":"2026-02-02T10:02:00Z"}
+{"event":"enrolled","learner":"cy","course":"course-v1:Academy+Capstone+2026","mode":"verified","at":"2026-02-03T08:00:00Z"}
+{"event":"enrolled","learner":"dee","course":"course-v1:Academy+Intro+2026","mode":"verified","at":"2026-02-03T08:30:00Z"}
+{"event":"enrolled","learner":"eve","course":"course-v1:Academy+Intro+2026","mode":"audit","at":"2026-02-03T09:30:00Z"}
+{"event":"certificate","learner":"ada","course":"course-v1:Academy+Rust+2026","passed":true,"grade":0.91,"at":"2026-03-10T12:00:00Z"}
+{"event":"certificate","learner":"bob","course":"course-v1:Academy+Rust+2026","passed":false,"grade":0.42,"at":"2026-03-11T12:00:00Z"}
+{"event":"certificate","learner":"bob","course":"course-v1:Academy+Python+2026","passed":true,"grade":0.77,"at":"2026-03-12T12:00:00Z"}
+{"event":"certificate","learner":"dee","course":"course-v1:Academy+Intro+2026","passed":true,"at":"2026-03-12T15:00:00Z"}
+{"event":"certificate","learner":"ada","course":"course-v1:Academy+Rust+2026","passed":true,"grade":0.91,"at":"2026-03-10T12:00:00Z"}
+{"event":"unenrolled","learner":"bob","course":"course-v1:Academy+Data+2026","at":"2026-03-13T09:00:00Z"}
+{"event":"enrolled","learner":"bob","course":"course-v1:Academy+Data+2026","mode":"verified","at":"2026-03-14T09:00:00Z"}
+{"event":"certificate","learner":"bob","course":"course-v1:Academy+Data+2026","passed":true,"grade":0.85,"at":"2026-04-01T12:00:00Z"}
+{"event":"certificate","learner":"ada","course":"course-v1:Academy+Python+2026","passed":true,"grade":0.66,"at":"2026-04-02T12:00:00Z"}
+{"event":"certificate","learner":"eve","course":"course-v1:Academy+Intro+2026","passed":true,"at":"2026-04-03T15:00:00Z"}
+{"event":"certificate","learner":"cy","course":"course-v1:Academy+Capstone+2026","passed":true,"grade":0.79,"at":"2026-05-01T12:00:00Z"}
+{"event":"manual_award","learner":"cy","badge":"capstone","role":"teacher","at":"2026-05-02T12:00:00Z"}
+{"event":"certificate","learner":"cy","course":"course-v1:Academy+Capstone+2026","passed":true,"grade":0.88,"at":"2026-05-20T12:00:00Z"}
+{"event":"certificate","learner":"bob","course":"course-v1:Academy+Rust+2026","passed":true,"grade":0.81,"at":"2026-06-01T12:00:00Z"}
+{"event":"manual_award","learner":"cy","badge":"capstone","role":"director","at":"2026-06-02T12:00:00Z"}
+"#;
+
+fn image(format: ImageFormat, bytes: &[u8]) -> ClassImage {
+    ClassImage {
+        format,
+        bytes: bytes.to_vec(),
+    }
+}
+
+/// The badge classes, with their images (shipped under `examples/images/`).
+pub(crate) fn classes() -> Vec<BadgeClassRecord> {
+    let png = |b: &[u8]| image(ImageFormat::Png, b);
+    vec![
+        BadgeClassRecord::new(
+            "rust-verified",
+            "Rust (verified)",
+            "Completed the Rust course on the verified track.",
+            "Pass the Rust course with a verified certificate.",
+            png(include_bytes!("../images/rust.png")),
+        )
+        .for_course(RUST, Some("verified")),
+        BadgeClassRecord::new(
+            "rust",
+            "Rust",
+            "Completed the Rust course.",
+            "Pass the Rust course.",
+            png(include_bytes!("../images/rust.png")),
+        )
+        .for_course(RUST, None)
+        .with_criteria_url("https://lms.example.org/courses/rust/about"),
+        BadgeClassRecord::new(
+            "python",
+            "Python",
+            "Completed the Python course.",
+            "Pass the Python course.",
+            png(include_bytes!("../images/python.png")),
+        )
+        .for_course(PYTHON, None)
+        .with_expiry(Expiry::AfterDays(730)),
+        BadgeClassRecord::new(
+            "two-courses",
+            "Two courses",
+            "Completed two courses.",
+            "Earn passing certificates in two courses.",
+            png(include_bytes!("../images/milestone.png")),
+        )
+        .with_issuing_component("openedx__course"),
+        BadgeClassRecord::new(
+            "three-enrollments",
+            "Explorer",
+            "Enrolled in three courses.",
+            "Be enrolled in three courses at once.",
+            png(include_bytes!("../images/milestone.png")),
+        )
+        .with_issuing_component("openedx__course"),
+        BadgeClassRecord::new(
+            "data-track",
+            "Data track",
+            "Completed the Python and Data courses.",
+            "Pass both courses of the data track.",
+            png(include_bytes!("../images/data.png")),
+        )
+        .with_issuing_component("openedx__course"),
+        BadgeClassRecord::new(
+            "capstone",
+            "Capstone",
+            "Completed the capstone with distinction.",
+            "Pass the capstone with 80% by the end of 2026, confirmed by a teacher or the director.",
+            image(ImageFormat::Svg, include_bytes!("../images/capstone.svg")),
+        ),
+    ]
+}
+
+pub(crate) fn directory() -> StaticDirectory {
+    let mut directory =
+        StaticDirectory::new().certificates_at("https://lms.example.org/certificates");
+    for learner in ["ada", "bob", "cy", "dee", "eve"] {
+        directory = directory.learner(learner, &format!("{learner}@learners.example.org"));
+    }
+    let mut intro = CourseInfo::new("Introduction to Programming");
+    intro.about_url = Some("https://lms.example.org/courses/intro/about".to_owned());
+    intro.start = Some("2026-01-15".to_owned());
+    directory.course(INTRO, intro)
+}
+
+pub(crate) fn events() -> Vec<Event> {
+    EVENTS
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| Event::from_json(l).expect("the scripted events are valid"))
+        .collect()
+}
+
+pub(crate) fn issuer() -> HostedIssuer {
+    let mut profile = IssuerProfile::new(
+        "Example Academy",
+        "https://lms.example.org".parse().expect("a URL"),
+        "badges@lms.example.org",
+    );
+    profile.description = Some("Badges of the Example Academy learning platform.".to_owned());
+    HostedIssuer::new(UrlScheme::new(BASE).expect("a base URL"), profile).expect("a valid issuer")
+}
+
+/// One issued award, for the table.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Row {
+    pub(crate) learner: String,
+    pub(crate) badge: String,
+    pub(crate) sequence: u32,
+    pub(crate) rule: String,
+    pub(crate) assertion: String,
+}
+
+/// What a run produced and checked.
+#[derive(Debug)]
+pub(crate) struct Report {
+    pub(crate) rows: Vec<Row>,
+    pub(crate) expected: usize,
+    pub(crate) problems: Vec<String>,
+    pub(crate) backend_calls: u64,
+    pub(crate) injected_failures: u64,
+    pub(crate) lost_responses: u64,
+    pub(crate) restarts: u32,
+    pub(crate) assertions: Vec<IssuedAssertion>,
+    pub(crate) classes: Vec<BadgeClassRecord>,
+}
+
+/// The awards the rules decide for the scripted events, with the rule that fired.
+fn expected_awards() -> BTreeMap<(String, String, u32), String> {
+    let mut evaluator = Evaluator::new(RuleSet::from_toml(RULES).expect("the rules are valid"));
+    events()
+        .iter()
+        .flat_map(|e| evaluator.apply(e))
+        .map(|a| {
+            (
+                (a.learner, a.badge, a.sequence),
+                serde_json::to_value(&a.rule)
+                    .ok()
+                    .and_then(|r| r["kind"].as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// Plays the platform: issues everything, with `failure_rate` of backend calls failing and one
+/// engine restart midway when it is above zero. Writes every served document and baked image
+/// under `out` when given, and checks everything: each expected award issued exactly once,
+/// each baked image unbaking to its assertion, each assertion valid.
+pub(crate) async fn run(out: Option<&Path>, failure_rate: f64, seed: u64) -> Report {
+    let rules = RuleSet::from_toml(RULES).expect("the rules are valid");
+    let store: Arc<MemoryStore> = Arc::new(MemoryStore::new());
+    let issuer = issuer();
+    let backend = Arc::new(FlakyBackend::new(issuer.clone(), failure_rate, seed));
+    // A simulated clock: a minute passes per event; retries wait for the clock to move on.
+    let clock = Arc::new(Mutex::new(
+        Utc.with_ymd_and_hms(2026, 6, 3, 0, 0, 0)
+            .single()
+            .expect("a date"),
+    ));
+    let now = {
+        let clock = Arc::clone(&clock);
+        Arc::new(move || *clock.lock().expect("clock"))
+    };
+    let tick = |d: Duration| *clock.lock().expect("clock") += d;
+    let retry = {
+        let mut r = RetryPolicy::default();
+        r.first = Duration::seconds(10);
+        r.max_delay = Duration::minutes(10);
+        r.max_attempts = 60;
+        r
+    };
+    let auto = AutoClasses::with_default_image(image(
+        ImageFormat::Png,
+        include_bytes!("../images/course-default.png"),
+    ))
+    .mode_image(
+        "verified",
+        image(
+            ImageFormat::Png,
+            include_bytes!("../images/course-verified.png"),
+        ),
+    );
+    let make_engine = || {
+        Engine::new(
+            rules.clone(),
+            store.clone(),
+            backend.clone(),
+            Arc::new(directory()),
+        )
+        .with_retry(retry)
+        .with_auto_classes(auto.clone())
+        .with_clock(now.clone())
+    };
+    let mut problems = Vec::new();
+    let events = events();
+    let mut engine = make_engine();
+    if let Err(e) = engine.register_classes(classes()).await {
+        problems.push(format!("registering classes: {e}"));
+    }
+    let half = events.len() / 2;
+    let mut restarts = 0;
+    for (i, event) in events.iter().enumerate() {
+        if i == half && failure_rate > 0.0 {
+            // Restart: a new engine over the same store; the host replays its event log.
+            restarts += 1;
+            engine = make_engine();
+            for past in &events[..half] {
+                if let Err(e) = engine.handle(past).await {
+                    problems.push(format!("replaying an event after the restart: {e}"));
+                }
+            }
+        }
+        if let Err(e) = engine.handle(event).await {
+            problems.push(format!("event {}: {e}", i + 1));
+        }
+        tick(Duration::minutes(1));
+    }
+    // Retry until nothing is pending (the clock moves past each retry time).
+    for _ in 0..500 {
+        let pending = store.unissued().await.unwrap_or_default();
+        if !pending.iter().any(|p| p.state == AwardState::Pending) {
+            break;
+        }
+        tick(Duration::minutes(11));
+        if let Err(e) = engine.retry_pending().await {
+            problems.push(format!("retrying: {e}"));
+        }
+    }
+    for p in store.unissued().await.unwrap_or_default() {
+        problems.push(format!(
+            "not issued: {} {} #{}: {:?} ({:?})",
+            p.key.learner, p.key.badge, p.key.sequence, p.state, p.last_error
+        ));
+    }
+
+    let expected = expected_awards();
+    let mut assertions = Vec::new();
+    for learner in ["ada", "bob", "cy", "dee", "eve"] {
+        assertions.extend(
+            store
+                .assertions_for(learner, &AssertionFilter::all())
+                .await
+                .unwrap_or_default(),
+        );
+    }
+    let mut seen_keys = HashSet::new();
+    let mut seen_ids = HashSet::new();
+    for a in &assertions {
+        if !seen_keys.insert(a.key.clone()) {
+            problems.push(format!("award {:?} issued more than once", a.key));
+        }
+        if !seen_ids.insert(a.id.clone()) {
+            problems.push(format!("assertion id {} used twice", a.id));
+        }
+        if !expected.contains_key(&(a.key.learner.clone(), a.key.badge.clone(), a.key.sequence)) {
+            problems.push(format!("unexpected award {:?}", a.key));
+        }
+    }
+    for (learner, badge, sequence) in expected.keys() {
+        if !assertions
+            .iter()
+            .any(|a| (&a.key.learner, &a.key.badge, a.key.sequence) == (learner, badge, *sequence))
+        {
+            problems.push(format!(
+                "expected award missing: {learner} {badge} #{sequence}"
+            ));
+        }
+    }
+    let classes = store.classes().await.unwrap_or_default();
+    problems.extend(check_documents(&issuer, &assertions, &classes, out));
+
+    let stats = backend.stats();
+    let mut rows: Vec<Row> = assertions
+        .iter()
+        .map(|a| Row {
+            learner: a.key.learner.clone(),
+            badge: a.key.badge.clone(),
+            sequence: a.key.sequence,
+            rule: expected
+                .get(&(a.key.learner.clone(), a.key.badge.clone(), a.key.sequence))
+                .cloned()
+                .unwrap_or_default(),
+            assertion: a.id.clone(),
+        })
+        .collect();
+    rows.sort();
+    Report {
+        rows,
+        expected: expected.len(),
+        problems,
+        backend_calls: stats.calls,
+        injected_failures: stats.failed_before + stats.lost_responses,
+        lost_responses: stats.lost_responses,
+        restarts,
+        assertions,
+        classes,
+    }
+}
+
+/// Writes what the host serves (when `out` is given) and checks it: every baked image unbakes
+/// to its assertion, and every assertion is valid with its class and issuer.
+fn check_documents(
+    issuer: &HostedIssuer,
+    assertions: &[IssuedAssertion],
+    classes: &[BadgeClassRecord],
+    out: Option<&Path>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut served = DocumentSet::new();
+    let mut routes = serde_json::Map::new();
+    for a in assertions {
+        let Some(class) = classes.iter().find(|c| c.slug == a.key.badge) else {
+            problems.push(format!("no class {} for {}", a.key.badge, a.id));
+            continue;
+        };
+        for doc in issuer.documents(a, class) {
+            let path = doc.url.path().trim_start_matches('/').to_owned();
+            if doc.content_type == "application/ld+json" {
+                if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&doc.body) {
+                    served.insert(value);
+                }
+            }
+            if let Some(dir) = out {
+                let file = if doc.content_type == "application/ld+json" {
+                    format!("{path}.json")
+                } else {
+                    path.clone()
+                };
+                let target = dir.join(&file);
+                if let Some(parent) = target.parent() {
+                    let _ = std::fs::create_dir_all(parent);
+                }
+                if let Err(e) = std::fs::write(&target, &doc.body) {
+                    problems.push(format!("writing {}: {e}", target.display()));
+                }
+                if doc.content_type != "application/ld+json" {
+                    routes.insert(
+                        doc.url.to_string(),
+                        serde_json::json!({"file": file, "content_type": doc.content_type}),
+                    );
+                }
+            }
+        }
+        // The baked image holds exactly the assertion served at its id.
+        match a
+            .baked_image
+            .as_ref()
+            .map(|img| badgery::bake::unbake(&img.bytes, &badgery::bake::Limits::default()))
+        {
+            Some(Ok(Some(payload))) => {
+                let baked: serde_json::Value =
+                    serde_json::from_str(payload.as_str()).unwrap_or_default();
+                if Some(&baked) != a.data.get("assertion") {
+                    problems.push(format!("{}: the baked image holds another assertion", a.id));
+                }
+            }
+            other => problems.push(format!("{}: baked image does not unbake: {other:?}", a.id)),
+        }
+    }
+    if let Some(dir) = out {
+        let _ = std::fs::write(
+            dir.join("routes.json"),
+            serde_json::to_vec_pretty(&serde_json::Value::Object(routes)).unwrap_or_default(),
+        );
+    }
+    let options = Options::default();
+    for a in assertions {
+        if let Some(doc) = a.data.get("assertion") {
+            let report = validate(doc, &served, &options);
+            if !report.is_valid() {
+                problems.push(format!("{} is not valid:\n{report}", a.id));
+            }
+        }
+    }
+    problems
+}

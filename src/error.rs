@@ -1,0 +1,20 @@
+//! The crate's one error type.
+
+/// Everything that can go wrong composing the Badgery crates.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The backend or the store failed ([`badgery_backend::Error::is_retryable`] says whether
+    /// a retry can help).
+    #[error(transparent)]
+    Backend(#[from] badgery_backend::Error),
+    /// An event or a rule set was rejected.
+    #[error(transparent)]
+    Rules(#[from] badgery_rules::Error),
+    /// A badge class image is not acceptable (PNG square and under 256 KB, or SVG).
+    #[error("invalid badge image: {0}")]
+    InvalidImage(String),
+    /// The engine or the hosted issuer is misconfigured.
+    #[error("configuration: {0}")]
+    Config(String),
+}

@@ -1,0 +1,394 @@
+//! The hosted issuer: a [`BadgeBackend`] that issues Open Badges 2.0 assertions itself, as
+//! Moodle does, for the host to serve.
+//!
+//! Each award becomes a hosted assertion with the recipient's email hashed under a fresh
+//! per-assertion salt, the evidence, the class's expiry, and the class image baked with the
+//! assertion. Ids come from the host's [`UrlScheme`]. The assertion id is derived from the
+//! award's idempotency key, so issuing the same award twice (a retry after a lost response)
+//! yields the same assertion, not a second one. [`HostedIssuer::documents`] lists everything
+//! the host must serve.
+
+use async_trait::async_trait;
+use badgery_backend::{
+    AwardRequest, BadgeBackend, BadgeClassRecord, ClassImage, Error as BackendError, Expiry,
+    ImageFormat, IssuedAssertion,
+};
+use badgery_model::{
+    Assertion, BadgeClass, Criteria, Evidence, IdentityObject, IdentityType, Profile,
+    RevokedAssertion, VerificationObject,
+};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::error::Error;
+
+/// Where the hosted documents live, under a base URL the host serves:
+///
+/// | document | URL |
+/// |---|---|
+/// | issuer profile | `BASE/issuer` |
+/// | badge class | `BASE/badges/SLUG` |
+/// | badge class image | `BASE/badges/SLUG/image.png` (or `.svg`) |
+/// | assertion | `BASE/assertions/ID` |
+/// | baked assertion image | `BASE/assertions/ID/image.png` (or `.svg`) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlScheme {
+    base: Url,
+}
+
+impl UrlScheme {
+    /// A scheme rooted at `base` (an `http(s)` URL; a missing final `/` is added).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `base` is not an `http(s)` URL or cannot be a base.
+    pub fn new(base: &str) -> Result<Self, Error> {
+        let with_slash = if base.ends_with('/') {
+            base.to_owned()
+        } else {
+            format!("{base}/")
+        };
+        let base = Url::parse(&with_slash)
+            .map_err(|e| Error::Config(format!("base URL {base:?}: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(Error::Config(format!(
+                "base URL {base} must be an http(s) URL"
+            )));
+        }
+        Ok(UrlScheme { base })
+    }
+
+    fn join(&self, path: &str) -> Url {
+        // Every path joined here is made of slugs, hex ids and fixed words: it always parses.
+        self.base.join(path).unwrap_or_else(|_| self.base.clone())
+    }
+
+    /// The issuer profile's URL.
+    pub fn issuer(&self) -> Url {
+        self.join("issuer")
+    }
+
+    /// A badge class's URL.
+    pub fn badge_class(&self, slug: &str) -> Url {
+        self.join(&format!("badges/{slug}"))
+    }
+
+    /// A badge class image's URL.
+    pub fn badge_class_image(&self, slug: &str, format: ImageFormat) -> Url {
+        self.join(&format!("badges/{slug}/image.{}", format.extension()))
+    }
+
+    /// An assertion's URL.
+    pub fn assertion(&self, id: &str) -> Url {
+        self.join(&format!("assertions/{id}"))
+    }
+
+    /// A baked assertion image's URL.
+    pub fn assertion_image(&self, id: &str, format: ImageFormat) -> Url {
+        self.join(&format!("assertions/{id}/image.{}", format.extension()))
+    }
+}
+
+/// The issuer's profile: the properties the specification requires of an issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IssuerProfile {
+    /// Name.
+    pub name: String,
+    /// Home page.
+    pub url: Url,
+    /// Contact email.
+    pub email: String,
+    /// Description.
+    pub description: Option<String>,
+}
+
+impl IssuerProfile {
+    /// An issuer with its name, home page and contact email.
+    pub fn new(name: impl Into<String>, url: Url, email: impl Into<String>) -> Self {
+        IssuerProfile {
+            name: name.into(),
+            url,
+            email: email.into(),
+            description: None,
+        }
+    }
+}
+
+/// A document the host must serve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServedDocument {
+    /// Where.
+    pub url: Url,
+    /// The HTTP status: 200, or 410 Gone for a revoked assertion.
+    pub status: u16,
+    /// `application/ld+json`, `image/png` or `image/svg+xml`.
+    pub content_type: &'static str,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// The hosted issuer backend.
+#[derive(Debug, Clone)]
+pub struct HostedIssuer {
+    scheme: UrlScheme,
+    /// The issuer profile document, built and checked once.
+    issuer: Profile,
+}
+
+/// Checks a badge class image: PNG (square, under 256 KB) or SVG, well formed.
+///
+/// # Errors
+/// [`Error::InvalidImage`] saying what is wrong.
+pub fn check_class_image(slug: &str, image: &ClassImage) -> Result<(), Error> {
+    let info = badgery_bake::ImageRules::png_or_svg()
+        .check(&image.bytes)
+        .map_err(|e| Error::InvalidImage(format!("badge class {slug}: {e}")))?;
+    let declared = match info.format {
+        badgery_bake::Format::Png => ImageFormat::Png,
+        _ => ImageFormat::Svg,
+    };
+    if declared != image.format {
+        return Err(Error::InvalidImage(format!(
+            "badge class {slug}: the image is declared {} but its bytes are {}",
+            image.format.media_type(),
+            declared.media_type()
+        )));
+    }
+    Ok(())
+}
+
+fn json_ld(value: &Value) -> Vec<u8> {
+    serde_json::to_vec_pretty(value).unwrap_or_default()
+}
+
+impl HostedIssuer {
+    /// An issuer serving its documents under `scheme`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the issuer's email is not an address.
+    pub fn new(scheme: UrlScheme, issuer: IssuerProfile) -> Result<Self, Error> {
+        let mut profile = Profile::issuer(scheme.issuer(), issuer.name, issuer.url, &issuer.email)
+            .map_err(|e| Error::Config(e.to_string()))?;
+        profile.description = issuer.description;
+        Ok(HostedIssuer {
+            scheme,
+            issuer: profile,
+        })
+    }
+
+    /// The URL scheme.
+    pub fn scheme(&self) -> &UrlScheme {
+        &self.scheme
+    }
+
+    /// The issuer profile document.
+    pub fn issuer_document(&self) -> &Profile {
+        &self.issuer
+    }
+
+    /// The badge class document.
+    pub fn badge_class_document(&self, class: &BadgeClassRecord) -> BadgeClass {
+        let mut criteria = Criteria::default();
+        criteria.id = class
+            .criteria_url
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+            .map(Into::into);
+        criteria.narrative = class.criteria_narrative.clone();
+        if criteria.id.is_none() && criteria.narrative.is_none() {
+            criteria.narrative = Some(class.description.clone());
+        }
+        let doc = BadgeClass::new(
+            self.scheme.badge_class(&class.slug),
+            class.name.clone(),
+            class.description.clone(),
+            self.scheme
+                .badge_class_image(&class.slug, class.image.format),
+            criteria,
+            self.scheme.issuer(),
+        );
+        // The issuing component travels as a tag, as the Open edX redesign proposes.
+        if class.issuing_component.is_empty() {
+            doc
+        } else {
+            doc.with_tags([class.issuing_component.clone()])
+        }
+    }
+
+    /// Every document the host must serve for an issued (or revoked) assertion: the assertion
+    /// (410 Gone once revoked), its baked image (not once revoked), the badge class, the class
+    /// image and the issuer profile.
+    pub fn documents(
+        &self,
+        assertion: &IssuedAssertion,
+        class: &BadgeClassRecord,
+    ) -> Vec<ServedDocument> {
+        let mut served = Vec::new();
+        if let (Ok(url), Some(doc)) = (Url::parse(&assertion.id), assertion.data.get("assertion")) {
+            let status = if assertion.revoked.is_some() {
+                410
+            } else {
+                200
+            };
+            served.push(ServedDocument {
+                url,
+                status,
+                content_type: "application/ld+json",
+                body: json_ld(doc),
+            });
+        }
+        if let (Some(url), Some(image), None) = (
+            assertion
+                .image_url
+                .as_deref()
+                .and_then(|u| Url::parse(u).ok()),
+            &assertion.baked_image,
+            &assertion.revoked,
+        ) {
+            served.push(ServedDocument {
+                url,
+                status: 200,
+                content_type: image.format.media_type(),
+                body: image.bytes.clone(),
+            });
+        }
+        served.push(ServedDocument {
+            url: self.scheme.badge_class(&class.slug),
+            status: 200,
+            content_type: "application/ld+json",
+            body: json_ld(&self.badge_class_document(class).to_value()),
+        });
+        served.push(ServedDocument {
+            url: self
+                .scheme
+                .badge_class_image(&class.slug, class.image.format),
+            status: 200,
+            content_type: class.image.format.media_type(),
+            body: class.image.bytes.clone(),
+        });
+        served.push(ServedDocument {
+            url: self.scheme.issuer(),
+            status: 200,
+            content_type: "application/ld+json",
+            body: json_ld(&self.issuer_document().to_value()),
+        });
+        served
+    }
+
+    /// The assertion id for an award: 32 hex digits of sha256 of its idempotency key.
+    fn assertion_token(request: &AwardRequest) -> String {
+        Sha256::digest(request.key.idempotency_key().as_bytes())
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+fn rejected(e: impl std::fmt::Display) -> BackendError {
+    BackendError::Rejected(e.to_string())
+}
+
+#[async_trait]
+impl BadgeBackend for HostedIssuer {
+    fn name(&self) -> &str {
+        "hosted"
+    }
+
+    async fn ensure_class(&self, class: &BadgeClassRecord) -> Result<String, BackendError> {
+        check_class_image(&class.slug, &class.image).map_err(rejected)?;
+        Ok(self.scheme.badge_class(&class.slug).to_string())
+    }
+
+    async fn award(&self, request: &AwardRequest) -> Result<IssuedAssertion, BackendError> {
+        let class = &request.class;
+        check_class_image(&class.slug, &class.image).map_err(rejected)?;
+        let token = Self::assertion_token(request);
+        let recipient = IdentityObject::hashed(IdentityType::Email, &request.recipient.email)
+            .map_err(|e| BackendError::Unavailable(e.to_string()))?;
+        let image_url = self.scheme.assertion_image(&token, class.image.format);
+        let mut assertion = Assertion::new(
+            self.scheme.assertion(&token),
+            recipient,
+            self.scheme.badge_class(&class.slug).into(),
+            VerificationObject::hosted(),
+            request.issued_on,
+        )
+        .with_image(image_url.clone());
+        for item in &request.evidence {
+            let mut evidence = Evidence::default();
+            evidence.id = item
+                .url
+                .as_deref()
+                .and_then(|u| Url::parse(u).ok())
+                .map(Into::into);
+            evidence.narrative = item.narrative.clone();
+            if evidence.id.is_some() || evidence.narrative.is_some() {
+                assertion = assertion.with_evidence(evidence);
+            }
+        }
+        if let Some(narrative) = &request.narrative {
+            assertion = assertion.with_narrative(narrative.clone());
+        }
+        match class.expiry {
+            Some(Expiry::At(date)) if date <= request.issued_on => {
+                return Err(rejected(format!(
+                    "badge class {} expired on {date}, before this award",
+                    class.slug
+                )));
+            }
+            Some(Expiry::At(date)) => assertion = assertion.with_expires(date),
+            Some(Expiry::AfterDays(days)) => {
+                assertion = assertion
+                    .with_expires(request.issued_on + chrono::Duration::days(i64::from(days)))
+            }
+            _ => {}
+        }
+        let assertion_json = assertion.to_value();
+        let payload =
+            badgery_bake::Payload::new(serde_json::to_string(&assertion_json).map_err(rejected)?)
+                .map_err(rejected)?;
+        let baked = badgery_bake::bake(
+            &class.image.bytes,
+            &payload,
+            &badgery_bake::Limits::default(),
+        )
+        .map_err(rejected)?;
+        Ok(IssuedAssertion {
+            id: assertion.id.to_string(),
+            key: request.key.clone(),
+            issuing_component: class.issuing_component.clone(),
+            course: class.course.clone(),
+            backend: self.name().to_owned(),
+            issued_on: request.issued_on,
+            image_url: Some(image_url.to_string()),
+            data: json!({
+                "assertion": assertion_json,
+                "badge_class": self.badge_class_document(class).to_value(),
+                "issuer": self.issuer_document().to_value(),
+            }),
+            baked_image: Some(ClassImage {
+                format: class.image.format,
+                bytes: baked,
+            }),
+            revoked: None,
+        })
+    }
+
+    async fn revoke(
+        &self,
+        assertion: &IssuedAssertion,
+        reason: &str,
+    ) -> Result<IssuedAssertion, BackendError> {
+        let id = badgery_model::Iri::parse(&assertion.id).map_err(rejected)?;
+        let mut revoked = assertion.clone();
+        let mut data = assertion.data.clone();
+        data["assertion"] = RevokedAssertion::new(id, Some(reason.to_owned())).to_value();
+        revoked.data = data;
+        revoked.revoked = Some(reason.to_owned());
+        revoked.baked_image = None;
+        Ok(revoked)
+    }
+}
