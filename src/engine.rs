@@ -184,7 +184,7 @@ impl AutoClasses {
 #[non_exhaustive]
 pub enum Outcome {
     /// Issued now.
-    Issued(IssuedAssertion),
+    Issued(Box<IssuedAssertion>),
     /// Not issued yet: a transient failure; retried at `next_attempt`.
     Deferred {
         /// The award.
@@ -326,7 +326,7 @@ impl Engine {
     /// Handles one learning event: decides the awards and issues each exactly once.
     ///
     /// # Errors
-    /// [`Error::Event`] for an event that fails its checks. Store failures do not lose awards:
+    /// [`Error::Rules`] for an event that fails its checks. Store failures do not lose awards:
     /// the award is kept and claimed again by [`Engine::retry_pending`]; the first such
     /// failure is returned after the other awards were handled.
     pub async fn handle(&self, event: &Event) -> Result<Vec<Outcome>, Error> {
@@ -552,7 +552,7 @@ impl Engine {
         match self.backend.award(&request).await {
             Ok(assertion) => {
                 self.store.complete(assertion.clone()).await?;
-                let outcome = Outcome::Issued(assertion);
+                let outcome = Outcome::Issued(Box::new(assertion));
                 self.notify(&outcome);
                 Ok(outcome)
             }

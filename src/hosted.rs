@@ -190,13 +190,15 @@ impl HostedIssuer {
 
     /// The badge class document.
     pub fn badge_class_document(&self, class: &BadgeClassRecord) -> BadgeClass {
-        let mut criteria = Criteria::default();
-        criteria.id = class
-            .criteria_url
-            .as_deref()
-            .and_then(|u| Url::parse(u).ok())
-            .map(Into::into);
-        criteria.narrative = class.criteria_narrative.clone();
+        let mut criteria = Criteria {
+            id: class
+                .criteria_url
+                .as_deref()
+                .and_then(|u| Url::parse(u).ok())
+                .map(Into::into),
+            narrative: class.criteria_narrative.clone(),
+            ..Criteria::default()
+        };
         if criteria.id.is_none() && criteria.narrative.is_none() {
             criteria.narrative = Some(class.description.clone());
         }
@@ -318,13 +320,15 @@ impl BadgeBackend for HostedIssuer {
         )
         .with_image(image_url.clone());
         for item in &request.evidence {
-            let mut evidence = Evidence::default();
-            evidence.id = item
-                .url
-                .as_deref()
-                .and_then(|u| Url::parse(u).ok())
-                .map(Into::into);
-            evidence.narrative = item.narrative.clone();
+            let evidence = Evidence {
+                id: item
+                    .url
+                    .as_deref()
+                    .and_then(|u| Url::parse(u).ok())
+                    .map(Into::into),
+                narrative: item.narrative.clone(),
+                ..Evidence::default()
+            };
             if evidence.id.is_some() || evidence.narrative.is_some() {
                 assertion = assertion.with_evidence(evidence);
             }

@@ -113,7 +113,7 @@ fn main() -> ExitCode {
     println!();
     println!(
         "{} awards issued of {} expected; backend calls: {}, injected failures: {} ({} lost responses); engine restarts: {}",
-        report.rows.len(),
+        report.assertions.len(),
         report.expected,
         report.backend_calls,
         report.injected_failures,
@@ -124,7 +124,7 @@ fn main() -> ExitCode {
         "documents and baked images written under {}",
         args.out.display()
     );
-    if report.problems.is_empty() && report.rows.len() == report.expected {
+    if report.problems.is_empty() && report.assertions.len() == report.expected {
         println!(
             "every expected award issued exactly once; every baked image unbakes; every assertion validates"
         );

@@ -23,8 +23,6 @@ use chrono::{Duration, TimeZone, Utc};
 pub(crate) const BASE: &str = "https://lms.example.org/ob/";
 pub(crate) const RUST: &str = "course-v1:Academy+Rust+2026";
 pub(crate) const PYTHON: &str = "course-v1:Academy+Python+2026";
-pub(crate) const DATA: &str = "course-v1:Academy+Data+2026";
-pub(crate) const CAPSTONE: &str = "course-v1:Academy+Capstone+2026";
 pub(crate) const INTRO: &str = "course-v1:Academy+Intro+2026";
 
 pub(crate) const RULES: &str = r#"
@@ -222,7 +220,6 @@ pub(crate) struct Report {
     pub(crate) lost_responses: u64,
     pub(crate) restarts: u32,
     pub(crate) assertions: Vec<IssuedAssertion>,
-    pub(crate) classes: Vec<BadgeClassRecord>,
 }
 
 /// The awards the rules decide for the scripted events, with the rule that fired.
@@ -394,7 +391,6 @@ pub(crate) async fn run(out: Option<&Path>, failure_rate: f64, seed: u64) -> Rep
         lost_responses: stats.lost_responses,
         restarts,
         assertions,
-        classes,
     }
 }
 
