@@ -1,0 +1,108 @@
+//! Awards per second through the engine (rules, claim in the in-memory store, the hosted
+//! issuer building, hashing and baking the assertion, recording it), next to the hosted issuer
+//! called directly (no rules, no store) and a bare PNG bake of the same payload size, measured
+//! in the same run.
+//!
+//! `cargo bench --bench engine`; results in BENCHMARKS.md.
+
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use badgery::backend::{AwardKey, AwardRequest, BadgeBackend, BadgeClassRecord, ClassImage, ImageFormat, MemoryStore, Recipient};
+use badgery::rules::{BadgeClass, Event, RuleSet};
+use badgery::{Engine, HostedIssuer, IssuerProfile, StaticDirectory, UrlScheme};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+
+const AWARDS: usize = 1_000;
+const COURSES: usize = 10;
+
+fn image() -> ClassImage {
+    ClassImage { format: ImageFormat::Png, bytes: include_bytes!("../examples/images/rust.png").to_vec() }
+}
+
+fn issuer() -> HostedIssuer {
+    HostedIssuer::new(
+        UrlScheme::new("https://lms.example.org/ob/").unwrap(),
+        IssuerProfile::new("LMS", "https://lms.example.org".parse().unwrap(), "badges@lms.example.org"),
+    )
+    .unwrap()
+}
+
+fn course(i: usize) -> String {
+    format!("course-v1:Org+C{i}+2026")
+}
+
+fn class(i: usize) -> BadgeClassRecord {
+    BadgeClassRecord::new(format!("c{i}"), format!("Course {i}"), "Completed the course.", "Pass the course.", image()).for_course(course(i), None)
+}
+
+fn bench(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rules = RuleSet::new((0..COURSES).map(|i| BadgeClass::course_completion(format!("c{i}"), course(i), None)).collect()).unwrap();
+    let mut directory = StaticDirectory::new();
+    for l in 0..AWARDS {
+        directory = directory.learner(&format!("l{l}"), &format!("l{l}@example.org"));
+    }
+    let directory = Arc::new(directory);
+    // Each event awards exactly one badge.
+    let events: Vec<Event> = (0..AWARDS)
+        .map(|l| Event::from_json(&format!(r#"{{"event":"certificate","learner":"l{l}","course":"{}","passed":true}}"#, course(l % COURSES))).unwrap())
+        .collect();
+    let mut group = c.benchmark_group("awards");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(AWARDS as u64));
+    group.bench_function("engine_hosted_memory_store", |b| {
+        b.iter_batched(
+            || {
+                let engine = Engine::new(rules.clone(), Arc::new(MemoryStore::new()), Arc::new(issuer()), directory.clone());
+                runtime.block_on(engine.register_classes((0..COURSES).map(class).collect())).unwrap();
+                engine
+            },
+            |engine| {
+                runtime.block_on(async {
+                    for e in &events {
+                        black_box(engine.handle(e).await.unwrap());
+                    }
+                });
+                engine
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    let issuer = issuer();
+    let requests: Vec<AwardRequest> = (0..AWARDS)
+        .map(|l| AwardRequest {
+            key: AwardKey::new(format!("l{l}"), format!("c{}", l % COURSES), 1),
+            class: class(l % COURSES),
+            recipient: Recipient::new(format!("l{l}"), format!("l{l}@example.org")),
+            evidence: Vec::new(),
+            narrative: Some(format!("passing certificate in {}", course(l % COURSES))),
+            issued_on: chrono::Utc::now(),
+        })
+        .collect();
+    group.bench_function("hosted_issuer_alone", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                for r in &requests {
+                    black_box(issuer.award(r).await.unwrap());
+                }
+            })
+        });
+    });
+    let sample = runtime.block_on(issuer.award(&requests[0])).unwrap();
+    let payload = badgery::bake::Payload::new(serde_json::to_string(&sample.data["assertion"]).unwrap()).unwrap();
+    let png = image().bytes;
+    group.bench_function("bake_alone", |b| {
+        b.iter(|| {
+            for _ in 0..AWARDS {
+                black_box(badgery::bake::bake(black_box(&png), &payload, &Default::default()).unwrap());
+            }
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
