@@ -10,7 +10,10 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use badgery::backend::{AwardKey, AwardRequest, BadgeBackend, BadgeClassRecord, ClassImage, ImageFormat, MemoryStore, Recipient};
+use badgery::backend::{
+    AwardKey, AwardRequest, BadgeBackend, BadgeClassRecord, ClassImage, ImageFormat, MemoryStore,
+    Recipient,
+};
 use badgery::rules::{BadgeClass, Event, RuleSet};
 use badgery::{Engine, HostedIssuer, IssuerProfile, StaticDirectory, UrlScheme};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -19,13 +22,20 @@ const AWARDS: usize = 1_000;
 const COURSES: usize = 10;
 
 fn image() -> ClassImage {
-    ClassImage { format: ImageFormat::Png, bytes: include_bytes!("../examples/images/rust.png").to_vec() }
+    ClassImage {
+        format: ImageFormat::Png,
+        bytes: include_bytes!("../examples/images/rust.png").to_vec(),
+    }
 }
 
 fn issuer() -> HostedIssuer {
     HostedIssuer::new(
         UrlScheme::new("https://lms.example.org/ob/").unwrap(),
-        IssuerProfile::new("LMS", "https://lms.example.org".parse().unwrap(), "badges@lms.example.org"),
+        IssuerProfile::new(
+            "LMS",
+            "https://lms.example.org".parse().unwrap(),
+            "badges@lms.example.org",
+        ),
     )
     .unwrap()
 }
@@ -35,12 +45,26 @@ fn course(i: usize) -> String {
 }
 
 fn class(i: usize) -> BadgeClassRecord {
-    BadgeClassRecord::new(format!("c{i}"), format!("Course {i}"), "Completed the course.", "Pass the course.", image()).for_course(course(i), None)
+    BadgeClassRecord::new(
+        format!("c{i}"),
+        format!("Course {i}"),
+        "Completed the course.",
+        "Pass the course.",
+        image(),
+    )
+    .for_course(course(i), None)
 }
 
 fn bench(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    let rules = RuleSet::new((0..COURSES).map(|i| BadgeClass::course_completion(format!("c{i}"), course(i), None)).collect()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let rules = RuleSet::new(
+        (0..COURSES)
+            .map(|i| BadgeClass::course_completion(format!("c{i}"), course(i), None))
+            .collect(),
+    )
+    .unwrap();
     let mut directory = StaticDirectory::new();
     for l in 0..AWARDS {
         directory = directory.learner(&format!("l{l}"), &format!("l{l}@example.org"));
@@ -48,7 +72,13 @@ fn bench(c: &mut Criterion) {
     let directory = Arc::new(directory);
     // Each event awards exactly one badge.
     let events: Vec<Event> = (0..AWARDS)
-        .map(|l| Event::from_json(&format!(r#"{{"event":"certificate","learner":"l{l}","course":"{}","passed":true}}"#, course(l % COURSES))).unwrap())
+        .map(|l| {
+            Event::from_json(&format!(
+                r#"{{"event":"certificate","learner":"l{l}","course":"{}","passed":true}}"#,
+                course(l % COURSES)
+            ))
+            .unwrap()
+        })
         .collect();
     let mut group = c.benchmark_group("awards");
     group.sample_size(10);
@@ -56,8 +86,15 @@ fn bench(c: &mut Criterion) {
     group.bench_function("engine_hosted_memory_store", |b| {
         b.iter_batched(
             || {
-                let engine = Engine::new(rules.clone(), Arc::new(MemoryStore::new()), Arc::new(issuer()), directory.clone());
-                runtime.block_on(engine.register_classes((0..COURSES).map(class).collect())).unwrap();
+                let engine = Engine::new(
+                    rules.clone(),
+                    Arc::new(MemoryStore::new()),
+                    Arc::new(issuer()),
+                    directory.clone(),
+                );
+                runtime
+                    .block_on(engine.register_classes((0..COURSES).map(class).collect()))
+                    .unwrap();
                 engine
             },
             |engine| {
@@ -92,12 +129,16 @@ fn bench(c: &mut Criterion) {
         });
     });
     let sample = runtime.block_on(issuer.award(&requests[0])).unwrap();
-    let payload = badgery::bake::Payload::new(serde_json::to_string(&sample.data["assertion"]).unwrap()).unwrap();
+    let payload =
+        badgery::bake::Payload::new(serde_json::to_string(&sample.data["assertion"]).unwrap())
+            .unwrap();
     let png = image().bytes;
     group.bench_function("bake_alone", |b| {
         b.iter(|| {
             for _ in 0..AWARDS {
-                black_box(badgery::bake::bake(black_box(&png), &payload, &Default::default()).unwrap());
+                black_box(
+                    badgery::bake::bake(black_box(&png), &payload, &Default::default()).unwrap(),
+                );
             }
         });
     });

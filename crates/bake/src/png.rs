@@ -519,6 +519,19 @@ struct Input<R> {
 }
 
 impl<R: Read> Input<R> {
+    /// Starts reading a PNG: checks the signature.
+    fn open(inner: R, limits: &Limits) -> Result<Self, Error> {
+        let mut input = Input {
+            inner,
+            read: 0,
+            max: limits.max_input,
+        };
+        let mut signature = [0u8; 8];
+        input.exact(&mut signature, "the signature")?;
+        check_signature(&signature)?;
+        Ok(input)
+    }
+
     fn exact(&mut self, buf: &mut [u8], what: &str) -> Result<(), Error> {
         self.count(buf.len() as u64)?;
         self.inner.read_exact(buf).map_err(|e| {
@@ -644,14 +657,7 @@ pub fn bake_stream<R: Read, W: Write>(
     limits: &Limits,
 ) -> Result<(), Error> {
     check_payload(payload, limits)?;
-    let mut input = Input {
-        inner: input,
-        read: 0,
-        max: limits.max_input,
-    };
-    let mut signature = [0u8; 8];
-    input.exact(&mut signature, "the signature")?;
-    check_signature(&signature)?;
+    let mut input = Input::open(input, limits)?;
     output.write_all(&SIGNATURE)?;
     let mut structure = Structure::default();
     loop {
@@ -715,14 +721,7 @@ pub fn bake_stream<R: Read, W: Write>(
 /// # Errors
 /// As [`unbake`], plus [`Error::Io`].
 pub fn unbake_stream<R: Read>(input: R, limits: &Limits) -> Result<Option<Payload>, Error> {
-    let mut input = Input {
-        inner: input,
-        read: 0,
-        max: limits.max_input,
-    };
-    let mut signature = [0u8; 8];
-    input.exact(&mut signature, "the signature")?;
-    check_signature(&signature)?;
+    let mut input = Input::open(input, limits)?;
     let mut first = true;
     loop {
         let chunk = read_header(&mut input)?;
