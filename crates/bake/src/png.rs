@@ -230,10 +230,8 @@ impl Chunk<'_> {
     }
 
     fn check_crc(&self) -> Result<(), Error> {
-        let mut h = crc32fast::Hasher::new();
-        h.update(&self.ty);
-        h.update(self.data);
-        let computed = h.finalize();
+        // Type and data are contiguous in the chunk: one pass over them.
+        let computed = crc32fast::hash(&self.raw[4..self.raw.len() - 4]);
         let stored = self.stored_crc();
         if computed == stored {
             Ok(())
@@ -302,17 +300,29 @@ fn check_signature(bytes: &[u8]) -> Result<(), Error> {
 /// The `iTXt` chunk that carries `payload`: keyword `openbadges`, no compression, empty language
 /// tag and translated keyword, UTF-8 text.
 pub fn openbadges_chunk(payload: &Payload) -> Vec<u8> {
+    let mut chunk = Vec::with_capacity(12 + KEYWORD.len() + 4 + payload.as_str().len());
+    write_openbadges_chunk(payload, &mut chunk);
+    chunk
+}
+
+/// Appends the `openbadges` chunk to `out` (no intermediate buffer: the CRC is computed over
+/// the bytes just written).
+fn write_openbadges_chunk(payload: &Payload, out: &mut Vec<u8>) {
     let text = payload.as_str().as_bytes();
     let data_len = KEYWORD.len() + 4 + text.len();
-    let mut chunk = Vec::with_capacity(12 + data_len);
-    chunk.extend_from_slice(&(data_len as u32).to_be_bytes());
-    chunk.extend_from_slice(&ITXT);
-    chunk.extend_from_slice(KEYWORD);
-    chunk.extend_from_slice(&[0, 0, 0, 0]); // compression flag, method, language, translated keyword
-    chunk.extend_from_slice(text);
-    let crc = crc32fast::hash(&chunk[4..]);
-    chunk.extend_from_slice(&crc.to_be_bytes());
-    chunk
+    let start = out.len();
+    // `check_payload` keeps the length within the 2^31-1 a chunk allows.
+    out.extend_from_slice(
+        &u32::try_from(data_len)
+            .unwrap_or(MAX_CHUNK_LEN)
+            .to_be_bytes(),
+    );
+    out.extend_from_slice(&ITXT);
+    out.extend_from_slice(KEYWORD);
+    out.extend_from_slice(&[0, 0, 0, 0]); // compression flag, method, language, translated keyword
+    out.extend_from_slice(text);
+    let crc = crc32fast::hash(&out[start + 4..]);
+    out.extend_from_slice(&crc.to_be_bytes());
 }
 
 fn check_payload(payload: &Payload, limits: &Limits) -> Result<(), Error> {
@@ -348,8 +358,7 @@ pub fn bake(image: &[u8], payload: &Payload, limits: &Limits) -> Result<Vec<u8>,
     )?;
     check_payload(payload, limits)?;
     check_signature(image)?;
-    let new_chunk = openbadges_chunk(payload);
-    let mut out = Vec::with_capacity(image.len() + new_chunk.len());
+    let mut out = Vec::with_capacity(image.len() + 12 + KEYWORD.len() + 4 + payload.as_str().len());
     out.extend_from_slice(&SIGNATURE);
     let mut structure = Structure::default();
     let mut pos = 8;
@@ -362,7 +371,7 @@ pub fn bake(image: &[u8], payload: &Payload, limits: &Limits) -> Result<Vec<u8>,
             out.extend_from_slice(chunk.raw);
         }
         if chunk.ty == IHDR {
-            out.extend_from_slice(&new_chunk);
+            write_openbadges_chunk(payload, &mut out);
         }
         pos += chunk.raw.len();
     }
@@ -516,6 +525,8 @@ struct Input<R> {
     inner: R,
     read: u64,
     max: u64,
+    /// Copy buffer, allocated once per stream on first use.
+    buf: Vec<u8>,
 }
 
 impl<R: Read> Input<R> {
@@ -525,6 +536,7 @@ impl<R: Read> Input<R> {
             inner,
             read: 0,
             max: limits.max_input,
+            buf: Vec::new(),
         };
         let mut signature = [0u8; 8];
         input.exact(&mut signature, "the signature")?;
@@ -573,18 +585,32 @@ impl<R: Read> Input<R> {
         mut out: Option<&mut dyn Write>,
         what: &str,
     ) -> Result<(), Error> {
-        let mut buf = [0u8; 64 * 1024];
+        const BLOCK: u64 = 64 * 1024;
+        // One buffer per stream, grown to the largest block needed (at most 64 KiB).
+        let mut buf = std::mem::take(&mut self.buf);
+        let need = len.min(BLOCK) as usize;
+        if buf.len() < need {
+            buf.resize(need, 0);
+        }
         let mut left = len;
-        while left > 0 {
-            let n = left.min(buf.len() as u64) as usize;
-            self.exact(&mut buf[..n], what)?;
+        let result = loop {
+            if left == 0 {
+                break Ok(());
+            }
+            let n = left.min(BLOCK) as usize;
+            if let Err(e) = self.exact(&mut buf[..n], what) {
+                break Err(e);
+            }
             crc.update(&buf[..n]);
             if let Some(w) = out.as_deref_mut() {
-                w.write_all(&buf[..n])?;
+                if let Err(e) = w.write_all(&buf[..n]) {
+                    break Err(Error::Io(e));
+                }
             }
             left -= n as u64;
-        }
-        Ok(())
+        };
+        self.buf = buf;
+        result
     }
 }
 
