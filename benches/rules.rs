@@ -38,46 +38,42 @@ fn course(i: u64) -> String {
     format!("course-v1:Org+C{i}+2026")
 }
 
-/// A rule set of about `n` rules of every kind: 40% course completion classes (course, mode),
-/// 10% completed thresholds, 10% enrolled thresholds, 20% groups of 3 courses, 20% criteria.
+/// Thresholds of the count rules: a handful, as Open edX configurations hold.
+const THRESHOLDS: [u32; 10] = [1, 2, 3, 5, 8, 13, 21, 34, 55, 89];
+
+/// A rule set of exactly `n` rules of every kind: 40% course completion classes (one per
+/// course and mode, at most 30 000), up to 10 "N courses completed" and 10 "N courses enrolled"
+/// thresholds, and the rest split between groups of 3 courses and criteria (two courses, one
+/// with a minimum grade, or an activity).
 fn rules(n: usize) -> RuleSet {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let course_classes = (n * 40 / 100).min(3 * COURSES as usize);
+    let thresholds = (n / 10).clamp(1, THRESHOLDS.len());
+    let rest = n - course_classes - 2 * thresholds;
+    let (groups, criteria) = (rest / 2, rest - rest / 2);
     let mut toml = String::new();
-    let share = |p: usize| (n * p / 100).max(1);
-    for i in 0..share(40) {
+    for i in 0..course_classes {
         let c = i as u64 % COURSES;
-        let mode = MODES[(i as u64 / COURSES) as usize % 3];
-        writeln!(
-            toml,
-            "[[badge_class]]\nslug = \"done-{i}\"\ncourse = \"{}\"\nmode = \"{mode}\"",
-            course(c)
-        )
-        .unwrap();
+        let mode = MODES[(i as u64 / COURSES) as usize];
+        writeln!(toml, "[[badge_class]]\nslug = \"done-{i}\"\ncourse = \"{}\"\nmode = \"{mode}\"", course(c)).unwrap();
     }
     let mut fields = [String::new(), String::new(), String::new()];
     for (k, prefix) in [(0, "completed"), (1, "enrolled")] {
-        for i in 1..=share(10) {
-            writeln!(toml, "[[badge_class]]\nslug = \"{prefix}-{i}\"").unwrap();
-            writeln!(fields[k], "{i},{prefix}-{i}").unwrap();
+        for t in &THRESHOLDS[..thresholds] {
+            writeln!(toml, "[[badge_class]]\nslug = \"{prefix}-{t}\"").unwrap();
+            writeln!(fields[k], "{t},{prefix}-{t}").unwrap();
         }
     }
-    for i in 0..share(20) {
+    for i in 0..groups {
         writeln!(toml, "[[badge_class]]\nslug = \"group-{i}\"").unwrap();
         let a = rng.below(COURSES);
-        writeln!(
-            fields[2],
-            "group-{i},{},{},{}",
-            course(a),
-            course((a + 1) % COURSES),
-            course((a + 2) % COURSES)
-        )
-        .unwrap();
+        writeln!(fields[2], "group-{i},{},{},{}", course(a), course((a + 1) % COURSES), course((a + 2) % COURSES)).unwrap();
     }
-    for i in 0..share(20) {
+    for i in 0..criteria {
         writeln!(toml, "[[badge_class]]\nslug = \"crit-{i}\"").unwrap();
     }
     writeln!(toml, "[course_events]\ncourses_completed = \"\"\"\n{}\"\"\"\ncourses_enrolled = \"\"\"\n{}\"\"\"\ncourse_groups = \"\"\"\n{}\"\"\"", fields[0], fields[1], fields[2]).unwrap();
-    for i in 0..share(20) {
+    for i in 0..criteria {
         let (a, b) = (rng.below(COURSES), rng.below(COURSES));
         writeln!(
             toml,
@@ -88,7 +84,9 @@ fn rules(n: usize) -> RuleSet {
         )
         .unwrap();
     }
-    RuleSet::from_toml(&toml).unwrap()
+    let rules = RuleSet::from_toml(&toml).unwrap();
+    assert_eq!(rules.rule_count(), n);
+    rules
 }
 
 /// A stream of events over 100 000 learners and 10 000 courses: 45% enrollments, 5%
