@@ -66,13 +66,17 @@ fn bench(c: &mut Criterion) {
             },
         );
         // The bytes a bake must write and checksum: the image plus the new chunk.
-        group.bench_with_input(BenchmarkId::new("baseline_copy_crc_output", label), &baked, |b, baked| {
-            b.iter(|| {
-                let copy = black_box(baked.as_slice()).to_vec();
-                black_box(crc32fast::hash(&copy));
-                copy
-            });
-        });
+        group.bench_with_input(
+            BenchmarkId::new("baseline_copy_crc_output", label),
+            &baked,
+            |b, baked| {
+                b.iter(|| {
+                    let copy = black_box(baked.as_slice()).to_vec();
+                    black_box(crc32fast::hash(&copy));
+                    copy
+                });
+            },
+        );
         group.bench_with_input(BenchmarkId::new("bake", label), &image, |b, image| {
             b.iter(|| png::bake(black_box(image), &payload(), &limits).unwrap());
         });

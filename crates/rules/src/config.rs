@@ -4,6 +4,8 @@
 //! ([`RuleSet::new`] and the `with_*` methods). Building either succeeds with every rule valid
 //! or fails with the first problem and changes nothing.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::Deserialize;
 
 use crate::error::Error;
@@ -198,7 +200,8 @@ impl RuleSet {
         courses_enrolled: &str,
         course_groups: &str,
     ) -> Result<Self, Error> {
-        let known = |slug: &str| self.classes.iter().any(|c| c.slug == slug);
+        let slugs = slug_set(&self.classes);
+        let known = |slug: &str| slugs.contains(slug);
         let completed =
             crate::openedx::parse_counts("courses_completed", courses_completed, &known)?;
         let enrolled = crate::openedx::parse_counts("courses_enrolled", courses_enrolled, &known)?;
@@ -216,7 +219,7 @@ impl RuleSet {
     /// requirement, a malformed course key, a grade outside 0..=1 or a deadline that is not
     /// RFC 3339.
     pub fn with_criteria(mut self, criteria: Criteria) -> Result<Self, Error> {
-        check_criteria(&criteria, &self.classes)
+        check_criteria(&criteria, &slug_set(&self.classes))
             .map_err(|problem| Error::Toml { line: 0, problem })?;
         self.criteria.push(criteria);
         Ok(self)
@@ -278,7 +281,8 @@ impl RuleSet {
             let text = |f: &Option<toml::Spanned<String>>| {
                 f.as_ref().map_or(String::new(), |s| s.get_ref().clone())
             };
-            let known = |slug: &str| rules.classes.iter().any(|c| c.slug == slug);
+            let slugs = slug_set(&rules.classes);
+            let known = |slug: &str| slugs.contains(slug);
             rules.courses_completed = crate::openedx::parse_counts(
                 "courses_completed",
                 &text(&fields.courses_completed),
@@ -295,11 +299,17 @@ impl RuleSet {
                 crate::openedx::parse_groups(&text(&fields.course_groups), &known)
                     .map_err(|e| wrap(&fields.course_groups, e))?;
         }
+        let slugs: HashSet<String> = rules.classes.iter().map(|c| c.slug.clone()).collect();
+        let slugs: HashSet<&str> = slugs.iter().map(String::as_str).collect();
         for criteria in file.criteria {
-            let line = line_of(criteria.span().start);
+            // Line numbers are counted only for an error: counting them for every rule made
+            // loading a large rule set quadratic.
+            let start = criteria.span().start;
             let criteria = criteria.into_inner();
-            check_criteria(&criteria, &rules.classes)
-                .map_err(|problem| Error::Toml { line, problem })?;
+            check_criteria(&criteria, &slugs).map_err(|problem| Error::Toml {
+                line: line_of(start),
+                problem,
+            })?;
             rules.criteria.push(criteria);
         }
         Ok(rules)
@@ -376,7 +386,16 @@ struct CourseEventsToml {
     course_groups: Option<toml::Spanned<String>>,
 }
 
+/// The slugs of `classes`, for membership tests in constant time.
+fn slug_set(classes: &[BadgeClass]) -> HashSet<&str> {
+    classes.iter().map(|c| c.slug.as_str()).collect()
+}
+
 fn check_classes(classes: &[BadgeClass], line: &dyn Fn(usize) -> usize) -> Result<(), Error> {
+    // Where each slug and each (course, mode) was first seen: hash lookups, so that a rule set
+    // of 100 000 classes loads in linear time.
+    let mut slugs: HashMap<&str, usize> = HashMap::with_capacity(classes.len());
+    let mut course_modes: HashMap<(&str, Option<&str>), usize> = HashMap::new();
     for (i, class) in classes.iter().enumerate() {
         let fail = |problem: String| {
             Err(Error::Toml {
@@ -390,7 +409,7 @@ fn check_classes(classes: &[BadgeClass], line: &dyn Fn(usize) -> usize) -> Resul
                 class.slug
             ));
         }
-        if let Some(j) = classes[..i].iter().position(|c| c.slug == class.slug) {
+        if let Some(&j) = slugs.get(class.slug.as_str()) {
             return fail(format!(
                 "badge class slug {:?} is already used (line {})",
                 class.slug,
@@ -409,11 +428,8 @@ fn check_classes(classes: &[BadgeClass], line: &dyn Fn(usize) -> usize) -> Resul
                     class.slug
                 ));
             }
-            Some(_) => {
-                if let Some(j) = classes[..i]
-                    .iter()
-                    .position(|c| c.course == class.course && c.mode == class.mode)
-                {
+            Some(course) => {
+                if let Some(&j) = course_modes.get(&(course.as_str(), class.mode.as_deref())) {
                     return fail(format!(
                         "badge classes {:?} and {:?} are both for course {} and mode {}: one class per course and mode",
                         classes[j].slug,
@@ -428,12 +444,16 @@ fn check_classes(classes: &[BadgeClass], line: &dyn Fn(usize) -> usize) -> Resul
         if class.mode.as_deref().is_some_and(|m| m.trim().is_empty()) {
             return fail(format!("badge class {:?} has an empty mode", class.slug));
         }
+        slugs.insert(&class.slug, i);
+        if let Some(course) = &class.course {
+            course_modes.insert((course, class.mode.as_deref()), i);
+        }
     }
     Ok(())
 }
 
-fn check_criteria(criteria: &Criteria, classes: &[BadgeClass]) -> Result<(), String> {
-    let known = |slug: &str| classes.iter().any(|c| c.slug == slug);
+fn check_criteria(criteria: &Criteria, slugs: &HashSet<&str>) -> Result<(), String> {
+    let known = |slug: &str| slugs.contains(slug);
     if !known(&criteria.badge) {
         return Err(format!(
             "criteria badge {:?} names no known badge class",

@@ -10,6 +10,8 @@
 //! `[a-z0-9_-]` or naming no known badge class, a slug used twice, a malformed course key, a
 //! course repeated in a group, a group with no course.
 
+use std::collections::HashMap;
+
 use crate::error::Error;
 use crate::names::{is_valid_course_key, is_valid_slug};
 
@@ -69,7 +71,10 @@ pub fn parse_counts(
     text: &str,
     known: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<(u32, String)>, Error> {
-    let mut rules: Vec<(u32, String, usize)> = Vec::new();
+    let mut rules: Vec<(u32, String)> = Vec::new();
+    // The line each count and slug was first used on.
+    let mut counts: HashMap<u32, usize> = HashMap::new();
+    let mut slugs: HashMap<String, usize> = HashMap::new();
     for (line, content) in lines(text) {
         let fail = |problem: String| {
             Err(Error::Field {
@@ -90,17 +95,19 @@ pub fn parse_counts(
             _ => return fail(format!("count {count:?} is not a positive integer")),
         };
         check_slug(field, line, slug, known)?;
-        if let Some((_, _, first)) = rules.iter().find(|(m, ..)| *m == n) {
+        if let Some(first) = counts.get(&n) {
             return fail(format!(
                 "count {n} is already used on line {first} (Open edX would silently keep only the last)"
             ));
         }
-        if let Some((_, _, first)) = rules.iter().find(|(_, s, _)| s == slug) {
+        if let Some(first) = slugs.get(*slug) {
             return fail(format!("slug {slug:?} is already used on line {first}"));
         }
-        rules.push((n, (*slug).to_owned(), line));
+        counts.insert(n, line);
+        slugs.insert((*slug).to_owned(), line);
+        rules.push((n, (*slug).to_owned()));
     }
-    Ok(rules.into_iter().map(|(n, s, _)| (n, s)).collect())
+    Ok(rules)
 }
 
 /// Parses `course_groups`: `slug,course_key,course_key,…` lines.
@@ -112,7 +119,8 @@ pub fn parse_groups(
     known: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<(String, Vec<String>)>, Error> {
     const FIELD: &str = "course_groups";
-    let mut groups: Vec<(String, Vec<String>, usize)> = Vec::new();
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    let mut slugs: HashMap<String, usize> = HashMap::new();
     for (line, content) in lines(text) {
         let fail = |problem: String| {
             Err(Error::Field {
@@ -124,7 +132,7 @@ pub fn parse_groups(
         let mut parts = content.split(',').map(str::trim);
         let slug = parts.next().unwrap_or("");
         check_slug(FIELD, line, slug, known)?;
-        if let Some((_, _, first)) = groups.iter().find(|(s, ..)| s == slug) {
+        if let Some(first) = slugs.get(slug) {
             return fail(format!("slug {slug:?} is already used on line {first}"));
         }
         let mut courses: Vec<String> = Vec::new();
@@ -146,9 +154,10 @@ pub fn parse_groups(
                 "group {slug:?} has no course: expected `slug,course_key,…`"
             ));
         }
-        groups.push((slug.to_owned(), courses, line));
+        slugs.insert(slug.to_owned(), line);
+        groups.push((slug.to_owned(), courses));
     }
-    Ok(groups.into_iter().map(|(s, c, _)| (s, c)).collect())
+    Ok(groups)
 }
 
 #[cfg(test)]
