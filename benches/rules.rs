@@ -134,7 +134,10 @@ fn bench(c: &mut Criterion) {
     for n in [10, 1_000, 100_000] {
         let started = std::time::Instant::now();
         let rules = rules(n);
-        println!("rules={n}: generated and loaded the TOML rule set in {:?}", started.elapsed());
+        println!(
+            "rules={n}: generated and loaded the TOML rule set in {:?}",
+            started.elapsed()
+        );
         let mut evaluator = Evaluator::new(rules.clone());
         let mut awards = Vec::new();
         for e in &warm {
