@@ -379,9 +379,16 @@ impl Engine {
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
         let mut outcomes = self.process(unclaimed).await?;
+        // Each award is tried at most once per call: with a zero retry delay an award would
+        // otherwise be due again at once, forever.
+        let mut tried = std::collections::HashSet::new();
         loop {
             let now = (self.clock)();
             let due = self.store.take_due(now, now + self.lease, 64).await?;
+            let due: Vec<PendingAward> = due
+                .into_iter()
+                .filter(|p| tried.insert(p.key.clone()))
+                .collect();
             if due.is_empty() {
                 return Ok(outcomes);
             }

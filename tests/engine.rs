@@ -520,6 +520,38 @@ async fn retries_back_off_and_permanent_failures_are_kept_with_their_reason() {
     );
 }
 
+/// With a zero retry delay a failing award is due again at once: one `retry_pending` call
+/// must still try it only once and return.
+#[tokio::test]
+async fn retry_pending_terminates_with_a_zero_delay() {
+    let rules = RuleSet::new(vec![BadgeClass::course_completion("rust", RUST, None)]).unwrap();
+    let backend = Arc::new(badgery::fault::FlakyBackend::new(issuer(), 1.0, 9));
+    let mut policy = RetryPolicy::default();
+    policy.first = chrono::Duration::zero();
+    policy.max_delay = chrono::Duration::zero();
+    let engine = Engine::new(
+        rules,
+        Arc::new(MemoryStore::new()),
+        backend.clone(),
+        Arc::new(directory()),
+    )
+    .with_retry(policy);
+    engine
+        .register_classes(vec![
+            BadgeClassRecord::new("rust", "Rust", "d", "c", png()).for_course(RUST, None),
+        ])
+        .await
+        .unwrap();
+    assert!(matches!(
+        &engine.handle(&cert("ada", RUST)).await.unwrap()[..],
+        [Outcome::Deferred { .. }]
+    ));
+    let calls = backend.stats().calls;
+    let outcomes = engine.retry_pending().await.unwrap();
+    assert_eq!(outcomes.len(), 1, "tried once");
+    assert_eq!(backend.stats().calls, calls + 1);
+}
+
 #[tokio::test]
 async fn class_images_are_checked_when_classes_are_created() {
     let engine = Engine::new(

@@ -242,6 +242,20 @@ fn catches_what_the_official_validator_misses() {
     assert_error(&assertion, &serve(b, issuer.clone()), Code::ValueType);
 }
 
+#[cfg(unix)]
+#[test]
+fn a_document_directory_with_a_link_loop_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("issuer.json"),
+        serde_json::to_string(&read("conformance/hosted/issuer.json")).unwrap(),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("loop")).unwrap();
+    let docs = DocumentSet::from_dir(dir.path()).unwrap();
+    assert_eq!(docs.len(), 1);
+}
+
 #[test]
 fn hosted_scope_follows_the_issuers_policy() {
     let mut a = read("conformance/broken/foreign-origin.json");

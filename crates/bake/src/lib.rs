@@ -112,7 +112,10 @@ pub fn bake_file(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.{}.baking", std::process::id()));
+    // Unique per process and per call, so concurrent bakes never share a temporary file.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temp = dir.join(format!(".{name}.{}.{call}.baking", std::process::id()));
     let written = std::fs::File::create(&temp)
         .and_then(|mut f| f.write_all(&baked).and_then(|()| f.sync_all()))
         .and_then(|()| std::fs::rename(&temp, output));

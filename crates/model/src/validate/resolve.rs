@@ -43,8 +43,8 @@ impl DocumentSet {
         Self::default()
     }
 
-    /// Every `*.json` file under `dir` (recursively) that is a JSON object with a string `id`.
-    /// Other files are skipped.
+    /// Every `*.json` file under `dir` (recursively, not following links to directories) that
+    /// is a JSON object with a string `id`. Other files are skipped.
     ///
     /// # Errors
     /// [`Error::Io`] when the directory or a file in it cannot be read.
@@ -66,9 +66,11 @@ impl DocumentSet {
         entries.sort_by_key(std::fs::DirEntry::path);
         for entry in entries {
             let path = entry.path();
-            if path.is_dir() {
+            // Symbolic links to directories are not followed (a link loop would never end).
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir {
                 self.add_dir(&path)?;
-            } else if path.extension().is_some_and(|e| e == "json") {
+            } else if path.extension().is_some_and(|e| e == "json") && path.is_file() {
                 let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
                     path: path.clone(),
                     source,
