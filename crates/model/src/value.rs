@@ -223,6 +223,11 @@ impl fmt::Display for DateTime {
 /// with an optional `.`/`,` fraction on the last unit) followed by a zone designator that must
 /// be present.
 pub(crate) fn parse_datetime(text: &str) -> Option<chrono::DateTime<Utc>> {
+    // Every accepted form is ASCII; refusing anything else first also keeps the fixed-offset
+    // slicing below on character boundaries.
+    if !text.is_ascii() {
+        return None;
+    }
     let (date_text, rest) = text.split_once('T')?;
     let date = parse_date(date_text)?;
     let (time_text, offset_seconds) = split_zone(rest)?;
@@ -450,5 +455,32 @@ mod tests {
         let mut v = OneOrMany::One(1);
         v.push(2);
         assert_eq!(v.as_slice(), &[1, 2]);
+    }
+}
+
+#[cfg(test)]
+mod never_panics {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text, including multi-byte characters where digits are expected, parses or is
+        /// refused without panicking.
+        #[test]
+        fn parse_datetime_never_panics(text in "[0-9T:+\\-.,Z€éW]{0,30}") {
+            let _ = super::parse_datetime(&text);
+        }
+    }
+
+    #[test]
+    fn multi_byte_characters_at_fixed_offsets() {
+        for text in [
+            "2024-0€-01T00:00:00Z",
+            "2024-01-01T€€:00Z",
+            "2024-01-01T00:00:00+0€",
+            "€€€€-01-01T00:00Z",
+            "2024-W€-1T00Z",
+        ] {
+            assert!(super::parse_datetime(text).is_none(), "{text}");
+        }
     }
 }
