@@ -357,9 +357,23 @@ pub fn bake(image: &[u8], payload: &Payload, limits: &Limits) -> Result<Vec<u8>,
         limits.max_input,
     )?;
     check_payload(payload, limits)?;
-    check_signature(image)?;
     let mut out = Vec::with_capacity(image.len() + 12 + KEYWORD.len() + 4 + payload.as_str().len());
     out.extend_from_slice(&SIGNATURE);
+    walk(image, |chunk| {
+        if !chunk.is_openbadges() {
+            out.extend_from_slice(chunk.raw);
+        }
+        if chunk.ty == IHDR {
+            write_openbadges_chunk(payload, &mut out);
+        }
+    })?;
+    Ok(out)
+}
+
+/// Walks every chunk of a PNG with the full checks (signature, every CRC, the chunk-order
+/// rules, IEND last), calling `each` on each chunk in order; returns the header.
+fn walk<'a>(image: &'a [u8], mut each: impl FnMut(&Chunk<'a>)) -> Result<PngHeader, Error> {
+    check_signature(image)?;
     let mut structure = Structure::default();
     let mut pos = 8;
     while pos < image.len() {
@@ -367,16 +381,10 @@ pub fn bake(image: &[u8], payload: &Payload, limits: &Limits) -> Result<Vec<u8>,
         chunk.check_crc()?;
         let ihdr = (chunk.ty == IHDR).then_some(chunk.data);
         structure.chunk(pos as u64, chunk.ty, chunk.data.len() as u32, ihdr)?;
-        if !chunk.is_openbadges() {
-            out.extend_from_slice(chunk.raw);
-        }
-        if chunk.ty == IHDR {
-            write_openbadges_chunk(payload, &mut out);
-        }
+        each(&chunk);
         pos += chunk.raw.len();
     }
-    structure.finish(pos as u64)?;
-    Ok(out)
+    structure.finish(pos as u64)
 }
 
 /// Reads the Open Badges payload of the PNG `image`: the first `iTXt` (compressed or not) or
@@ -424,17 +432,7 @@ pub fn unbake(image: &[u8], limits: &Limits) -> Result<Option<Payload>, Error> {
 /// # Errors
 /// As [`bake`].
 pub fn check(image: &[u8]) -> Result<PngHeader, Error> {
-    check_signature(image)?;
-    let mut structure = Structure::default();
-    let mut pos = 8;
-    while pos < image.len() {
-        let chunk = chunk_at(image, pos)?;
-        chunk.check_crc()?;
-        let ihdr = (chunk.ty == IHDR).then_some(chunk.data);
-        structure.chunk(pos as u64, chunk.ty, chunk.data.len() as u32, ihdr)?;
-        pos += chunk.raw.len();
-    }
-    structure.finish(pos as u64)
+    walk(image, |_| {})
 }
 
 /// Reads the header of a PNG without walking its chunks.
