@@ -101,7 +101,7 @@ pub fn bake_file(
     limits: &Limits,
 ) -> Result<(), Error> {
     let size = std::fs::metadata(input)?.len();
-    limits::check_len(Limit::Input, "image", size, limits.max_input)?;
+    limits.check_image(size)?;
     let image = std::fs::read(input)?;
     let baked = bake(&image, payload, limits)?;
     let dir = output

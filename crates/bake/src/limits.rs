@@ -35,6 +35,23 @@ impl Limits {
     }
 }
 
+impl Limits {
+    /// Checks an image's size against [`Limits::max_input`].
+    pub(crate) fn check_image(&self, len: u64) -> Result<(), Error> {
+        check_len(Limit::Input, "image", len, self.max_input)
+    }
+
+    /// Checks a payload's size against [`Limits::max_payload`].
+    pub(crate) fn check_payload(&self, len: usize) -> Result<(), Error> {
+        check_len(
+            Limit::Payload,
+            "payload",
+            len as u64,
+            self.max_payload as u64,
+        )
+    }
+}
+
 pub(crate) fn check_len(
     which: Limit,
     what: &'static str,

@@ -326,12 +326,7 @@ fn write_openbadges_chunk(payload: &Payload, out: &mut Vec<u8>) {
 }
 
 fn check_payload(payload: &Payload, limits: &Limits) -> Result<(), Error> {
-    check_len(
-        crate::error::Limit::Payload,
-        "payload",
-        payload.as_str().len() as u64,
-        limits.max_payload as u64,
-    )?;
+    limits.check_payload(payload.as_str().len())?;
     // A chunk's data must fit the 2^31-1 length field.
     if payload.as_str().len() > (MAX_CHUNK_LEN as usize - KEYWORD.len() - 4) {
         return Err(Error::Misuse(
@@ -350,12 +345,7 @@ fn check_payload(payload: &Payload, limits: &Limits) -> Result<(), Error> {
 /// [`Error::Malformed`] (with byte offset and chunk) when the image is not a well-formed PNG,
 /// [`Error::LimitExceeded`] when the image or payload exceeds `limits`.
 pub fn bake(image: &[u8], payload: &Payload, limits: &Limits) -> Result<Vec<u8>, Error> {
-    check_len(
-        crate::error::Limit::Input,
-        "image",
-        image.len() as u64,
-        limits.max_input,
-    )?;
+    limits.check_image(image.len() as u64)?;
     check_payload(payload, limits)?;
     let mut out = Vec::with_capacity(image.len() + 12 + KEYWORD.len() + 4 + payload.as_str().len());
     out.extend_from_slice(&SIGNATURE);
@@ -399,12 +389,7 @@ fn walk<'a>(image: &'a [u8], mut each: impl FnMut(&Chunk<'a>)) -> Result<PngHead
 /// that runs past the end, an image that ends before `IEND`, or an `openbadges` chunk with a
 /// bad CRC or unreadable text; [`Error::LimitExceeded`] for a payload over the limit.
 pub fn unbake(image: &[u8], limits: &Limits) -> Result<Option<Payload>, Error> {
-    check_len(
-        crate::error::Limit::Input,
-        "image",
-        image.len() as u64,
-        limits.max_input,
-    )?;
+    limits.check_image(image.len() as u64)?;
     check_signature(image)?;
     let mut pos = 8;
     loop {
@@ -459,12 +444,7 @@ fn decode_text(ty: [u8; 4], data: &[u8], offset: u64, limits: &Limits) -> Result
     let rest = &data[KEYWORD.len()..];
     let text = if ty == TEXT {
         // tEXt is Latin-1.
-        check_len(
-            crate::error::Limit::Payload,
-            "payload",
-            rest.len() as u64,
-            limits.max_payload as u64,
-        )?;
+        limits.check_payload(rest.len())?;
         rest.iter().map(|&b| char::from(b)).collect::<String>()
     } else {
         let [flag, method, tail @ ..] = rest else {
@@ -482,12 +462,7 @@ fn decode_text(ty: [u8; 4], data: &[u8], offset: u64, limits: &Limits) -> Result
         let body = &tail[after_translated + 1..];
         let bytes = match (flag, method) {
             (0, _) => {
-                check_len(
-                    crate::error::Limit::Payload,
-                    "payload",
-                    body.len() as u64,
-                    limits.max_payload as u64,
-                )?;
+                limits.check_payload(body.len())?;
                 body.to_vec()
             }
             (1, 0) => {

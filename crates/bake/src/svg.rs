@@ -7,7 +7,7 @@
 use quick_xml::events::Event;
 
 use crate::error::Error;
-use crate::limits::{Limits, check_len};
+use crate::limits::Limits;
 use crate::payload::{Payload, PayloadKind};
 
 const ELEMENT: &[u8] = b"openbadges:assertion";
@@ -255,12 +255,7 @@ fn finish_assertion(scan: &mut Scan, body: &Body, verify: Option<String>, offset
 }
 
 fn as_text<'a>(image: &'a [u8], limits: &Limits) -> Result<&'a str, Error> {
-    check_len(
-        crate::error::Limit::Input,
-        "image",
-        image.len() as u64,
-        limits.max_input,
-    )?;
+    limits.check_image(image.len() as u64)?;
     std::str::from_utf8(image)
         .map_err(|e| Error::svg(e.valid_up_to() as u64, "the document is not UTF-8"))
 }
@@ -312,12 +307,7 @@ pub fn assertion_element(payload: &Payload) -> String {
 /// [`Error::Malformed`] when the image is not well-formed XML with an `svg` root or not UTF-8,
 /// [`Error::LimitExceeded`] when the image or payload exceeds `limits`.
 pub fn bake(image: &[u8], payload: &Payload, limits: &Limits) -> Result<Vec<u8>, Error> {
-    check_len(
-        crate::error::Limit::Payload,
-        "payload",
-        payload.as_str().len() as u64,
-        limits.max_payload as u64,
-    )?;
+    limits.check_payload(payload.as_str().len())?;
     let text = as_text(image, limits)?;
     let scan = scan(text)?;
     let (root_start, root_end) = scan.root;
@@ -362,12 +352,7 @@ pub fn unbake(image: &[u8], limits: &Limits) -> Result<Option<Payload>, Error> {
         None => Ok(None),
         Some(found) => {
             let found = found?;
-            check_len(
-                crate::error::Limit::Payload,
-                "payload",
-                found.len() as u64,
-                limits.max_payload as u64,
-            )?;
+            limits.check_payload(found.len())?;
             Ok(Some(Payload::read(found)))
         }
     }
