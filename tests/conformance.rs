@@ -241,10 +241,38 @@ fn tool(oracle: &Oracle, program: &Path, args: &[&str]) -> (i32, Vec<u8>) {
     (out.status.code().unwrap_or(-1), out.stdout)
 }
 
+/// Bakes `text` into `image` with our baker and writes the result to `path`.
+fn bake_to(path: &Path, image: &[u8], text: &str) {
+    use badgery::bake::{Limits, Payload, bake};
+    let baked = bake(image, &Payload::new(text).unwrap(), &Limits::default()).unwrap();
+    std::fs::write(path, baked).unwrap();
+}
+
+/// What the Python bakery (`unbake`) or the Node extractor (`extract`) reads from `image`: the
+/// exit status and the trimmed output.
+fn reference_read(oracle: &Oracle, node: bool, image: &Path) -> (i32, String) {
+    let image = image.to_str().unwrap();
+    let py = oracle.kit.join("bakery_py.py");
+    let (code, out) = if node {
+        tool(
+            oracle,
+            Path::new("node"),
+            &["bakery_node.js", "extract", image],
+        )
+    } else {
+        tool(
+            oracle,
+            &oracle.python,
+            &[py.to_str().unwrap(), "unbake", image],
+        )
+    };
+    (code, String::from_utf8_lossy(&out).trim().to_owned())
+}
+
 #[test]
 #[ignore = "needs the conformance kit; run by .ci/run"]
 fn reference_bakers_read_what_we_bake_and_we_read_what_they_bake() {
-    use badgery::bake::{Limits, Payload, bake, unbake};
+    use badgery::bake::{Limits, unbake};
     let oracle = oracle();
     let py = oracle.kit.join("bakery_py.py");
     let node_available = oracle
@@ -261,30 +289,17 @@ fn reference_bakers_read_what_we_bake_and_we_read_what_they_bake() {
         for (i, text) in payloads.iter().enumerate() {
             // Ours → the Python bakery and the Node extractor.
             let ours = dir.path().join(format!("{name}-{i}-ours.png"));
-            std::fs::write(
-                &ours,
-                bake(&image, &Payload::new(*text).unwrap(), &Limits::default()).unwrap(),
-            )
-            .unwrap();
-            let (code, out) = tool(
-                &oracle,
-                &oracle.python,
-                &[py.to_str().unwrap(), "unbake", ours.to_str().unwrap()],
-            );
+            bake_to(&ours, &image, text);
+            let want = (0, text.to_string());
             assert_eq!(
-                (code, String::from_utf8_lossy(&out).trim()),
-                (0, *text),
+                reference_read(&oracle, false, &ours),
+                want,
                 "python unbake of {name}"
             );
             if node_available {
-                let (code, out) = tool(
-                    &oracle,
-                    Path::new("node"),
-                    &["bakery_node.js", "extract", ours.to_str().unwrap()],
-                );
                 assert_eq!(
-                    (code, String::from_utf8_lossy(&out).trim()),
-                    (0, *text),
+                    reference_read(&oracle, true, &ours),
+                    want,
                     "node extract of {name}"
                 );
             }
@@ -323,34 +338,15 @@ fn reference_bakers_read_what_we_bake_and_we_read_what_they_bake() {
     // SVG: the Python bakery prefers the verify attribute (the assertion id); Node the body.
     let svg = std::fs::read(data.join("conformance/hosted/image.svg")).unwrap();
     let ours = dir.path().join("ours.svg");
-    std::fs::write(
-        &ours,
-        bake(
-            &svg,
-            &Payload::new(json.as_str()).unwrap(),
-            &Limits::default(),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let (code, out) = tool(
-        &oracle,
-        &oracle.python,
-        &[py.to_str().unwrap(), "unbake", ours.to_str().unwrap()],
-    );
+    bake_to(&ours, &svg, &json);
     assert_eq!(
-        (code, String::from_utf8_lossy(&out).trim()),
-        (0, "https://lms.example.org/ob/assertions/0001")
+        reference_read(&oracle, false, &ours),
+        (0, "https://lms.example.org/ob/assertions/0001".to_owned())
     );
     if node_available {
-        let (code, out) = tool(
-            &oracle,
-            Path::new("node"),
-            &["bakery_node.js", "extract", ours.to_str().unwrap()],
-        );
         assert_eq!(
-            (code, String::from_utf8_lossy(&out).trim()),
-            (0, json.trim())
+            reference_read(&oracle, true, &ours),
+            (0, json.trim().to_owned())
         );
     }
     // And the official validator accepts our baked PNG and SVG.
@@ -360,16 +356,7 @@ fn reference_bakers_read_what_we_bake_and_we_read_what_they_bake() {
         ("b.svg", svg),
     ] {
         let path = dir.path().join(name);
-        std::fs::write(
-            &path,
-            bake(
-                &image,
-                &Payload::new(json.as_str()).unwrap(),
-                &Limits::default(),
-            )
-            .unwrap(),
-        )
-        .unwrap();
+        bake_to(&path, &image, &json);
         let (code, out) = oracle.validate(&[
             "--strict",
             "--docs",
@@ -398,7 +385,6 @@ fn award_flow_output_passes_the_official_validator_and_the_python_bakery() {
     let report = runtime.block_on(platform::run(Some(dir.path()), 0.3, 11));
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
     let docs = dir.path().to_str().unwrap();
-    let py = oracle.kit.join("bakery_py.py");
     for a in &report.assertions {
         let (code, out) = oracle.validate(&["--strict", "--docs", docs, &a.id]);
         assert_eq!(code, 0, "official validator on {}:\n{out}", a.id);
@@ -408,18 +394,13 @@ fn award_flow_output_passes_the_official_validator_and_the_python_bakery() {
                 .path()
                 .trim_start_matches('/'),
         );
-        let (code, payload) = tool(
-            &oracle,
-            &oracle.python,
-            &[py.to_str().unwrap(), "unbake", image.to_str().unwrap()],
-        );
+        let (code, text) = reference_read(&oracle, false, &image);
         assert_eq!(code, 0, "python bakery on {}", image.display());
-        let text = String::from_utf8_lossy(&payload);
         if image.extension().is_some_and(|e| e == "svg") {
             // The Python bakery reads an SVG's verify attribute: the assertion id.
-            assert_eq!(text.trim(), a.id);
+            assert_eq!(text, a.id);
         } else {
-            let value: Value = serde_json::from_str(text.trim()).unwrap();
+            let value: Value = serde_json::from_str(&text).unwrap();
             assert_eq!(
                 &value,
                 &a.data["assertion"],
