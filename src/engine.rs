@@ -547,15 +547,14 @@ impl Engine {
                 Err(e) => return self.backend_failed(&pending, e).await,
             }
         }
-        let mut request = AwardRequest {
+        let request = AwardRequest {
             key: key.clone(),
             class,
             recipient: pending.recipient.clone(),
             evidence: pending.evidence.clone(),
-            narrative: Some(pending.reason.clone()),
+            narrative: Some(pending.reason.clone()).filter(|n| !n.is_empty()),
             issued_on: pending.created,
         };
-        request.narrative = request.narrative.filter(|n| !n.is_empty());
         match self.backend.award(&request).await {
             Ok(assertion) => {
                 self.store.complete(assertion.clone()).await?;
