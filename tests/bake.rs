@@ -170,6 +170,35 @@ fn errors_give_offset_and_chunk() {
     );
 }
 
+#[test]
+fn a_bad_crc_on_any_chunk_is_an_error_including_iend() {
+    let image = small_png();
+    // The empty IEND's CRC is checked against a constant: it must still catch every bit flip.
+    let iend = iend_offset(&image);
+    assert_eq!(crc(b"IEND").to_be_bytes(), image[iend + 8..].as_ref());
+    for bit in 0..32 {
+        let mut bytes = image.clone();
+        bytes[iend + 8 + bit / 8] ^= 1 << (bit % 8);
+        let err = bake::bake(&bytes, &payload(), &Limits::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("byte {iend}")) && err.contains("chunk IEND"),
+            "{err}"
+        );
+    }
+    // IHDR too.
+    let mut bytes = image.clone();
+    bytes[8 + 8 + 13] ^= 0x01;
+    let err = bake::bake(&bytes, &payload(), &Limits::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("byte 8") && err.contains("chunk IHDR"),
+        "{err}"
+    );
+}
+
 fn with_chunk(image: &[u8], at: usize, ty: &[u8; 4], data: &[u8]) -> Vec<u8> {
     let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
     chunk.extend_from_slice(ty);
