@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use crate::config::{Aggregation, Requirement, RuleSet, parse_instant};
 use crate::event::{Event, Instant};
-use crate::names::{Interner, Map};
+use crate::lists::Lists;
+use crate::names::Interner;
 
 /// Which rule awarded a badge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -130,37 +131,93 @@ impl Learner {
     }
 }
 
-#[derive(Debug, Clone)]
-enum CompiledRequirement {
-    Courses(Aggregation, Vec<(u32, Option<f64>, Option<i64>)>),
-    Activities(Aggregation, Vec<(u32, Option<i64>)>),
-    Badges(Aggregation, Vec<u32>),
-    Manual(Aggregation, Vec<u32>),
+/// What a requirement of a criteria rule is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RequirementKind {
+    Courses,
+    Activities,
+    Badges,
+    Manual,
 }
 
-#[derive(Debug, Clone)]
-struct CompiledCriteria {
+impl RequirementKind {
+    fn label(self) -> &'static str {
+        match self {
+            RequirementKind::Courses => "courses",
+            RequirementKind::Activities => "activities",
+            RequirementKind::Badges => "badges",
+            RequirementKind::Manual => "manual award",
+        }
+    }
+}
+
+/// One term of a compiled criteria rule. A rule is a run of terms: each requirement header is
+/// followed by its `len` items. Flat, so that checking a rule reads one contiguous run.
+#[derive(Debug, Clone, Copy)]
+enum Term {
+    Requirement {
+        kind: RequirementKind,
+        require: Aggregation,
+        len: u32,
+    },
+    Course {
+        course: u32,
+        min_grade: Option<f64>,
+        by: Option<i64>,
+    },
+    Activity {
+        activity: u32,
+        by: Option<i64>,
+    },
+    Badge(u32),
+    Role(u32),
+}
+
+/// A criteria rule as the indexes hold it: everything needed to check it but its terms.
+#[derive(Debug, Clone, Copy)]
+struct CriteriaRef {
+    /// Its position among the rule set's criteria.
+    id: u32,
     badge: u32,
     require: Aggregation,
-    requirements: Vec<CompiledRequirement>,
+    /// Its run in [`Compiled::terms`].
+    terms: (u32, u32),
 }
 
-/// The rules as indexes over interned ids.
+/// A course group as the by-course index holds it.
+#[derive(Debug, Clone, Copy)]
+struct GroupRef {
+    badge: u32,
+    /// Its run in [`Compiled::group_courses`].
+    courses: (u32, u32),
+}
+
+fn run<T>(items: &[T], (start, len): (u32, u32)) -> &[T] {
+    &items[start as usize..(start + len) as usize]
+}
+
+/// The rules as indexes over interned ids. Every index an event consults is a [`Lists`] keyed
+/// by course, activity or badge id, whose entries carry what the check needs.
 #[derive(Debug, Clone, Default)]
 struct Compiled {
     /// By badge id: whether the class exists in the rule set, and is repeatable.
     classes: Vec<Option<bool>>,
-    completion_by_mode: Map<(u32, u32), u32>,
-    completion_any_mode: Map<u32, u32>,
+    /// By course: its completion classes, as (mode, badge); mode `None` is the class for any
+    /// mode.
+    completion: Lists<(Option<u32>, u32)>,
     completed: Vec<(u32, u32)>,
     enrolled: Vec<(u32, u32)>,
-    groups: Vec<(u32, Vec<u32>)>,
-    groups_by_course: Map<u32, Vec<u32>>,
-    criteria: Vec<CompiledCriteria>,
-    criteria_by_course: Map<u32, Vec<u32>>,
-    criteria_by_activity: Map<u32, Vec<u32>>,
-    criteria_by_badge: Map<u32, Vec<u32>>,
-    criteria_by_manual: Map<u32, Vec<u32>>,
+    /// By course: the groups that contain it.
+    groups_by_course: Lists<GroupRef>,
+    group_courses: Vec<u32>,
+    /// By criteria id.
+    criteria: Vec<CriteriaRef>,
+    terms: Vec<Term>,
+    criteria_by_course: Lists<CriteriaRef>,
+    criteria_by_activity: Lists<CriteriaRef>,
+    criteria_by_badge: Lists<CriteriaRef>,
+    /// By the badge a manual award is for.
+    criteria_by_manual: Lists<CriteriaRef>,
     auto_course_completion: bool,
 }
 
@@ -188,6 +245,7 @@ impl Compiled {
             auto_course_completion: rules.auto_course_completion,
             ..Compiled::default()
         };
+        let mut completion = Vec::new();
         for class in &rules.classes {
             let badge = names.badges.intern(&class.slug) as usize;
             if c.classes.len() <= badge {
@@ -195,18 +253,11 @@ impl Compiled {
             }
             c.classes[badge] = Some(class.repeatable);
             if let Some(course) = &class.course {
-                let course = names.courses.intern(course);
-                match &class.mode {
-                    Some(mode) => {
-                        c.completion_by_mode
-                            .insert((course, names.modes.intern(mode)), badge as u32);
-                    }
-                    None => {
-                        c.completion_any_mode.insert(course, badge as u32);
-                    }
-                }
+                let mode = class.mode.as_deref().map(|m| names.modes.intern(m));
+                completion.push((names.courses.intern(course), (mode, badge as u32)));
             }
         }
+        c.completion = Lists::from_pairs(completion);
         let thresholds = |list: &[(u32, String)], names: &mut Names| {
             let mut v: Vec<(u32, u32)> = list
                 .iter()
@@ -217,75 +268,106 @@ impl Compiled {
         };
         c.completed = thresholds(&rules.courses_completed, names);
         c.enrolled = thresholds(&rules.courses_enrolled, names);
+        let mut groups = Vec::new();
         for (slug, courses) in &rules.course_groups {
-            let id = c.groups.len() as u32;
-            let courses: Vec<u32> = courses.iter().map(|k| names.courses.intern(k)).collect();
-            for &course in &courses {
-                c.groups_by_course.entry(course).or_default().push(id);
+            let group = GroupRef {
+                badge: names.badges.intern(slug),
+                courses: (c.group_courses.len() as u32, courses.len() as u32),
+            };
+            for key in courses {
+                let course = names.courses.intern(key);
+                c.group_courses.push(course);
+                groups.push((course, group));
             }
-            c.groups.push((names.badges.intern(slug), courses));
         }
-        for criteria in &rules.criteria {
-            let id = c.criteria.len() as u32;
+        c.groups_by_course = Lists::from_pairs(groups);
+        // (key, criteria id) pairs of each index; a rule naming a key twice is listed once.
+        let (mut by_course, mut by_activity, mut by_badge, mut by_manual) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (id, criteria) in rules.criteria.iter().enumerate() {
+            let id = id as u32;
             let badge = names.badges.intern(&criteria.badge);
+            let start = c.terms.len() as u32;
             let at = |by: &Option<String>| by.as_deref().and_then(parse_instant);
-            let requirements = criteria
-                .requirements
-                .iter()
-                .map(|r| match r {
-                    Requirement::Courses { require, courses } => CompiledRequirement::Courses(
-                        *require,
-                        courses
-                            .iter()
-                            .map(|x| (names.courses.intern(&x.course), x.min_grade, at(&x.by)))
-                            .collect(),
-                    ),
+            for r in &criteria.requirements {
+                let (kind, require, len) = match r {
+                    Requirement::Courses { require, courses } => {
+                        (RequirementKind::Courses, require, courses.len())
+                    }
                     Requirement::Activities {
                         require,
                         activities,
-                    } => CompiledRequirement::Activities(
-                        *require,
-                        activities
-                            .iter()
-                            .map(|x| (names.activities.intern(&x.activity), at(&x.by)))
-                            .collect(),
-                    ),
-                    Requirement::Badges { require, badges } => CompiledRequirement::Badges(
-                        *require,
-                        badges.iter().map(|b| names.badges.intern(b)).collect(),
-                    ),
-                    Requirement::Manual { require, roles } => CompiledRequirement::Manual(
-                        *require,
-                        roles.iter().map(|r| names.roles.intern(r)).collect(),
-                    ),
-                })
-                .collect::<Vec<_>>();
-            let index = |map: &mut Map<u32, Vec<u32>>, key: u32| {
-                let list = map.entry(key).or_default();
-                if list.last() != Some(&id) {
-                    list.push(id);
-                }
-            };
-            for r in &requirements {
+                    } => (RequirementKind::Activities, require, activities.len()),
+                    Requirement::Badges { require, badges } => {
+                        (RequirementKind::Badges, require, badges.len())
+                    }
+                    Requirement::Manual { require, roles } => {
+                        (RequirementKind::Manual, require, roles.len())
+                    }
+                };
+                c.terms.push(Term::Requirement {
+                    kind,
+                    require: *require,
+                    len: len as u32,
+                });
                 match r {
-                    CompiledRequirement::Courses(_, items) => items
-                        .iter()
-                        .for_each(|x| index(&mut c.criteria_by_course, x.0)),
-                    CompiledRequirement::Activities(_, items) => items
-                        .iter()
-                        .for_each(|x| index(&mut c.criteria_by_activity, x.0)),
-                    CompiledRequirement::Badges(_, items) => items
-                        .iter()
-                        .for_each(|&b| index(&mut c.criteria_by_badge, b)),
-                    CompiledRequirement::Manual(..) => index(&mut c.criteria_by_manual, badge),
+                    Requirement::Courses { courses, .. } => {
+                        for x in courses {
+                            let course = names.courses.intern(&x.course);
+                            by_course.push((course, id));
+                            c.terms.push(Term::Course {
+                                course,
+                                min_grade: x.min_grade,
+                                by: at(&x.by),
+                            });
+                        }
+                    }
+                    Requirement::Activities { activities, .. } => {
+                        for x in activities {
+                            let activity = names.activities.intern(&x.activity);
+                            by_activity.push((activity, id));
+                            c.terms.push(Term::Activity {
+                                activity,
+                                by: at(&x.by),
+                            });
+                        }
+                    }
+                    Requirement::Badges { badges, .. } => {
+                        for b in badges {
+                            let b = names.badges.intern(b);
+                            by_badge.push((b, id));
+                            c.terms.push(Term::Badge(b));
+                        }
+                    }
+                    Requirement::Manual { roles, .. } => {
+                        by_manual.push((badge, id));
+                        for r in roles {
+                            c.terms.push(Term::Role(names.roles.intern(r)));
+                        }
+                    }
                 }
             }
-            c.criteria.push(CompiledCriteria {
+            c.criteria.push(CriteriaRef {
+                id,
                 badge,
                 require: criteria.require,
-                requirements,
+                terms: (start, c.terms.len() as u32 - start),
             });
         }
+        let index = |mut pairs: Vec<(u32, u32)>, criteria: &[CriteriaRef]| {
+            pairs.sort_unstable();
+            pairs.dedup();
+            Lists::from_pairs(
+                pairs
+                    .into_iter()
+                    .map(|(key, id)| (key, criteria[id as usize]))
+                    .collect(),
+            )
+        };
+        c.criteria_by_course = index(by_course, &c.criteria);
+        c.criteria_by_activity = index(by_activity, &c.criteria);
+        c.criteria_by_badge = index(by_badge, &c.criteria);
+        c.criteria_by_manual = index(by_manual, &c.criteria);
         c
     }
 
@@ -293,42 +375,64 @@ impl Compiled {
         self.classes.get(badge as usize).copied().flatten()
     }
 
-    fn criteria_met(&self, id: u32, l: &Learner) -> bool {
-        let c = &self.criteria[id as usize];
+    /// The completion class for a passing certificate in `course` in `mode`: the class of the
+    /// course and mode, else the class of the course with no mode; with the class's mode.
+    fn completion_class(&self, course: u32, mode: Option<u32>) -> Option<(u32, Option<u32>)> {
+        let classes = self.completion.get(course);
+        let of = |wanted: Option<u32>| {
+            classes
+                .iter()
+                .find(|c| c.0 == wanted)
+                .map(|&(m, badge)| (badge, m))
+        };
+        mode.and_then(|m| of(Some(m))).or_else(|| of(None))
+    }
+
+    fn criteria_met(&self, c: &CriteriaRef, l: &Learner) -> bool {
+        let mut terms = run(&self.terms, c.terms);
+        let mut requirements = std::iter::from_fn(|| {
+            let (&Term::Requirement { require, len, .. }, rest) = terms.split_first()? else {
+                return None;
+            };
+            let (items, rest) = rest.split_at(len as usize);
+            terms = rest;
+            Some((require, items))
+        });
         aggregate(
             c.require,
-            c.requirements.iter().map(|r| match r {
-                CompiledRequirement::Courses(req, items) => aggregate(
-                    *req,
-                    items.iter().map(|&(course, min_grade, by)| {
-                        l.certificate(course).is_some_and(|cert| {
-                            cert.passed
-                                && min_grade.is_none_or(|m| cert.grade.is_some_and(|g| g >= m))
-                                && by.is_none_or(|by| cert.at.is_some_and(|t| t <= by))
-                        })
-                    }),
-                ),
-                CompiledRequirement::Activities(req, items) => aggregate(
-                    *req,
-                    items.iter().map(|&(activity, by)| {
-                        find(&l.activities, activity, |a| a.0)
-                            .ok()
-                            .is_some_and(|i| {
-                                by.is_none_or(|by| l.activities[i].1.is_some_and(|t| t <= by))
-                            })
-                    }),
-                ),
-                CompiledRequirement::Badges(req, items) => {
-                    aggregate(*req, items.iter().map(|&b| l.earned(b)))
-                }
-                CompiledRequirement::Manual(req, roles) => aggregate(
-                    *req,
-                    roles
-                        .iter()
-                        .map(|&role| find(&l.manual, (c.badge, role), |m| *m).is_ok()),
-                ),
+            requirements.by_ref().map(|(require, items)| {
+                aggregate(require, items.iter().map(|item| self.holds(item, c, l)))
             }),
         )
+    }
+
+    /// Whether one item of a requirement holds for the learner.
+    fn holds(&self, item: &Term, c: &CriteriaRef, l: &Learner) -> bool {
+        match *item {
+            Term::Course {
+                course,
+                min_grade,
+                by,
+            } => l.certificate(course).is_some_and(|cert| {
+                cert.passed
+                    && min_grade.is_none_or(|m| cert.grade.is_some_and(|g| g >= m))
+                    && by.is_none_or(|by| cert.at.is_some_and(|t| t <= by))
+            }),
+            Term::Activity { activity, by } => find(&l.activities, activity, |a| a.0)
+                .ok()
+                .is_some_and(|i| by.is_none_or(|by| l.activities[i].1.is_some_and(|t| t <= by))),
+            Term::Badge(b) => l.earned(b),
+            Term::Role(role) => find(&l.manual, (c.badge, role), |m| *m).is_ok(),
+            Term::Requirement { .. } => false,
+        }
+    }
+
+    /// The kinds of a criteria rule's requirements, for its award's reason.
+    fn requirement_kinds(&self, c: &CriteriaRef) -> impl Iterator<Item = &'static str> + '_ {
+        run(&self.terms, c.terms).iter().filter_map(|t| match t {
+            Term::Requirement { kind, .. } => Some(kind.label()),
+            _ => None,
+        })
     }
 }
 
@@ -432,10 +536,10 @@ impl Evaluator {
                 decide.certificate_rules(course, mode, was_passing, passing_before);
             }
             Change::Activity(activity) => {
-                decide.check_criteria(decide.compiled.criteria_by_activity.get(&activity))
+                decide.check_criteria(decide.compiled.criteria_by_activity.get(activity))
             }
             Change::Manual(badge) => {
-                decide.check_criteria(decide.compiled.criteria_by_manual.get(&badge))
+                decide.check_criteria(decide.compiled.criteria_by_manual.get(badge))
             }
         }
         decide.cascade();
@@ -518,9 +622,7 @@ impl Evaluator {
                     (true, false) => l.passing_courses -= 1,
                     _ => {}
                 }
-                let configured = mode
-                    .is_some_and(|m| compiled.completion_by_mode.contains_key(&(course, m)))
-                    || compiled.completion_any_mode.contains_key(&course);
+                let configured = compiled.completion_class(course, mode).is_some();
                 let auto_badge =
                     (compiled.auto_course_completion && *passed && !configured).then(|| {
                         let mode_name = mode.map_or("", |m| names.modes.name(m));
@@ -639,8 +741,10 @@ impl Decide<'_> {
     fn enrollment_thresholds(&mut self, before: u32) {
         let now = self.learner.active_enrollments;
         for &(n, badge) in crossed(&self.compiled.enrolled, before, now) {
-            let reason = format!("{now} active enrollments, threshold {n}");
-            self.award(badge, true, Rule::CoursesEnrolled { threshold: n }, reason);
+            self.award(badge, true, || {
+                let reason = format!("{now} active enrollments, threshold {n}");
+                (Rule::CoursesEnrolled { threshold: n }, reason)
+            });
         }
     }
 
@@ -655,71 +759,66 @@ impl Decide<'_> {
         let names = self.names;
         let passing = self.learner.passing(course);
         if passing {
-            let by_mode = mode.and_then(|m| {
-                compiled
-                    .completion_by_mode
-                    .get(&(course, m))
-                    .map(|&b| (b, Some(m)))
-            });
-            let class = by_mode
-                .or_else(|| {
-                    compiled
-                        .completion_any_mode
-                        .get(&course)
-                        .map(|&b| (b, None))
-                })
+            let class = compiled
+                .completion_class(course, mode)
                 .or_else(|| self.auto_badge.map(|b| (b, mode)));
             if let Some((badge, class_mode)) = class {
-                let course_name = names.courses.name(course);
-                let reason = match (class_mode, mode) {
-                    (Some(m), _) => format!(
-                        "passing certificate in {course_name} in mode {}",
-                        names.modes.name(m)
-                    ),
-                    (None, Some(m)) => format!(
-                        "passing certificate in {course_name} (mode {}, no class of its own)",
-                        names.modes.name(m)
-                    ),
-                    (None, None) => format!("passing certificate in {course_name}"),
-                };
-                let rule = Rule::CourseCompletion {
-                    course: course_name.to_owned(),
-                    mode: class_mode.map(|m| names.modes.name(m).to_owned()),
-                };
-                self.award(badge, !was_passing, rule, reason);
+                self.award(badge, !was_passing, || {
+                    let course_name = names.courses.name(course);
+                    let reason = match (class_mode, mode) {
+                        (Some(m), _) => format!(
+                            "passing certificate in {course_name} in mode {}",
+                            names.modes.name(m)
+                        ),
+                        (None, Some(m)) => format!(
+                            "passing certificate in {course_name} (mode {}, no class of its own)",
+                            names.modes.name(m)
+                        ),
+                        (None, None) => format!("passing certificate in {course_name}"),
+                    };
+                    let rule = Rule::CourseCompletion {
+                        course: course_name.to_owned(),
+                        mode: class_mode.map(|m| names.modes.name(m).to_owned()),
+                    };
+                    (rule, reason)
+                });
             }
         }
         let now = self.learner.passing_courses;
         for &(n, badge) in crossed(&compiled.completed, passing_before, now) {
-            let reason = format!("{now} courses completed, threshold {n}");
-            self.award(badge, true, Rule::CoursesCompleted { threshold: n }, reason);
+            self.award(badge, true, || {
+                let reason = format!("{now} courses completed, threshold {n}");
+                (Rule::CoursesCompleted { threshold: n }, reason)
+            });
         }
         if passing {
-            for &g in compiled.groups_by_course.get(&course).into_iter().flatten() {
-                let (badge, courses) = &compiled.groups[g as usize];
+            for group in compiled.groups_by_course.get(course) {
+                let courses = run(&compiled.group_courses, group.courses);
                 if courses.iter().all(|&c| self.learner.passing(c)) {
-                    let rule = Rule::CourseGroup {
-                        courses: courses
-                            .iter()
-                            .map(|&c| names.courses.name(c).to_owned())
-                            .collect(),
-                    };
-                    let reason = format!(
-                        "passing certificates in all {} courses of the group",
-                        courses.len()
-                    );
-                    self.award(*badge, !was_passing, rule, reason);
+                    self.award(group.badge, !was_passing, || {
+                        let rule = Rule::CourseGroup {
+                            courses: courses
+                                .iter()
+                                .map(|&c| names.courses.name(c).to_owned())
+                                .collect(),
+                        };
+                        let reason = format!(
+                            "passing certificates in all {} courses of the group",
+                            courses.len()
+                        );
+                        (rule, reason)
+                    });
                 }
             }
         }
-        self.check_criteria(compiled.criteria_by_course.get(&course));
+        self.check_criteria(compiled.criteria_by_course.get(course));
     }
 
-    fn check_criteria(&mut self, ids: Option<&Vec<u32>>) {
+    fn check_criteria(&mut self, list: &[CriteriaRef]) {
         let compiled = self.compiled;
-        for &id in ids.into_iter().flatten() {
-            let met = compiled.criteria_met(id, self.learner);
-            let criteria = &compiled.criteria[id as usize];
+        for criteria in list {
+            let id = criteria.id;
+            let met = compiled.criteria_met(criteria, self.learner);
             let newly = if compiled.repeatable(criteria.badge) == Some(true) {
                 let satisfied = &mut self.learner.satisfied;
                 match (find(satisfied, id, |s| *s), met) {
@@ -737,35 +836,24 @@ impl Decide<'_> {
                 true
             };
             if met {
-                let kinds: Vec<&str> = criteria
-                    .requirements
-                    .iter()
-                    .map(|r| match r {
-                        CompiledRequirement::Courses(..) => "courses",
-                        CompiledRequirement::Activities(..) => "activities",
-                        CompiledRequirement::Badges(..) => "badges",
-                        CompiledRequirement::Manual(..) => "manual award",
-                    })
-                    .collect();
-                let how = if criteria.require == Aggregation::All {
-                    "all"
-                } else {
-                    "any"
-                };
-                let reason = format!("criteria #{id} met ({how} of: {})", kinds.join(", "));
-                self.award(
-                    criteria.badge,
-                    newly,
-                    Rule::Criteria { index: id as usize },
-                    reason,
-                );
+                self.award(criteria.badge, newly, || {
+                    let how = if criteria.require == Aggregation::All {
+                        "all"
+                    } else {
+                        "any"
+                    };
+                    let kinds: Vec<&str> = compiled.requirement_kinds(criteria).collect();
+                    let reason = format!("criteria #{id} met ({how} of: {})", kinds.join(", "));
+                    (Rule::Criteria { index: id as usize }, reason)
+                });
             }
         }
     }
 
     /// Awards `badge` unless the learner holds it already (non-repeatable classes) or the rule
-    /// did not newly become satisfied (repeatable classes).
-    fn award(&mut self, badge: u32, newly: bool, rule: Rule, reason: String) {
+    /// did not newly become satisfied (repeatable classes). `explain` gives the rule and the
+    /// reason; it runs only for an award, as a rule already awarded is met again and again.
+    fn award(&mut self, badge: u32, newly: bool, explain: impl FnOnce() -> (Rule, String)) {
         let auto = (self.auto_badge == Some(badge)).then_some(false);
         let Some(repeatable) = self.compiled.repeatable(badge).or(auto) else {
             return;
@@ -783,6 +871,7 @@ impl Decide<'_> {
                 (true, 1)
             }
         };
+        let (rule, reason) = explain();
         self.awards.push(Award {
             learner: self.learner_name.to_owned(),
             badge: self.names.badges.name(badge).to_owned(),
@@ -799,7 +888,7 @@ impl Decide<'_> {
     /// Criteria that require badges just earned.
     fn cascade(&mut self) {
         while let Some(badge) = self.queue.pop() {
-            self.check_criteria(self.compiled.criteria_by_badge.get(&badge));
+            self.check_criteria(self.compiled.criteria_by_badge.get(badge));
         }
     }
 
@@ -817,25 +906,32 @@ impl Decide<'_> {
         }
         self.enrollment_thresholds(0);
         let compiled = self.compiled;
-        let mut ids: Vec<u32> = Vec::new();
-        for a in &self.learner.activities {
-            ids.extend(
-                compiled
-                    .criteria_by_activity
-                    .get(&a.0)
-                    .into_iter()
-                    .flatten(),
-            );
-        }
-        for m in &self.learner.manual {
-            ids.extend(compiled.criteria_by_manual.get(&m.0).into_iter().flatten());
-        }
-        for e in &self.learner.earned {
-            ids.extend(compiled.criteria_by_badge.get(&e.0).into_iter().flatten());
-        }
+        let learner = &*self.learner;
+        let mut ids: Vec<u32> = learner
+            .activities
+            .iter()
+            .flat_map(|a| compiled.criteria_by_activity.get(a.0))
+            .chain(
+                learner
+                    .manual
+                    .iter()
+                    .flat_map(|m| compiled.criteria_by_manual.get(m.0)),
+            )
+            .chain(
+                learner
+                    .earned
+                    .iter()
+                    .flat_map(|e| compiled.criteria_by_badge.get(e.0)),
+            )
+            .map(|c| c.id)
+            .collect();
         ids.sort_unstable();
         ids.dedup();
-        self.check_criteria(Some(&ids));
+        let due: Vec<CriteriaRef> = ids
+            .iter()
+            .map(|&id| compiled.criteria[id as usize])
+            .collect();
+        self.check_criteria(&due);
         self.cascade();
     }
 }
