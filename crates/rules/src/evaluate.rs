@@ -152,7 +152,8 @@ impl RequirementKind {
 }
 
 /// One term of a compiled criteria rule. A rule is a run of terms: each requirement header is
-/// followed by its `len` items. Flat, so that checking a rule reads one contiguous run.
+/// followed by its `len` items. Flat and 16 bytes each, so that checking a rule reads one
+/// short contiguous run; only a course with both a grade and a deadline looks aside.
 #[derive(Debug, Clone, Copy)]
 enum Term {
     Requirement {
@@ -160,17 +161,25 @@ enum Term {
         require: Aggregation,
         len: u32,
     },
-    Course {
-        course: u32,
-        min_grade: Option<f64>,
-        by: Option<i64>,
-    },
-    Activity {
-        activity: u32,
-        by: Option<i64>,
-    },
+    Course(u32),
+    /// A course and the lowest grade.
+    CourseMinGrade(u32, f64),
+    /// A course and its deadline.
+    CourseBy(u32, i64),
+    /// A course with both: (course, index in [`Compiled::course_conditions`]).
+    CourseWith(u32, u32),
+    Activity(u32),
+    /// An activity and its deadline.
+    ActivityBy(u32, i64),
     Badge(u32),
     Role(u32),
+}
+
+/// The conditions a course term may add to its passing certificate.
+#[derive(Debug, Clone, Copy)]
+struct CourseCondition {
+    min_grade: Option<f64>,
+    by: Option<i64>,
 }
 
 /// A criteria rule as the indexes hold it: everything needed to check it but its terms.
@@ -179,6 +188,8 @@ struct CriteriaRef {
     /// Its position among the rule set's criteria.
     id: u32,
     badge: u32,
+    /// Whether its class is repeatable (kept here: looking it up is a likely cache miss).
+    repeatable: bool,
     require: Aggregation,
     /// Its run in [`Compiled::terms`].
     terms: (u32, u32),
@@ -194,6 +205,24 @@ struct GroupRef {
 
 fn run<T>(items: &[T], (start, len): (u32, u32)) -> &[T] {
     &items[start as usize..(start + len) as usize]
+}
+
+/// Runs of at most this many items are copied next to the other rules of each key that names
+/// them (see [`near_copy`]); longer runs are shared, which bounds the copies to this factor.
+const NEAR_COPY_MAX: u32 = 32;
+
+/// Appends a copy of the run `span` of `pool` and returns the copy's span, for a short run.
+///
+/// Called for one key's rules after another, so the runs an event reads (the courses of each
+/// group of a course, the terms of each criteria rule naming it) end up back to back: one
+/// sequential read instead of a likely cache miss per rule.
+fn near_copy<T: Copy>(pool: &mut Vec<T>, span: (u32, u32)) -> (u32, u32) {
+    if span.1 > NEAR_COPY_MAX {
+        return span;
+    }
+    let start = pool.len() as u32;
+    pool.extend_from_within(span.0 as usize..(span.0 + span.1) as usize);
+    (start, span.1)
 }
 
 /// The rules as indexes over interned ids. Every index an event consults is a [`Lists`] keyed
@@ -213,6 +242,7 @@ struct Compiled {
     /// By criteria id.
     criteria: Vec<CriteriaRef>,
     terms: Vec<Term>,
+    course_conditions: Vec<CourseCondition>,
     criteria_by_course: Lists<CriteriaRef>,
     criteria_by_activity: Lists<CriteriaRef>,
     criteria_by_badge: Lists<CriteriaRef>,
@@ -280,6 +310,10 @@ impl Compiled {
                 groups.push((course, group));
             }
         }
+        groups.sort_by_key(|g| g.0);
+        for (_, group) in &mut groups {
+            group.courses = near_copy(&mut c.group_courses, group.courses);
+        }
         c.groups_by_course = Lists::from_pairs(groups);
         // (key, criteria id) pairs of each index; a rule naming a key twice is listed once.
         let (mut by_course, mut by_activity, mut by_badge, mut by_manual) =
@@ -315,10 +349,27 @@ impl Compiled {
                         for x in courses {
                             let course = names.courses.intern(&x.course);
                             by_course.push((course, id));
-                            c.terms.push(Term::Course {
-                                course,
+                            let condition = CourseCondition {
                                 min_grade: x.min_grade,
                                 by: at(&x.by),
+                            };
+                            c.terms.push(match condition {
+                                CourseCondition {
+                                    min_grade: None,
+                                    by: None,
+                                } => Term::Course(course),
+                                CourseCondition {
+                                    min_grade: Some(grade),
+                                    by: None,
+                                } => Term::CourseMinGrade(course, grade),
+                                CourseCondition {
+                                    min_grade: None,
+                                    by: Some(by),
+                                } => Term::CourseBy(course, by),
+                                _ => {
+                                    c.course_conditions.push(condition);
+                                    Term::CourseWith(course, c.course_conditions.len() as u32 - 1)
+                                }
                             });
                         }
                     }
@@ -326,9 +377,9 @@ impl Compiled {
                         for x in activities {
                             let activity = names.activities.intern(&x.activity);
                             by_activity.push((activity, id));
-                            c.terms.push(Term::Activity {
-                                activity,
-                                by: at(&x.by),
+                            c.terms.push(match at(&x.by) {
+                                None => Term::Activity(activity),
+                                Some(by) => Term::ActivityBy(activity, by),
                             });
                         }
                     }
@@ -350,24 +401,28 @@ impl Compiled {
             c.criteria.push(CriteriaRef {
                 id,
                 badge,
+                repeatable: c.repeatable(badge) == Some(true),
                 require: criteria.require,
                 terms: (start, c.terms.len() as u32 - start),
             });
         }
-        let index = |mut pairs: Vec<(u32, u32)>, criteria: &[CriteriaRef]| {
+        let index = |mut pairs: Vec<(u32, u32)>, c: &mut Compiled| {
             pairs.sort_unstable();
             pairs.dedup();
-            Lists::from_pairs(
-                pairs
-                    .into_iter()
-                    .map(|(key, id)| (key, criteria[id as usize]))
-                    .collect(),
-            )
+            let entries = pairs
+                .into_iter()
+                .map(|(key, id)| {
+                    let mut criteria = c.criteria[id as usize];
+                    criteria.terms = near_copy(&mut c.terms, criteria.terms);
+                    (key, criteria)
+                })
+                .collect();
+            Lists::from_pairs(entries)
         };
-        c.criteria_by_course = index(by_course, &c.criteria);
-        c.criteria_by_activity = index(by_activity, &c.criteria);
-        c.criteria_by_badge = index(by_badge, &c.criteria);
-        c.criteria_by_manual = index(by_manual, &c.criteria);
+        c.criteria_by_course = index(by_course, &mut c);
+        c.criteria_by_activity = index(by_activity, &mut c);
+        c.criteria_by_badge = index(by_badge, &mut c);
+        c.criteria_by_manual = index(by_manual, &mut c);
         c
     }
 
@@ -409,18 +464,23 @@ impl Compiled {
     /// Whether one item of a requirement holds for the learner.
     fn holds(&self, item: &Term, c: &CriteriaRef, l: &Learner) -> bool {
         match *item {
-            Term::Course {
-                course,
-                min_grade,
-                by,
-            } => l.certificate(course).is_some_and(|cert| {
+            Term::Course(course) => l.passing(course),
+            Term::CourseMinGrade(course, min) => l
+                .certificate(course)
+                .is_some_and(|cert| cert.passed && cert.grade.is_some_and(|g| g >= min)),
+            Term::CourseBy(course, by) => l
+                .certificate(course)
+                .is_some_and(|cert| cert.passed && cert.at.is_some_and(|t| t <= by)),
+            Term::CourseWith(course, condition) => l.certificate(course).is_some_and(|cert| {
+                let CourseCondition { min_grade, by } = self.course_conditions[condition as usize];
                 cert.passed
                     && min_grade.is_none_or(|m| cert.grade.is_some_and(|g| g >= m))
                     && by.is_none_or(|by| cert.at.is_some_and(|t| t <= by))
             }),
-            Term::Activity { activity, by } => find(&l.activities, activity, |a| a.0)
+            Term::Activity(activity) => find(&l.activities, activity, |a| a.0).is_ok(),
+            Term::ActivityBy(activity, by) => find(&l.activities, activity, |a| a.0)
                 .ok()
-                .is_some_and(|i| by.is_none_or(|by| l.activities[i].1.is_some_and(|t| t <= by))),
+                .is_some_and(|i| l.activities[i].1.is_some_and(|t| t <= by)),
             Term::Badge(b) => l.earned(b),
             Term::Role(role) => find(&l.manual, (c.badge, role), |m| *m).is_ok(),
             Term::Requirement { .. } => false,
@@ -819,7 +879,7 @@ impl Decide<'_> {
         for criteria in list {
             let id = criteria.id;
             let met = compiled.criteria_met(criteria, self.learner);
-            let newly = if compiled.repeatable(criteria.badge) == Some(true) {
+            let newly = if criteria.repeatable {
                 let satisfied = &mut self.learner.satisfied;
                 match (find(satisfied, id, |s| *s), met) {
                     (Err(i), true) => {
@@ -880,7 +940,7 @@ impl Decide<'_> {
             reason,
             at: self.at.map(Instant::to_rfc3339),
         });
-        if first {
+        if first && !self.compiled.criteria_by_badge.get(badge).is_empty() {
             self.queue.push(badge);
         }
     }
@@ -950,6 +1010,14 @@ fn crossed(thresholds: &[(u32, u32)], before: u32, now: u32) -> &[(u32, u32)] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compiled_entries_stay_small() {
+        // The layout is what keeps an event within a few cache lines at 100 000 rules.
+        assert!(size_of::<Term>() <= 16);
+        assert!(size_of::<CriteriaRef>() <= 24);
+        assert!(size_of::<GroupRef>() <= 12);
+    }
 
     #[test]
     fn crossed_thresholds() {
