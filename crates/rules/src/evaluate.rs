@@ -575,7 +575,7 @@ impl Evaluator {
             compiled: &self.compiled,
             names: &self.names,
             learner: &mut self.learners[learner],
-            learner_name: self.names.learners.name(learner as u32),
+            learner_id: learner as u32,
             at: event.at(),
             backfilling: false,
             auto_badge: None,
@@ -753,7 +753,7 @@ impl Evaluator {
                 compiled: &self.compiled,
                 names: &self.names,
                 learner,
-                learner_name: self.names.learners.name(id as u32),
+                learner_id: id as u32,
                 at: None,
                 backfilling: true,
                 auto_badge: None,
@@ -786,7 +786,9 @@ struct Decide<'a> {
     compiled: &'a Compiled,
     names: &'a Names,
     learner: &'a mut Learner,
-    learner_name: &'a str,
+    /// The learner's id; the name is looked up only for an award (most events award nothing,
+    /// and the lookup is a likely cache miss).
+    learner_id: u32,
     at: Option<Instant>,
     /// While back-filling, repeatable classes are awarded only to learners who never earned them.
     backfilling: bool,
@@ -802,7 +804,13 @@ impl Decide<'_> {
         let now = self.learner.active_enrollments;
         for &(n, badge) in crossed(&self.compiled.enrolled, before, now) {
             self.award(badge, true, || {
-                let reason = format!("{now} active enrollments, threshold {n}");
+                let (mut count, mut threshold) = (itoa::Buffer::new(), itoa::Buffer::new());
+                let reason = [
+                    count.format(now),
+                    " active enrollments, threshold ",
+                    threshold.format(n),
+                ]
+                .concat();
                 (Rule::CoursesEnrolled { threshold: n }, reason)
             });
         }
@@ -826,15 +834,22 @@ impl Decide<'_> {
                 self.award(badge, !was_passing, || {
                     let course_name = names.courses.name(course);
                     let reason = match (class_mode, mode) {
-                        (Some(m), _) => format!(
-                            "passing certificate in {course_name} in mode {}",
-                            names.modes.name(m)
-                        ),
-                        (None, Some(m)) => format!(
-                            "passing certificate in {course_name} (mode {}, no class of its own)",
-                            names.modes.name(m)
-                        ),
-                        (None, None) => format!("passing certificate in {course_name}"),
+                        (Some(m), _) => [
+                            "passing certificate in ",
+                            course_name,
+                            " in mode ",
+                            names.modes.name(m),
+                        ]
+                        .concat(),
+                        (None, Some(m)) => [
+                            "passing certificate in ",
+                            course_name,
+                            " (mode ",
+                            names.modes.name(m),
+                            ", no class of its own)",
+                        ]
+                        .concat(),
+                        (None, None) => ["passing certificate in ", course_name].concat(),
                     };
                     let rule = Rule::CourseCompletion {
                         course: course_name.to_owned(),
@@ -847,7 +862,13 @@ impl Decide<'_> {
         let now = self.learner.passing_courses;
         for &(n, badge) in crossed(&compiled.completed, passing_before, now) {
             self.award(badge, true, || {
-                let reason = format!("{now} courses completed, threshold {n}");
+                let (mut count, mut threshold) = (itoa::Buffer::new(), itoa::Buffer::new());
+                let reason = [
+                    count.format(now),
+                    " courses completed, threshold ",
+                    threshold.format(n),
+                ]
+                .concat();
                 (Rule::CoursesCompleted { threshold: n }, reason)
             });
         }
@@ -862,10 +883,12 @@ impl Decide<'_> {
                                 .map(|&c| names.courses.name(c).to_owned())
                                 .collect(),
                         };
-                        let reason = format!(
-                            "passing certificates in all {} courses of the group",
-                            courses.len()
-                        );
+                        let reason = [
+                            "passing certificates in all ",
+                            itoa::Buffer::new().format(courses.len()),
+                            " courses of the group",
+                        ]
+                        .concat();
                         (rule, reason)
                     });
                 }
@@ -902,8 +925,15 @@ impl Decide<'_> {
                     } else {
                         "any"
                     };
-                    let kinds: Vec<&str> = compiled.requirement_kinds(criteria).collect();
-                    let reason = format!("criteria #{id} met ({how} of: {})", kinds.join(", "));
+                    let mut reason = String::with_capacity(64);
+                    for piece in ["criteria #", itoa::Buffer::new().format(id), " met (", how] {
+                        reason.push_str(piece);
+                    }
+                    for (i, kind) in compiled.requirement_kinds(criteria).enumerate() {
+                        reason.push_str(if i == 0 { " of: " } else { ", " });
+                        reason.push_str(kind);
+                    }
+                    reason.push(')');
                     (Rule::Criteria { index: id as usize }, reason)
                 });
             }
@@ -933,7 +963,7 @@ impl Decide<'_> {
         };
         let (rule, reason) = explain();
         self.awards.push(Award {
-            learner: self.learner_name.to_owned(),
+            learner: self.names.learners.name(self.learner_id).to_owned(),
             badge: self.names.badges.name(badge).to_owned(),
             sequence,
             rule,
