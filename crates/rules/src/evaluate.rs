@@ -575,7 +575,7 @@ impl Evaluator {
             compiled: &self.compiled,
             names: &self.names,
             learner: &mut self.learners[learner],
-            learner_id: learner as u32,
+            learner_name: event.learner(),
             at: event.at(),
             backfilling: false,
             auto_badge: None,
@@ -753,7 +753,7 @@ impl Evaluator {
                 compiled: &self.compiled,
                 names: &self.names,
                 learner,
-                learner_id: id as u32,
+                learner_name: self.names.learners.name(id as u32),
                 at: None,
                 backfilling: true,
                 auto_badge: None,
@@ -786,9 +786,9 @@ struct Decide<'a> {
     compiled: &'a Compiled,
     names: &'a Names,
     learner: &'a mut Learner,
-    /// The learner's id; the name is looked up only for an award (most events award nothing,
-    /// and the lookup is a likely cache miss).
-    learner_id: u32,
+    /// The learner's name: the event's own text when there is one (already in the cache;
+    /// the interner's copy would be a likely miss).
+    learner_name: &'a str,
     at: Option<Instant>,
     /// While back-filling, repeatable classes are awarded only to learners who never earned them.
     backfilling: bool,
@@ -963,7 +963,7 @@ impl Decide<'_> {
         };
         let (rule, reason) = explain();
         self.awards.push(Award {
-            learner: self.names.learners.name(self.learner_id).to_owned(),
+            learner: self.learner_name.to_owned(),
             badge: self.names.badges.name(badge).to_owned(),
             sequence,
             rule,
