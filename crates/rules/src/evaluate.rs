@@ -101,6 +101,14 @@ struct Learner {
     satisfied: Vec<u32>,
     active_enrollments: u32,
     passing_courses: u32,
+    /// Bit `course % 64` is set for every course with a passing latest certificate: a group
+    /// with a course whose bit is clear cannot be complete, which one AND tells.
+    passing_mask: u64,
+}
+
+/// The bit of `course` in [`Learner::passing_mask`] and [`GroupRef::mask`].
+fn course_bit(course: u32) -> u64 {
+    1 << (course % 64)
 }
 
 fn find<T, K: Ord>(v: &[T], key: K, of: impl Fn(&T) -> K) -> Result<usize, usize> {
@@ -201,6 +209,8 @@ struct GroupRef {
     badge: u32,
     /// Its run in [`Compiled::group_courses`].
     courses: (u32, u32),
+    /// The union of its courses' bits (see [`Learner::passing_mask`]).
+    mask: u64,
 }
 
 fn run<T>(items: &[T], (start, len): (u32, u32)) -> &[T] {
@@ -300,15 +310,16 @@ impl Compiled {
         c.enrolled = thresholds(&rules.courses_enrolled, names);
         let mut groups = Vec::new();
         for (slug, courses) in &rules.course_groups {
+            let start = c.group_courses.len();
+            c.group_courses
+                .extend(courses.iter().map(|k| names.courses.intern(k)));
+            let ids = &c.group_courses[start..];
             let group = GroupRef {
                 badge: names.badges.intern(slug),
-                courses: (c.group_courses.len() as u32, courses.len() as u32),
+                courses: (start as u32, ids.len() as u32),
+                mask: ids.iter().fold(0, |mask, &id| mask | course_bit(id)),
             };
-            for key in courses {
-                let course = names.courses.intern(key);
-                c.group_courses.push(course);
-                groups.push((course, group));
-            }
+            groups.extend(ids.iter().map(|&course| (course, group)));
         }
         groups.sort_by_key(|g| g.0);
         for (_, group) in &mut groups {
@@ -678,8 +689,18 @@ impl Evaluator {
                     }
                 };
                 match (was_passing, *passed) {
-                    (false, true) => l.passing_courses += 1,
-                    (true, false) => l.passing_courses -= 1,
+                    (false, true) => {
+                        l.passing_courses += 1;
+                        l.passing_mask |= course_bit(course);
+                    }
+                    (true, false) => {
+                        l.passing_courses -= 1;
+                        l.passing_mask = l
+                            .certificates
+                            .iter()
+                            .filter(|c| c.passed)
+                            .fold(0, |mask, c| mask | course_bit(c.course));
+                    }
                     _ => {}
                 }
                 let configured = compiled.completion_class(course, mode).is_some();
@@ -874,6 +895,9 @@ impl Decide<'_> {
         }
         if passing {
             for group in compiled.groups_by_course.get(course) {
+                if group.mask & !self.learner.passing_mask != 0 {
+                    continue; // a course of the group is not passed
+                }
                 let courses = run(&compiled.group_courses, group.courses);
                 if courses.iter().all(|&c| self.learner.passing(c)) {
                     self.award(group.badge, !was_passing, || {
@@ -1046,7 +1070,7 @@ mod tests {
         // The layout is what keeps an event within a few cache lines at 100 000 rules.
         assert!(size_of::<Term>() <= 16);
         assert!(size_of::<CriteriaRef>() <= 24);
-        assert!(size_of::<GroupRef>() <= 12);
+        assert!(size_of::<GroupRef>() <= 24);
     }
 
     #[test]
