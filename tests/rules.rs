@@ -413,6 +413,43 @@ fn repeatable_classes_are_awarded_on_each_new_satisfaction() {
 }
 
 #[test]
+fn repeatable_criteria_award_again_after_a_failing_certificate() {
+    let rules = RuleSet::from_toml(&format!(
+        r#"
+[[badge_class]]
+slug = "r"
+repeatable = true
+
+[[criteria]]
+badge = "r"
+[[criteria.requirement]]
+type = "courses"
+courses = [{{ course = "{A}", min_grade = 0.5 }}]
+"#
+    ))
+    .unwrap();
+    let mut e = Evaluator::new(rules);
+    let graded = |passed: bool, grade: f64| {
+        json(&format!(
+            r#"{{"event":"certificate","learner":"l","course":"{A}","passed":{passed},"grade":{grade}}}"#
+        ))
+    };
+    let awards = run(
+        &mut e,
+        &[
+            graded(true, 0.8),
+            graded(true, 0.9),  // still satisfied: no new award
+            graded(false, 0.2), // no longer satisfied
+            graded(true, 0.7),  // satisfied anew
+        ],
+    );
+    assert_eq!(
+        awards.iter().map(|a| a.sequence).collect::<Vec<_>>(),
+        [1, 2]
+    );
+}
+
+#[test]
 fn automatic_course_classes_for_courses_without_one() {
     let rules = RuleSet::new(vec![BadgeClass::course_completion(
         "a-verified",

@@ -272,13 +272,6 @@ struct Names {
     badges: Interner,
 }
 
-fn aggregate(require: Aggregation, mut items: impl Iterator<Item = bool>) -> bool {
-    match require {
-        Aggregation::All => items.all(|x| x),
-        Aggregation::Any => items.any(|x| x),
-    }
-}
-
 impl Compiled {
     fn build(rules: &RuleSet, names: &mut Names) -> Self {
         let mut c = Compiled {
@@ -455,24 +448,27 @@ impl Compiled {
     }
 
     fn criteria_met(&self, c: &CriteriaRef, l: &Learner) -> bool {
+        // With ALL, the first requirement that fails decides; with ANY, the first that holds.
+        let any = c.require == Aggregation::Any;
         let mut terms = run(&self.terms, c.terms);
-        let mut requirements = std::iter::from_fn(|| {
-            let (&Term::Requirement { require, len, .. }, rest) = terms.split_first()? else {
-                return None;
+        while let Some((&Term::Requirement { require, len, .. }, rest)) = terms.split_first() {
+            let Some((items, next)) = rest.split_at_checked(len as usize) else {
+                return false;
             };
-            let (items, rest) = rest.split_at(len as usize);
-            terms = rest;
-            Some((require, items))
-        });
-        aggregate(
-            c.require,
-            requirements.by_ref().map(|(require, items)| {
-                aggregate(require, items.iter().map(|item| self.holds(item, c, l)))
-            }),
-        )
+            let holds = match require {
+                Aggregation::All => items.iter().all(|item| self.holds(item, c, l)),
+                Aggregation::Any => items.iter().any(|item| self.holds(item, c, l)),
+            };
+            if holds == any {
+                return any;
+            }
+            terms = next;
+        }
+        !any
     }
 
     /// Whether one item of a requirement holds for the learner.
+    #[inline]
     fn holds(&self, item: &Term, c: &CriteriaRef, l: &Learner) -> bool {
         match *item {
             Term::Course(course) => l.passing(course),
@@ -607,10 +603,10 @@ impl Evaluator {
                 decide.certificate_rules(course, mode, was_passing, passing_before);
             }
             Change::Activity(activity) => {
-                decide.check_criteria(decide.compiled.criteria_by_activity.get(activity))
+                decide.check_criteria(decide.compiled.criteria_by_activity.get(activity), false)
             }
             Change::Manual(badge) => {
-                decide.check_criteria(decide.compiled.criteria_by_manual.get(badge))
+                decide.check_criteria(decide.compiled.criteria_by_manual.get(badge), false)
             }
         }
         decide.cascade();
@@ -918,12 +914,20 @@ impl Decide<'_> {
                 }
             }
         }
-        self.check_criteria(compiled.criteria_by_course.get(course));
+        // Requirements only ask for passing certificates: one that does not pass can make a
+        // rule stop holding but never newly hold, which matters only to repeatable classes
+        // (they award again on the next satisfaction).
+        self.check_criteria(compiled.criteria_by_course.get(course), !passing);
     }
 
-    fn check_criteria(&mut self, list: &[CriteriaRef]) {
+    /// Checks the criteria rules of `list`, awarding those met; with `repeatable_only`, only
+    /// the rules of repeatable classes (for a change that cannot make a rule newly hold).
+    fn check_criteria(&mut self, list: &[CriteriaRef], repeatable_only: bool) {
         let compiled = self.compiled;
         for criteria in list {
+            if repeatable_only && !criteria.repeatable {
+                continue;
+            }
             let id = criteria.id;
             let met = compiled.criteria_met(criteria, self.learner);
             let newly = if criteria.repeatable {
@@ -1002,7 +1006,7 @@ impl Decide<'_> {
     /// Criteria that require badges just earned.
     fn cascade(&mut self) {
         while let Some(badge) = self.queue.pop() {
-            self.check_criteria(self.compiled.criteria_by_badge.get(badge));
+            self.check_criteria(self.compiled.criteria_by_badge.get(badge), false);
         }
     }
 
@@ -1045,7 +1049,7 @@ impl Decide<'_> {
             .iter()
             .map(|&id| compiled.criteria[id as usize])
             .collect();
-        self.check_criteria(&due);
+        self.check_criteria(&due, false);
         self.cascade();
     }
 }
