@@ -1,10 +1,11 @@
 //! The evaluator: learner state, rules compiled into indexes, decisions.
 //!
 //! Each event touches only the rules that can change because of it: the course completion
-//! class of its course and mode (one hash lookup), the thresholds between the old and the new
-//! count (a binary search in a sorted list), the groups and criteria that name its course,
-//! activity or badge (hash lookups). Nothing scans the whole rule set, so the cost of an event
-//! does not grow with the number of rules.
+//! classes of its course, the thresholds between the old and the new count (a binary search in
+//! a sorted list), the groups and criteria that name its course, activity or badge. Those are
+//! read from [`Lists`] keyed by the interned id, where each key's rules lie back to back with
+//! what checking them needs, so an event reads a few contiguous runs whatever the size of the
+//! rule set. Nothing scans the whole rule set.
 
 use std::mem::size_of;
 
