@@ -328,57 +328,39 @@ impl Compiled {
             let badge = names.badges.intern(&criteria.badge);
             let start = c.terms.len() as u32;
             let at = |by: &Option<String>| by.as_deref().and_then(parse_instant);
+            let header = |kind, require: &Aggregation, len: usize| Term::Requirement {
+                kind,
+                require: *require,
+                len: len as u32,
+            };
             for r in &criteria.requirements {
-                let (kind, require, len) = match r {
-                    Requirement::Courses { require, courses } => {
-                        (RequirementKind::Courses, require, courses.len())
-                    }
-                    Requirement::Activities {
-                        require,
-                        activities,
-                    } => (RequirementKind::Activities, require, activities.len()),
-                    Requirement::Badges { require, badges } => {
-                        (RequirementKind::Badges, require, badges.len())
-                    }
-                    Requirement::Manual { require, roles } => {
-                        (RequirementKind::Manual, require, roles.len())
-                    }
-                };
-                c.terms.push(Term::Requirement {
-                    kind,
-                    require: *require,
-                    len: len as u32,
-                });
                 match r {
-                    Requirement::Courses { courses, .. } => {
+                    Requirement::Courses { require, courses } => {
+                        c.terms
+                            .push(header(RequirementKind::Courses, require, courses.len()));
                         for x in courses {
                             let course = names.courses.intern(&x.course);
                             by_course.push((course, id));
-                            let condition = CourseCondition {
-                                min_grade: x.min_grade,
-                                by: at(&x.by),
-                            };
-                            c.terms.push(match condition {
-                                CourseCondition {
-                                    min_grade: None,
-                                    by: None,
-                                } => Term::Course(course),
-                                CourseCondition {
-                                    min_grade: Some(grade),
-                                    by: None,
-                                } => Term::CourseMinGrade(course, grade),
-                                CourseCondition {
-                                    min_grade: None,
-                                    by: Some(by),
-                                } => Term::CourseBy(course, by),
-                                _ => {
-                                    c.course_conditions.push(condition);
+                            c.terms.push(match (x.min_grade, at(&x.by)) {
+                                (None, None) => Term::Course(course),
+                                (Some(grade), None) => Term::CourseMinGrade(course, grade),
+                                (None, Some(by)) => Term::CourseBy(course, by),
+                                (min_grade, by) => {
+                                    c.course_conditions.push(CourseCondition { min_grade, by });
                                     Term::CourseWith(course, c.course_conditions.len() as u32 - 1)
                                 }
                             });
                         }
                     }
-                    Requirement::Activities { activities, .. } => {
+                    Requirement::Activities {
+                        require,
+                        activities,
+                    } => {
+                        c.terms.push(header(
+                            RequirementKind::Activities,
+                            require,
+                            activities.len(),
+                        ));
                         for x in activities {
                             let activity = names.activities.intern(&x.activity);
                             by_activity.push((activity, id));
@@ -388,14 +370,18 @@ impl Compiled {
                             });
                         }
                     }
-                    Requirement::Badges { badges, .. } => {
+                    Requirement::Badges { require, badges } => {
+                        c.terms
+                            .push(header(RequirementKind::Badges, require, badges.len()));
                         for b in badges {
                             let b = names.badges.intern(b);
                             by_badge.push((b, id));
                             c.terms.push(Term::Badge(b));
                         }
                     }
-                    Requirement::Manual { roles, .. } => {
+                    Requirement::Manual { require, roles } => {
+                        c.terms
+                            .push(header(RequirementKind::Manual, require, roles.len()));
                         by_manual.push((badge, id));
                         for r in roles {
                             c.terms.push(Term::Role(names.roles.intern(r)));
