@@ -3,7 +3,8 @@
 //! per event (`tests/support/naive_rules.rs`), measured in the same run. Also prints the memory
 //! per learner.
 //!
-//! `cargo bench --bench rules`; results in BENCHMARKS.md.
+//! `cargo bench --bench rules -- 'indexed/1000$'` measures one rule count in its own process
+//! (the way BENCHMARKS.md reports them); `cargo bench --bench rules` runs them all in one.
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
