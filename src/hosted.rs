@@ -191,11 +191,7 @@ impl HostedIssuer {
     /// The badge class document.
     pub fn badge_class_document(&self, class: &BadgeClassRecord) -> BadgeClass {
         let mut criteria = Criteria {
-            id: class
-                .criteria_url
-                .as_deref()
-                .and_then(|u| Url::parse(u).ok())
-                .map(Into::into),
+            id: parse_url(class.criteria_url.as_deref()).map(Into::into),
             narrative: class.criteria_narrative.clone(),
             ..Criteria::default()
         };
@@ -242,10 +238,7 @@ impl HostedIssuer {
             });
         }
         if let (Some(url), Some(image), None) = (
-            assertion
-                .image_url
-                .as_deref()
-                .and_then(|u| Url::parse(u).ok()),
+            parse_url(assertion.image_url.as_deref()),
             &assertion.baked_image,
             &assertion.revoked,
         ) {
@@ -289,6 +282,11 @@ impl HostedIssuer {
     }
 }
 
+/// An optional URL from a record, `None` when absent or not a URL.
+fn parse_url(url: Option<&str>) -> Option<Url> {
+    url.and_then(|u| Url::parse(u).ok())
+}
+
 fn rejected(e: impl std::fmt::Display) -> BackendError {
     BackendError::Rejected(e.to_string())
 }
@@ -321,11 +319,7 @@ impl BadgeBackend for HostedIssuer {
         .with_image(image_url.clone());
         for item in &request.evidence {
             let evidence = Evidence {
-                id: item
-                    .url
-                    .as_deref()
-                    .and_then(|u| Url::parse(u).ok())
-                    .map(Into::into),
+                id: parse_url(item.url.as_deref()).map(Into::into),
                 narrative: item.narrative.clone(),
                 ..Evidence::default()
             };

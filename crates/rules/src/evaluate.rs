@@ -224,7 +224,7 @@ const NEAR_COPY_MAX: u32 = 32;
 
 /// Appends a copy of the run `span` of `pool` and returns the copy's span, for a short run.
 ///
-/// Called for one key's rules after another, so the runs an event reads (the courses of each
+/// Called on a [`Lists`]' items in key order, so the runs an event reads (the courses of each
 /// group of a course, the terms of each criteria rule naming it) end up back to back: one
 /// sequential read instead of a likely cache miss per rule.
 fn near_copy<T: Copy>(pool: &mut Vec<T>, span: (u32, u32)) -> (u32, u32) {
@@ -315,11 +315,10 @@ impl Compiled {
             };
             groups.extend(ids.iter().map(|&course| (course, group)));
         }
-        groups.sort_by_key(|g| g.0);
-        for (_, group) in &mut groups {
+        c.groups_by_course = Lists::from_pairs(groups);
+        for group in c.groups_by_course.items_mut() {
             group.courses = near_copy(&mut c.group_courses, group.courses);
         }
-        c.groups_by_course = Lists::from_pairs(groups);
         // (key, criteria id) pairs of each index; a rule naming a key twice is listed once.
         let (mut by_course, mut by_activity, mut by_badge, mut by_manual) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -400,15 +399,16 @@ impl Compiled {
         let index = |mut pairs: Vec<(u32, u32)>, c: &mut Compiled| {
             pairs.sort_unstable();
             pairs.dedup();
-            let entries = pairs
-                .into_iter()
-                .map(|(key, id)| {
-                    let mut criteria = c.criteria[id as usize];
-                    criteria.terms = near_copy(&mut c.terms, criteria.terms);
-                    (key, criteria)
-                })
-                .collect();
-            Lists::from_pairs(entries)
+            let mut lists = Lists::from_pairs(
+                pairs
+                    .into_iter()
+                    .map(|(key, id)| (key, c.criteria[id as usize]))
+                    .collect(),
+            );
+            for criteria in lists.items_mut() {
+                criteria.terms = near_copy(&mut c.terms, criteria.terms);
+            }
+            lists
         };
         c.criteria_by_course = index(by_course, &mut c);
         c.criteria_by_activity = index(by_activity, &mut c);
@@ -806,16 +806,35 @@ struct Decide<'a> {
 impl Decide<'_> {
     fn enrollment_thresholds(&mut self, before: u32) {
         let now = self.learner.active_enrollments;
-        for &(n, badge) in crossed(&self.compiled.enrolled, before, now) {
+        self.count_thresholds(
+            &self.compiled.enrolled,
+            before,
+            now,
+            " active enrollments",
+            |n| Rule::CoursesEnrolled { threshold: n },
+        );
+    }
+
+    /// Awards the classes of the `thresholds` a count crossed going from `before` to `now`.
+    fn count_thresholds(
+        &mut self,
+        thresholds: &[(u32, u32)],
+        before: u32,
+        now: u32,
+        counted: &str,
+        rule: impl Fn(u32) -> Rule,
+    ) {
+        for &(n, badge) in crossed(thresholds, before, now) {
             self.award(badge, true, || {
                 let (mut count, mut threshold) = (itoa::Buffer::new(), itoa::Buffer::new());
                 let reason = [
                     count.format(now),
-                    " active enrollments, threshold ",
+                    counted,
+                    ", threshold ",
                     threshold.format(n),
                 ]
                 .concat();
-                (Rule::CoursesEnrolled { threshold: n }, reason)
+                (rule(n), reason)
             });
         }
     }
@@ -864,18 +883,13 @@ impl Decide<'_> {
             }
         }
         let now = self.learner.passing_courses;
-        for &(n, badge) in crossed(&compiled.completed, passing_before, now) {
-            self.award(badge, true, || {
-                let (mut count, mut threshold) = (itoa::Buffer::new(), itoa::Buffer::new());
-                let reason = [
-                    count.format(now),
-                    " courses completed, threshold ",
-                    threshold.format(n),
-                ]
-                .concat();
-                (Rule::CoursesCompleted { threshold: n }, reason)
-            });
-        }
+        self.count_thresholds(
+            &compiled.completed,
+            passing_before,
+            now,
+            " courses completed",
+            |n| Rule::CoursesCompleted { threshold: n },
+        );
         if passing {
             for group in compiled.groups_by_course.get(course) {
                 if group.mask & !self.learner.passing_mask != 0 {
