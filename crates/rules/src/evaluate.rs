@@ -7,12 +7,11 @@
 //! what checking them needs, so an event reads a few contiguous runs whatever the size of the
 //! rule set. Nothing scans the whole rule set.
 
-use std::mem::size_of;
-
 use serde::Serialize;
 
 use crate::config::{Aggregation, Requirement, RuleSet, parse_instant};
 use crate::event::{Event, Instant};
+use crate::learners::{Certificate, Enrollment, Learner, Learners, course_bit, find};
 use crate::lists::Lists;
 use crate::names::Interner;
 
@@ -68,76 +67,6 @@ pub struct Award {
     /// When the event that completed the rule happened, if known (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Enrollment {
-    course: u32,
-    mode: u32,
-    active: bool,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Certificate {
-    course: u32,
-    mode: Option<u32>,
-    passed: bool,
-    grade: Option<f64>,
-    at: Option<i64>,
-}
-
-/// Everything known about one learner, in sorted vectors (small and cache friendly; a learner
-/// has few courses).
-#[derive(Debug, Clone, Default)]
-struct Learner {
-    enrollments: Vec<Enrollment>,
-    certificates: Vec<Certificate>,
-    /// Counted activity completions, with the earliest time.
-    activities: Vec<(u32, Option<i64>)>,
-    /// Manual awards: (badge, role).
-    manual: Vec<(u32, u32)>,
-    /// Badges earned and how many times.
-    earned: Vec<(u32, u32)>,
-    /// Criteria of repeatable classes currently satisfied (to award on each new satisfaction).
-    satisfied: Vec<u32>,
-    active_enrollments: u32,
-    passing_courses: u32,
-    /// Bit `course % 64` is set for every course with a passing latest certificate: a group
-    /// with a course whose bit is clear cannot be complete, which one AND tells.
-    passing_mask: u64,
-}
-
-/// The bit of `course` in [`Learner::passing_mask`] and [`GroupRef::mask`].
-fn course_bit(course: u32) -> u64 {
-    1 << (course % 64)
-}
-
-fn find<T, K: Ord>(v: &[T], key: K, of: impl Fn(&T) -> K) -> Result<usize, usize> {
-    v.binary_search_by(|item| of(item).cmp(&key))
-}
-
-impl Learner {
-    fn certificate(&self, course: u32) -> Option<&Certificate> {
-        find(&self.certificates, course, |c| c.course)
-            .ok()
-            .map(|i| &self.certificates[i])
-    }
-
-    fn passing(&self, course: u32) -> bool {
-        self.certificate(course).is_some_and(|c| c.passed)
-    }
-
-    fn earned(&self, badge: u32) -> bool {
-        find(&self.earned, badge, |e| e.0).is_ok()
-    }
-
-    fn heap_bytes(&self) -> usize {
-        self.enrollments.capacity() * size_of::<Enrollment>()
-            + self.certificates.capacity() * size_of::<Certificate>()
-            + self.activities.capacity() * size_of::<(u32, Option<i64>)>()
-            + (self.manual.capacity() + self.earned.capacity()) * size_of::<(u32, u32)>()
-            + self.satisfied.capacity() * size_of::<u32>()
-    }
 }
 
 /// What a requirement of a criteria rule is about.
@@ -265,7 +194,6 @@ struct Compiled {
 /// The interned names, kept for the evaluator's lifetime so ids stay stable across rule sets.
 #[derive(Debug, Clone, Default)]
 struct Names {
-    learners: Interner,
     courses: Interner,
     modes: Interner,
     activities: Interner,
@@ -461,15 +389,15 @@ impl Compiled {
             Term::Course(course) => l.passing(course),
             Term::CourseMinGrade(course, min) => l
                 .certificate(course)
-                .is_some_and(|cert| cert.passed && cert.grade.is_some_and(|g| g >= min)),
+                .is_some_and(|cert| cert.passed && cert.grade().is_some_and(|g| g >= min)),
             Term::CourseBy(course, by) => l
                 .certificate(course)
-                .is_some_and(|cert| cert.passed && cert.at.is_some_and(|t| t <= by)),
+                .is_some_and(|cert| cert.passed && cert.at().is_some_and(|t| t <= by)),
             Term::CourseWith(course, condition) => l.certificate(course).is_some_and(|cert| {
                 let CourseCondition { min_grade, by } = self.course_conditions[condition as usize];
                 cert.passed
-                    && min_grade.is_none_or(|m| cert.grade.is_some_and(|g| g >= m))
-                    && by.is_none_or(|by| cert.at.is_some_and(|t| t <= by))
+                    && min_grade.is_none_or(|m| cert.grade().is_some_and(|g| g >= m))
+                    && by.is_none_or(|by| cert.at().is_some_and(|t| t <= by))
             }),
             Term::Activity(activity) => find(&l.activities, activity, |a| a.0).is_ok(),
             Term::ActivityBy(activity, by) => find(&l.activities, activity, |a| a.0)
@@ -511,7 +439,7 @@ pub struct Evaluator {
     rules: RuleSet,
     compiled: Compiled,
     names: Names,
-    learners: Vec<Learner>,
+    learners: Learners,
 }
 
 /// What an event changed that rules may depend on.
@@ -542,7 +470,7 @@ impl Evaluator {
             rules,
             compiled,
             names,
-            learners: Vec::new(),
+            learners: Learners::default(),
         }
     }
 
@@ -560,15 +488,12 @@ impl Evaluator {
 
     /// Applies one event, appending the awards it causes to `awards`.
     pub fn apply_into(&mut self, event: &Event, awards: &mut Vec<Award>) {
-        let learner = self.names.learners.intern(event.learner()) as usize;
-        if self.learners.len() <= learner {
-            self.learners.resize_with(learner + 1, Learner::default);
-        }
+        let learner = self.learners.id_or_insert(event.learner());
         let change = self.record(learner, event);
         let mut decide = Decide {
             compiled: &self.compiled,
             names: &self.names,
-            learner: &mut self.learners[learner],
+            learner: self.learners.get_mut(learner),
             learner_name: event.learner(),
             at: event.at(),
             backfilling: false,
@@ -600,10 +525,10 @@ impl Evaluator {
     }
 
     /// Updates the learner's state; says what changed.
-    fn record(&mut self, learner: usize, event: &Event) -> Change {
+    fn record(&mut self, learner: u32, event: &Event) -> Change {
         let compiled = &self.compiled;
         let names = &mut self.names;
-        let l = &mut self.learners[learner];
+        let l = self.learners.get_mut(learner);
         match event {
             Event::Enrolled { course, mode, .. } => {
                 let (course, mode) = (names.courses.intern(course), names.modes.intern(mode));
@@ -656,13 +581,7 @@ impl Evaluator {
                     .as_deref()
                     .map(|m| names.modes.intern(m))
                     .or(enrollment_mode);
-                let cert = Certificate {
-                    course,
-                    mode,
-                    passed: *passed,
-                    grade: *grade,
-                    at: at.map(|a| a.0),
-                };
+                let cert = Certificate::new(course, mode, *passed, *grade, at.map(|a| a.0));
                 let passing_before = l.passing_courses;
                 let was_passing = match find(&l.certificates, course, |c| c.course) {
                     Ok(i) => std::mem::replace(&mut l.certificates[i], cert).passed,
@@ -752,12 +671,14 @@ impl Evaluator {
     /// learner meets for a class not yet earned. (Repeatable classes are back-filled once.)
     pub fn backfill(&mut self) -> Vec<Award> {
         let mut awards = Vec::new();
-        for (id, learner) in self.learners.iter_mut().enumerate() {
+        for learner in self.learners.records_mut() {
+            // The name is copied out: the learner's state is borrowed mutably below.
+            let name = learner.name.clone();
             let mut decide = Decide {
                 compiled: &self.compiled,
                 names: &self.names,
                 learner,
-                learner_name: self.names.learners.name(id as u32),
+                learner_name: &name,
                 at: None,
                 backfilling: true,
                 auto_badge: None,
@@ -777,10 +698,7 @@ impl Evaluator {
     /// Approximate heap bytes of learner state (ids, names and per-learner vectors), divided by
     /// the number of learners.
     pub fn memory_per_learner(&self) -> usize {
-        let n = self.learners.len().max(1);
-        let state: usize = self.learners.iter().map(Learner::heap_bytes).sum::<usize>()
-            + self.learners.capacity() * size_of::<Learner>();
-        (state + self.names.learners.heap_bytes()) / n
+        self.learners.heap_bytes() / self.learners.len().max(1)
     }
 }
 
@@ -1018,7 +936,7 @@ impl Decide<'_> {
             .certificates
             .iter()
             .filter(|c| c.passed)
-            .map(|c| (c.course, c.mode))
+            .map(|c| (c.course, c.mode()))
             .collect();
         for &(course, mode) in &passing {
             self.certificate_rules(course, mode, false, 0);
@@ -1069,6 +987,7 @@ fn crossed(thresholds: &[(u32, u32)], before: u32, now: u32) -> &[(u32, u32)] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::mem::size_of;
 
     #[test]
     fn compiled_entries_stay_small() {

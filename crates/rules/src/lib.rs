@@ -116,6 +116,7 @@ mod config;
 mod error;
 mod evaluate;
 mod event;
+mod learners;
 mod lists;
 mod names;
 pub mod openedx;

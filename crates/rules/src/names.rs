@@ -81,14 +81,6 @@ impl Interner {
     pub(crate) fn name(&self, id: u32) -> &str {
         self.names.get(id as usize).map_or("", |n| n)
     }
-
-    pub(crate) fn heap_bytes(&self) -> usize {
-        self.names
-            .iter()
-            .map(|n| 2 * n.len() + 16 + 4 + 8)
-            .sum::<usize>()
-            + self.names.capacity() * 16
-    }
 }
 
 #[cfg(test)]
