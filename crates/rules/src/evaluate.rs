@@ -7,6 +7,7 @@
 //! what checking them needs, so an event reads a few contiguous runs whatever the size of the
 //! rule set. Nothing scans the whole rule set.
 
+use compact_str::CompactString;
 use serde::Serialize;
 
 use crate::config::{Aggregation, Requirement, RuleSet, parse_instant};
@@ -169,8 +170,8 @@ fn near_copy<T: Copy>(pool: &mut Vec<T>, span: (u32, u32)) -> (u32, u32) {
 /// by course, activity or badge id, whose entries carry what the check needs.
 #[derive(Debug, Clone, Default)]
 struct Compiled {
-    /// By badge id: whether the class exists in the rule set, and is repeatable.
-    classes: Vec<Option<bool>>,
+    /// By badge id: the class, if the rule set has one.
+    classes: Vec<Option<Class>>,
     /// By course: its completion classes, as (mode, badge); mode `None` is the class for any
     /// mode.
     completion: Lists<(Option<u32>, u32)>,
@@ -189,6 +190,16 @@ struct Compiled {
     /// By the badge a manual award is for.
     criteria_by_manual: Lists<CriteriaRef>,
     auto_course_completion: bool,
+}
+
+/// What an award of a class needs, in one place: awarding reads one entry (at 100 000 rules,
+/// each separate table would be a likely cache miss).
+#[derive(Debug, Clone)]
+struct Class {
+    slug: CompactString,
+    repeatable: bool,
+    /// Whether criteria rules require this badge (earning it must re-check them).
+    has_dependents: bool,
 }
 
 /// The interned names, kept for the evaluator's lifetime so ids stay stable across rule sets.
@@ -213,7 +224,11 @@ impl Compiled {
             if c.classes.len() <= badge {
                 c.classes.resize(badge + 1, None);
             }
-            c.classes[badge] = Some(class.repeatable);
+            c.classes[badge] = Some(Class {
+                slug: class.slug.as_str().into(),
+                repeatable: class.repeatable,
+                has_dependents: false,
+            });
             if let Some(course) = &class.course {
                 let mode = class.mode.as_deref().map(|m| names.modes.intern(m));
                 completion.push((names.courses.intern(course), (mode, badge as u32)));
@@ -319,7 +334,7 @@ impl Compiled {
             c.criteria.push(CriteriaRef {
                 id,
                 badge,
-                repeatable: c.repeatable(badge) == Some(true),
+                repeatable: c.class(badge).is_some_and(|class| class.repeatable),
                 require: criteria.require,
                 terms: (start, c.terms.len() as u32 - start),
             });
@@ -342,11 +357,16 @@ impl Compiled {
         c.criteria_by_activity = index(by_activity, &mut c);
         c.criteria_by_badge = index(by_badge, &mut c);
         c.criteria_by_manual = index(by_manual, &mut c);
+        for (badge, class) in c.classes.iter_mut().enumerate() {
+            if let Some(class) = class {
+                class.has_dependents = !c.criteria_by_badge.get(badge as u32).is_empty();
+            }
+        }
         c
     }
 
-    fn repeatable(&self, badge: u32) -> Option<bool> {
-        self.classes.get(badge as usize).copied().flatten()
+    fn class(&self, badge: u32) -> Option<&Class> {
+        self.classes.get(badge as usize).and_then(Option::as_ref)
     }
 
     /// The completion class for a passing certificate in `course` in `mode`: the class of the
@@ -404,7 +424,7 @@ impl Compiled {
                 .ok()
                 .is_some_and(|i| l.activities[i].1.is_some_and(|t| t <= by)),
             Term::Badge(b) => l.earned(b),
-            Term::Role(role) => find(&l.manual, (c.badge, role), |m| *m).is_ok(),
+            Term::Role(role) => find(l.manual(), (c.badge, role), |m| *m).is_ok(),
             Term::Requirement { .. } => false,
         }
     }
@@ -648,10 +668,10 @@ impl Evaluator {
             }
             Event::ManualAward { badge, role, .. } => {
                 let (badge, role) = (names.badges.intern(badge), names.roles.intern(role));
-                match find(&l.manual, (badge, role), |m| *m) {
+                match find(l.manual(), (badge, role), |m| *m) {
                     Ok(_) => Change::None,
                     Err(i) => {
-                        l.manual.insert(i, (badge, role));
+                        l.rare_mut().manual.insert(i, (badge, role));
                         Change::Manual(badge)
                     }
                 }
@@ -850,14 +870,13 @@ impl Decide<'_> {
             let id = criteria.id;
             let met = compiled.criteria_met(criteria, self.learner);
             let newly = if criteria.repeatable {
-                let satisfied = &mut self.learner.satisfied;
-                match (find(satisfied, id, |s| *s), met) {
+                match (find(self.learner.satisfied(), id, |s| *s), met) {
                     (Err(i), true) => {
-                        satisfied.insert(i, id);
+                        self.learner.rare_mut().satisfied.insert(i, id);
                         true
                     }
                     (Ok(i), false) => {
-                        satisfied.remove(i);
+                        self.learner.rare_mut().satisfied.remove(i);
                         false
                     }
                     _ => false,
@@ -891,9 +910,11 @@ impl Decide<'_> {
     /// did not newly become satisfied (repeatable classes). `explain` gives the rule and the
     /// reason; it runs only for an award, as a rule already awarded is met again and again.
     fn award(&mut self, badge: u32, newly: bool, explain: impl FnOnce() -> (Rule, String)) {
-        let auto = (self.auto_badge == Some(badge)).then_some(false);
-        let Some(repeatable) = self.compiled.repeatable(badge).or(auto) else {
-            return;
+        let class = self.compiled.class(badge);
+        let repeatable = match class {
+            Some(class) => class.repeatable,
+            None if self.auto_badge == Some(badge) => false,
+            None => return,
         };
         let newly = newly && !self.backfilling;
         let earned = &mut self.learner.earned;
@@ -911,13 +932,17 @@ impl Decide<'_> {
         let (rule, reason) = explain();
         self.awards.push(Award {
             learner: self.learner_name.to_owned(),
-            badge: self.names.badges.name(badge).to_owned(),
+            badge: class.map_or_else(|| self.names.badges.name(badge), |c| &c.slug).to_owned(),
             sequence,
             rule,
             reason,
             at: self.at.map(Instant::to_rfc3339),
         });
-        if first && !self.compiled.criteria_by_badge.get(badge).is_empty() {
+        let has_dependents = class.map_or_else(
+            || !self.compiled.criteria_by_badge.get(badge).is_empty(),
+            |c| c.has_dependents,
+        );
+        if first && has_dependents {
             self.queue.push(badge);
         }
     }
@@ -950,7 +975,7 @@ impl Decide<'_> {
             .flat_map(|a| compiled.criteria_by_activity.get(a.0))
             .chain(
                 learner
-                    .manual
+                    .manual()
                     .iter()
                     .flat_map(|m| compiled.criteria_by_manual.get(m.0)),
             )

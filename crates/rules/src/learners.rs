@@ -76,17 +76,24 @@ pub(crate) struct Learner {
     pub(crate) certificates: SmallVec<[Certificate; 4]>,
     /// Counted activity completions, with the earliest time.
     pub(crate) activities: SmallVec<[(u32, Option<i64>); 2]>,
-    /// Manual awards: (badge, role).
-    pub(crate) manual: Vec<(u32, u32)>,
     /// Badges earned and how many times.
-    pub(crate) earned: SmallVec<[(u32, u32); 4]>,
-    /// Criteria of repeatable classes currently satisfied (to award on each new satisfaction).
-    pub(crate) satisfied: Vec<u32>,
+    pub(crate) earned: SmallVec<[(u32, u32); 8]>,
+    /// What few learners have, allocated for those who do (8 bytes in the record).
+    rare: Option<Box<Rare>>,
     pub(crate) active_enrollments: u32,
     pub(crate) passing_courses: u32,
     /// Bit `course % 64` is set for every course with a passing latest certificate: a group
     /// with a course whose bit is clear cannot be complete, which one AND tells.
     pub(crate) passing_mask: u64,
+}
+
+/// The part of a learner's state that most learners never have.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Rare {
+    /// Manual awards: (badge, role).
+    pub(crate) manual: Vec<(u32, u32)>,
+    /// Criteria of repeatable classes currently satisfied (to award on each new satisfaction).
+    pub(crate) satisfied: Vec<u32>,
 }
 
 /// The bit of `course` in [`Learner::passing_mask`].
@@ -114,6 +121,21 @@ impl Learner {
         find(&self.earned, badge, |e| e.0).is_ok()
     }
 
+    /// Manual awards: (badge, role), sorted.
+    pub(crate) fn manual(&self) -> &[(u32, u32)] {
+        self.rare.as_ref().map_or(&[], |r| &r.manual)
+    }
+
+    /// Criteria of repeatable classes currently satisfied, sorted.
+    pub(crate) fn satisfied(&self) -> &[u32] {
+        self.rare.as_ref().map_or(&[], |r| &r.satisfied)
+    }
+
+    /// The rarely used state, allocated on first use.
+    pub(crate) fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
     /// Bytes allocated outside the record.
     fn heap_bytes(&self) -> usize {
         fn spilled<A: smallvec::Array>(v: &SmallVec<A>) -> usize {
@@ -132,8 +154,11 @@ impl Learner {
             + spilled(&self.certificates)
             + spilled(&self.activities)
             + spilled(&self.earned)
-            + self.manual.capacity() * size_of::<(u32, u32)>()
-            + self.satisfied.capacity() * size_of::<u32>()
+            + self.rare.as_ref().map_or(0, |r| {
+                size_of::<Rare>()
+                    + r.manual.capacity() * size_of::<(u32, u32)>()
+                    + r.satisfied.capacity() * size_of::<u32>()
+            })
     }
 }
 
