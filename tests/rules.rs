@@ -386,6 +386,55 @@ activities = [{ activity = "never" }]
     assert_eq!(slugs(&e.apply(&manual("other", "manager"))), ["other"]);
 }
 
+/// Rules naming more than a few dozen courses are kept once and shared by the indexes, not
+/// copied next to each course: they must decide exactly as short rules do, in the same lists.
+#[test]
+fn long_groups_and_criteria_decide_like_short_ones() {
+    let courses: Vec<String> = (0..40)
+        .map(|i| format!("course-v1:Org+L{i}+2026"))
+        .collect();
+    let quoted: Vec<String> = courses
+        .iter()
+        .map(|c| format!("{{ course = \"{c}\" }}"))
+        .collect();
+    let rules = criteria_rules(&format!(
+        r#"[[badge_class]]
+slug = "all-forty"
+[course_events]
+course_groups = "all-forty,{}"
+[[criteria]]
+badge = "target"
+[[criteria.requirement]]
+type = "courses"
+courses = [{}]
+[[criteria]]
+badge = "prior"
+[[criteria.requirement]]
+type = "courses"
+courses = [{{ course = "{}" }}]
+[[criteria]]
+badge = "other"
+[[criteria.requirement]]
+type = "badges"
+badges = ["target"]
+"#,
+        courses.join(","),
+        quoted.join(", "),
+        courses[7],
+    ));
+    let mut e = Evaluator::new(rules);
+    // Every course but one, in an order unlike the rule's.
+    let mut order: Vec<usize> = (0..40).map(|i| (i * 17) % 40).collect();
+    let last = order.pop().unwrap();
+    let mut awards = Vec::new();
+    for &i in &order {
+        awards.extend(e.apply(&cert("ada", &courses[i], true)));
+    }
+    assert_eq!(slugs(&awards), ["prior"]);
+    let awards = e.apply(&cert("ada", &courses[last], true));
+    assert_eq!(slugs(&awards), ["all-forty", "target", "other"]);
+}
+
 #[test]
 fn repeatable_classes_are_awarded_on_each_new_satisfaction() {
     let rules = RuleSet::new(vec![

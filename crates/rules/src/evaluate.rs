@@ -93,8 +93,22 @@ impl RequirementKind {
 /// One term of a compiled criteria rule. A rule is a run of terms: each requirement header is
 /// followed by its `len` items. Flat and 16 bytes each, so that checking a rule reads one
 /// short contiguous run; only a course with both a grade and a deadline looks aside.
+///
+/// In the indexes, each rule's run is preceded by a [`Term::Criteria`] header, so the rules
+/// of a key and their terms are one contiguous run; a rule too long to copy next to every key
+/// that names it is a [`Term::SharedCriteria`] instead.
 #[derive(Debug, Clone, Copy)]
 enum Term {
+    /// A criteria rule (see [`CriteriaRef`]) whose `len` terms follow.
+    Criteria {
+        id: u32,
+        badge: u32,
+        repeatable: bool,
+        require: Aggregation,
+        len: u32,
+    },
+    /// A criteria rule, by id, whose terms are in [`Compiled::terms`].
+    SharedCriteria(u32),
     Requirement {
         kind: RequirementKind,
         require: Aggregation,
@@ -121,7 +135,7 @@ struct CourseCondition {
     by: Option<i64>,
 }
 
-/// A criteria rule as the indexes hold it: everything needed to check it but its terms.
+/// A criteria rule: everything needed to check it but its terms.
 #[derive(Debug, Clone, Copy)]
 struct CriteriaRef {
     /// Its position among the rule set's criteria.
@@ -130,8 +144,6 @@ struct CriteriaRef {
     /// Whether its class is repeatable (kept here: looking it up is a likely cache miss).
     repeatable: bool,
     require: Aggregation,
-    /// Its run in [`Compiled::terms`].
-    terms: (u32, u32),
 }
 
 /// A course group as the by-course index holds it.
@@ -180,15 +192,16 @@ struct Compiled {
     /// By course: the groups that contain it.
     groups_by_course: Lists<GroupRef>,
     group_courses: Vec<u32>,
-    /// By criteria id.
-    criteria: Vec<CriteriaRef>,
+    /// By criteria id: the rule and its run in `terms`.
+    criteria: Vec<(CriteriaRef, (u32, u32))>,
     terms: Vec<Term>,
     course_conditions: Vec<CourseCondition>,
-    criteria_by_course: Lists<CriteriaRef>,
-    criteria_by_activity: Lists<CriteriaRef>,
-    criteria_by_badge: Lists<CriteriaRef>,
+    /// Criteria rules by what they name, as runs of terms (see [`Term`]).
+    criteria_by_course: Lists<Term>,
+    criteria_by_activity: Lists<Term>,
+    criteria_by_badge: Lists<Term>,
     /// By the badge a manual award is for.
-    criteria_by_manual: Lists<CriteriaRef>,
+    criteria_by_manual: Lists<Term>,
     auto_course_completion: bool,
 }
 
@@ -331,32 +344,50 @@ impl Compiled {
                     }
                 }
             }
-            c.criteria.push(CriteriaRef {
+            let rule = CriteriaRef {
                 id,
                 badge,
                 repeatable: c.class(badge).is_some_and(|class| class.repeatable),
                 require: criteria.require,
-                terms: (start, c.terms.len() as u32 - start),
-            });
+            };
+            c.criteria
+                .push((rule, (start, c.terms.len() as u32 - start)));
         }
-        let index = |mut pairs: Vec<(u32, u32)>, c: &mut Compiled| {
+        let index = |mut pairs: Vec<(u32, u32)>, c: &Compiled| {
             pairs.sort_unstable();
             pairs.dedup();
-            let mut lists = Lists::from_pairs(
-                pairs
-                    .into_iter()
-                    .map(|(key, id)| (key, c.criteria[id as usize]))
-                    .collect(),
-            );
-            for criteria in lists.items_mut() {
-                criteria.terms = near_copy(&mut c.terms, criteria.terms);
+            let mut lists = Vec::new();
+            for (key, id) in pairs {
+                let (rule, span) = c.criteria[id as usize];
+                if span.1 > NEAR_COPY_MAX {
+                    lists.push((key, Term::SharedCriteria(id)));
+                    continue;
+                }
+                let CriteriaRef {
+                    id,
+                    badge,
+                    repeatable,
+                    require,
+                } = rule;
+                let len = span.1;
+                lists.push((
+                    key,
+                    Term::Criteria {
+                        id,
+                        badge,
+                        repeatable,
+                        require,
+                        len,
+                    },
+                ));
+                lists.extend(run(&c.terms, span).iter().map(|&t| (key, t)));
             }
-            lists
+            Lists::from_pairs(lists)
         };
-        c.criteria_by_course = index(by_course, &mut c);
-        c.criteria_by_activity = index(by_activity, &mut c);
-        c.criteria_by_badge = index(by_badge, &mut c);
-        c.criteria_by_manual = index(by_manual, &mut c);
+        c.criteria_by_course = index(by_course, &c);
+        c.criteria_by_activity = index(by_activity, &c);
+        c.criteria_by_badge = index(by_badge, &c);
+        c.criteria_by_manual = index(by_manual, &c);
         for (badge, class) in c.classes.iter_mut().enumerate() {
             if let Some(class) = class {
                 class.has_dependents = !c.criteria_by_badge.get(badge as u32).is_empty();
@@ -382,10 +413,46 @@ impl Compiled {
         mode.and_then(|m| of(Some(m))).or_else(|| of(None))
     }
 
-    fn criteria_met(&self, c: &CriteriaRef, l: &Learner) -> bool {
+    /// The rules of an index's list, each with its terms.
+    fn rules<'a>(&'a self, list: &'a [Term]) -> impl Iterator<Item = (CriteriaRef, &'a [Term])> {
+        let mut rest = list;
+        std::iter::from_fn(move || {
+            let (head, tail) = rest.split_first()?;
+            match *head {
+                Term::Criteria {
+                    id,
+                    badge,
+                    repeatable,
+                    require,
+                    len,
+                } => {
+                    let (terms, next) = tail.split_at_checked(len as usize)?;
+                    rest = next;
+                    let rule = CriteriaRef {
+                        id,
+                        badge,
+                        repeatable,
+                        require,
+                    };
+                    Some((rule, terms))
+                }
+                Term::SharedCriteria(id) => {
+                    rest = tail;
+                    Some(self.criteria_by_id(id))
+                }
+                _ => None, // not a rule header: the index builder never writes this
+            }
+        })
+    }
+
+    fn criteria_by_id(&self, id: u32) -> (CriteriaRef, &[Term]) {
+        let (rule, span) = self.criteria[id as usize];
+        (rule, run(&self.terms, span))
+    }
+
+    fn criteria_met(&self, c: &CriteriaRef, mut terms: &[Term], l: &Learner) -> bool {
         // With ALL, the first requirement that fails decides; with ANY, the first that holds.
         let any = c.require == Aggregation::Any;
-        let mut terms = run(&self.terms, c.terms);
         while let Some((&Term::Requirement { require, len, .. }, rest)) = terms.split_first() {
             let Some((items, next)) = rest.split_at_checked(len as usize) else {
                 return false;
@@ -425,13 +492,13 @@ impl Compiled {
                 .is_some_and(|i| l.activities[i].1.is_some_and(|t| t <= by)),
             Term::Badge(b) => l.earned(b),
             Term::Role(role) => find(l.manual(), (c.badge, role), |m| *m).is_ok(),
-            Term::Requirement { .. } => false,
+            Term::Requirement { .. } | Term::Criteria { .. } | Term::SharedCriteria(_) => false,
         }
     }
 
     /// The kinds of a criteria rule's requirements, for its award's reason.
-    fn requirement_kinds(&self, c: &CriteriaRef) -> impl Iterator<Item = &'static str> + '_ {
-        run(&self.terms, c.terms).iter().filter_map(|t| match t {
+    fn requirement_kinds(terms: &[Term]) -> impl Iterator<Item = &'static str> + '_ {
+        terms.iter().filter_map(|t| match t {
             Term::Requirement { kind, .. } => Some(kind.label()),
             _ => None,
         })
@@ -535,10 +602,18 @@ impl Evaluator {
                 decide.certificate_rules(course, mode, was_passing, passing_before);
             }
             Change::Activity(activity) => {
-                decide.check_criteria(decide.compiled.criteria_by_activity.get(activity), false)
+                let compiled = decide.compiled;
+                decide.check_criteria(
+                    compiled.rules(compiled.criteria_by_activity.get(activity)),
+                    false,
+                )
             }
             Change::Manual(badge) => {
-                decide.check_criteria(decide.compiled.criteria_by_manual.get(badge), false)
+                let compiled = decide.compiled;
+                decide.check_criteria(
+                    compiled.rules(compiled.criteria_by_manual.get(badge)),
+                    false,
+                )
             }
         }
         decide.cascade();
@@ -856,19 +931,26 @@ impl Decide<'_> {
         // Requirements only ask for passing certificates: one that does not pass can make a
         // rule stop holding but never newly hold, which matters only to repeatable classes
         // (they award again on the next satisfaction).
-        self.check_criteria(compiled.criteria_by_course.get(course), !passing);
+        self.check_criteria(
+            compiled.rules(compiled.criteria_by_course.get(course)),
+            !passing,
+        );
     }
 
     /// Checks the criteria rules of `list`, awarding those met; with `repeatable_only`, only
     /// the rules of repeatable classes (for a change that cannot make a rule newly hold).
-    fn check_criteria(&mut self, list: &[CriteriaRef], repeatable_only: bool) {
+    fn check_criteria<'r>(
+        &mut self,
+        rules: impl Iterator<Item = (CriteriaRef, &'r [Term])>,
+        repeatable_only: bool,
+    ) {
         let compiled = self.compiled;
-        for criteria in list {
+        for (criteria, terms) in rules {
             if repeatable_only && !criteria.repeatable {
                 continue;
             }
             let id = criteria.id;
-            let met = compiled.criteria_met(criteria, self.learner);
+            let met = compiled.criteria_met(&criteria, terms, self.learner);
             let newly = if criteria.repeatable {
                 match (find(self.learner.satisfied(), id, |s| *s), met) {
                     (Err(i), true) => {
@@ -895,7 +977,7 @@ impl Decide<'_> {
                     for piece in ["criteria #", itoa::Buffer::new().format(id), " met (", how] {
                         reason.push_str(piece);
                     }
-                    for (i, kind) in compiled.requirement_kinds(criteria).enumerate() {
+                    for (i, kind) in Compiled::requirement_kinds(terms).enumerate() {
                         reason.push_str(if i == 0 { " of: " } else { ", " });
                         reason.push_str(kind);
                     }
@@ -932,7 +1014,9 @@ impl Decide<'_> {
         let (rule, reason) = explain();
         self.awards.push(Award {
             learner: self.learner_name.to_owned(),
-            badge: class.map_or_else(|| self.names.badges.name(badge), |c| &c.slug).to_owned(),
+            badge: class
+                .map_or_else(|| self.names.badges.name(badge), |c| &c.slug)
+                .to_owned(),
             sequence,
             rule,
             reason,
@@ -950,7 +1034,8 @@ impl Decide<'_> {
     /// Criteria that require badges just earned.
     fn cascade(&mut self) {
         while let Some(badge) = self.queue.pop() {
-            self.check_criteria(self.compiled.criteria_by_badge.get(badge), false);
+            let compiled = self.compiled;
+            self.check_criteria(compiled.rules(compiled.criteria_by_badge.get(badge)), false);
         }
     }
 
@@ -969,31 +1054,16 @@ impl Decide<'_> {
         self.enrollment_thresholds(0);
         let compiled = self.compiled;
         let learner = &*self.learner;
-        let mut ids: Vec<u32> = learner
-            .activities
-            .iter()
-            .flat_map(|a| compiled.criteria_by_activity.get(a.0))
-            .chain(
-                learner
-                    .manual()
-                    .iter()
-                    .flat_map(|m| compiled.criteria_by_manual.get(m.0)),
-            )
-            .chain(
-                learner
-                    .earned
-                    .iter()
-                    .flat_map(|e| compiled.criteria_by_badge.get(e.0)),
-            )
-            .map(|c| c.id)
+        let lists = (learner.activities.iter())
+            .map(|a| compiled.criteria_by_activity.get(a.0))
+            .chain((learner.manual().iter()).map(|m| compiled.criteria_by_manual.get(m.0)))
+            .chain((learner.earned.iter()).map(|e| compiled.criteria_by_badge.get(e.0)));
+        let mut ids: Vec<u32> = lists
+            .flat_map(|list| compiled.rules(list).map(|(c, _)| c.id))
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        let due: Vec<CriteriaRef> = ids
-            .iter()
-            .map(|&id| compiled.criteria[id as usize])
-            .collect();
-        self.check_criteria(&due, false);
+        self.check_criteria(ids.iter().map(|&id| compiled.criteria_by_id(id)), false);
         self.cascade();
     }
 }
