@@ -1,10 +1,8 @@
 //! Names: badge class slugs, course keys, and the interner that maps names to small ids.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
-/// A hash map with a fast, randomly seeded hasher (names come from outside: the seed keeps an
-/// adversary from choosing colliding keys).
-pub(crate) type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+use hashbrown::HashTable;
 
 /// Whether `slug` is a valid badge class slug: one or more of `[a-z0-9_-]`.
 pub fn is_valid_slug(slug: &str) -> bool {
@@ -57,35 +55,89 @@ pub fn course_slug(course: &str, mode: &str) -> String {
 }
 
 /// Maps names to dense `u32` ids and back. Ids never change once given.
+///
+/// The names lie back to back in one buffer and the table holds only ids, so looking a name
+/// up reads a few dense arrays: with names allocated one by one, each lookup compared against
+/// an allocation somewhere in the heap, a likely cache and TLB miss on every event.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Interner {
-    ids: Map<Box<str>, u32>,
-    names: Vec<Box<str>>,
+    ids: HashTable<u32>,
+    /// A randomly seeded hasher: names come from outside, and the seed keeps an adversary from
+    /// choosing colliding ones.
+    hasher: foldhash::fast::RandomState,
+    /// Every name, concatenated in id order.
+    text: String,
+    /// Where each name ends in `text`.
+    ends: Vec<usize>,
+}
+
+/// The name of `id` in an interner's buffers.
+fn name_in<'a>(text: &'a str, ends: &[usize], id: u32) -> &'a str {
+    let id = id as usize;
+    match ends.get(id) {
+        Some(&end) => &text[if id == 0 { 0 } else { ends[id - 1] }..end],
+        None => "",
+    }
 }
 
 impl Interner {
     pub(crate) fn get(&self, name: &str) -> Option<u32> {
-        self.ids.get(name).copied()
+        let hash = self.hasher.hash_one(name);
+        (self.ids)
+            .find(hash, |&id| name_in(&self.text, &self.ends, id) == name)
+            .copied()
     }
 
     pub(crate) fn intern(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.ids.get(name) {
-            return id;
-        }
-        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
-        self.names.push(name.into());
-        self.ids.insert(name.into(), id);
-        id
+        let Interner {
+            ids,
+            hasher,
+            text,
+            ends,
+        } = self;
+        let hash = hasher.hash_one(name);
+        let entry = ids.entry(
+            hash,
+            |&id| name_in(text, ends, id) == name,
+            |&id| hasher.hash_one(name_in(text, ends, id)),
+        );
+        *entry
+            .or_insert_with(|| {
+                let id = u32::try_from(ends.len()).unwrap_or(u32::MAX);
+                text.push_str(name);
+                ends.push(text.len());
+                id
+            })
+            .get()
     }
 
     pub(crate) fn name(&self, id: u32) -> &str {
-        self.names.get(id as usize).map_or("", |n| n)
+        name_in(&self.text, &self.ends, id)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interner_ids_are_dense_stable_and_named() {
+        let mut names = Interner::default();
+        let words: Vec<String> = (0..3000)
+            .map(|i| format!("n{i}"))
+            .chain([String::new()])
+            .collect();
+        for (i, w) in words.iter().enumerate() {
+            assert_eq!(names.intern(w), i as u32);
+        }
+        for (i, w) in words.iter().enumerate().rev() {
+            assert_eq!(names.intern(w), i as u32);
+            assert_eq!(names.get(w), Some(i as u32));
+            assert_eq!(names.name(i as u32), w);
+        }
+        assert_eq!(names.get("absent"), None);
+        assert_eq!(names.name(u32::MAX), "");
+    }
 
     #[test]
     fn course_slug_matches_open_edx() {
