@@ -160,15 +160,15 @@ fn run<T>(items: &[T], (start, len): (u32, u32)) -> &[T] {
     &items[start as usize..(start + len) as usize]
 }
 
-/// Runs of at most this many items are copied next to the other rules of each key that names
-/// them (see [`near_copy`]); longer runs are shared, which bounds the copies to this factor.
+/// Runs of at most this many items (a group's courses, a criteria rule's terms) are copied
+/// next to the other rules of each key that names them; longer runs are shared, which bounds
+/// the copies to this factor.
 const NEAR_COPY_MAX: u32 = 32;
 
 /// Appends a copy of the run `span` of `pool` and returns the copy's span, for a short run.
 ///
-/// Called on a [`Lists`]' items in key order, so the runs an event reads (the courses of each
-/// group of a course, the terms of each criteria rule naming it) end up back to back: one
-/// sequential read instead of a likely cache miss per rule.
+/// Called on a [`Lists`]' items in key order, so the courses of the groups of one course end
+/// up back to back: one sequential read instead of a likely cache miss per group.
 fn near_copy<T: Copy>(pool: &mut Vec<T>, span: (u32, u32)) -> (u32, u32) {
     if span.1 > NEAR_COPY_MAX {
         return span;
