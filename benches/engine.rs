@@ -7,38 +7,22 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
+#[path = "../tests/support/hosted.rs"]
+mod hosted;
+
 use std::hint::black_box;
 use std::sync::Arc;
 
 use badgery::backend::{
-    AwardKey, AwardRequest, BadgeBackend, BadgeClassRecord, ClassImage, ImageFormat, MemoryStore,
-    Recipient,
+    AwardKey, AwardRequest, BadgeBackend, BadgeClassRecord, MemoryStore, Recipient,
 };
 use badgery::rules::{BadgeClass, Event, RuleSet};
-use badgery::{Engine, HostedIssuer, IssuerProfile, StaticDirectory, UrlScheme};
+use badgery::{Engine, StaticDirectory};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use hosted::{issuer, png};
 
 const AWARDS: usize = 1_000;
 const COURSES: usize = 10;
-
-fn image() -> ClassImage {
-    ClassImage {
-        format: ImageFormat::Png,
-        bytes: include_bytes!("../examples/images/rust.png").to_vec(),
-    }
-}
-
-fn issuer() -> HostedIssuer {
-    HostedIssuer::new(
-        UrlScheme::new("https://lms.example.org/ob/").unwrap(),
-        IssuerProfile::new(
-            "LMS",
-            "https://lms.example.org".parse().unwrap(),
-            "badges@lms.example.org",
-        ),
-    )
-    .unwrap()
-}
 
 fn course(i: usize) -> String {
     format!("course-v1:Org+C{i}+2026")
@@ -50,7 +34,7 @@ fn class(i: usize) -> BadgeClassRecord {
         format!("Course {i}"),
         "Completed the course.",
         "Pass the course.",
-        image(),
+        png(),
     )
     .for_course(course(i), None)
 }
@@ -132,7 +116,7 @@ fn bench(c: &mut Criterion) {
     let payload =
         badgery::bake::Payload::new(serde_json::to_string(&sample.data["assertion"]).unwrap())
             .unwrap();
-    let png = image().bytes;
+    let png = png().bytes;
     group.bench_function("bake_alone", |b| {
         b.iter(|| {
             for _ in 0..AWARDS {

@@ -8,6 +8,9 @@
 #[allow(dead_code)]
 mod platform;
 
+#[path = "support/hosted.rs"]
+mod hosted;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -18,32 +21,11 @@ use badgery::backend::{
 };
 use badgery::model::validate::{DocumentSet, Options, validate};
 use badgery::rules::{BadgeClass, Event, RuleSet};
-use badgery::{
-    AutoClasses, CourseInfo, Engine, Error, HostedIssuer, IssuerProfile, Outcome, RetryPolicy,
-    StaticDirectory, UrlScheme,
-};
+use badgery::{AutoClasses, CourseInfo, Engine, Error, Outcome, RetryPolicy, StaticDirectory};
+use hosted::{issuer, png};
 
 const RUST: &str = "course-v1:Org+Rust+2026";
 const PY: &str = "course-v1:Org+Py+2026";
-
-fn png() -> ClassImage {
-    ClassImage {
-        format: ImageFormat::Png,
-        bytes: include_bytes!("../examples/images/rust.png").to_vec(),
-    }
-}
-
-fn issuer() -> HostedIssuer {
-    HostedIssuer::new(
-        UrlScheme::new("https://lms.example.org/ob").unwrap(),
-        IssuerProfile::new(
-            "LMS",
-            "https://lms.example.org".parse().unwrap(),
-            "badges@lms.example.org",
-        ),
-    )
-    .unwrap()
-}
 
 fn directory() -> StaticDirectory {
     StaticDirectory::new()

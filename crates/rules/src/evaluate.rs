@@ -146,6 +146,44 @@ struct CriteriaRef {
     require: Aggregation,
 }
 
+impl CriteriaRef {
+    /// The header of the rule's run in an index, followed by its `len` terms.
+    fn header(self, len: u32) -> Term {
+        let CriteriaRef {
+            id,
+            badge,
+            repeatable,
+            require,
+        } = self;
+        Term::Criteria {
+            id,
+            badge,
+            repeatable,
+            require,
+            len,
+        }
+    }
+
+    /// The rule a [`Term::Criteria`] header stands for.
+    fn of_header(term: &Term) -> Option<Self> {
+        match *term {
+            Term::Criteria {
+                id,
+                badge,
+                repeatable,
+                require,
+                ..
+            } => Some(CriteriaRef {
+                id,
+                badge,
+                repeatable,
+                require,
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// A course group as the by-course index holds it.
 #[derive(Debug, Clone, Copy)]
 struct GroupRef {
@@ -363,23 +401,7 @@ impl Compiled {
                     lists.push((key, Term::SharedCriteria(id)));
                     continue;
                 }
-                let CriteriaRef {
-                    id,
-                    badge,
-                    repeatable,
-                    require,
-                } = rule;
-                let len = span.1;
-                lists.push((
-                    key,
-                    Term::Criteria {
-                        id,
-                        badge,
-                        repeatable,
-                        require,
-                        len,
-                    },
-                ));
+                lists.push((key, rule.header(span.1)));
                 lists.extend(run(&c.terms, span).iter().map(|&t| (key, t)));
             }
             Lists::from_pairs(lists)
@@ -419,22 +441,10 @@ impl Compiled {
         std::iter::from_fn(move || {
             let (head, tail) = rest.split_first()?;
             match *head {
-                Term::Criteria {
-                    id,
-                    badge,
-                    repeatable,
-                    require,
-                    len,
-                } => {
+                Term::Criteria { len, .. } => {
                     let (terms, next) = tail.split_at_checked(len as usize)?;
                     rest = next;
-                    let rule = CriteriaRef {
-                        id,
-                        badge,
-                        repeatable,
-                        require,
-                    };
-                    Some((rule, terms))
+                    Some((CriteriaRef::of_header(head)?, terms))
                 }
                 Term::SharedCriteria(id) => {
                     rest = tail;
@@ -700,13 +710,15 @@ impl Evaluator {
                     }
                     _ => {}
                 }
-                let configured = compiled.completion_class(course, mode).is_some();
-                let auto_badge =
-                    (compiled.auto_course_completion && *passed && !configured).then(|| {
-                        let mode_name = mode.map_or("", |m| names.modes.name(m));
-                        let slug = crate::names::course_slug(names.courses.name(course), mode_name);
-                        names.badges.intern(&slug)
-                    });
+                // Only with automatic classes on: the lookup is otherwise certificate_rules' own.
+                let auto_badge = (compiled.auto_course_completion
+                    && *passed
+                    && compiled.completion_class(course, mode).is_none())
+                .then(|| {
+                    let mode_name = mode.map_or("", |m| names.modes.name(m));
+                    let slug = crate::names::course_slug(names.courses.name(course), mode_name);
+                    names.badges.intern(&slug)
+                });
                 Change::Certificate {
                     course,
                     mode,

@@ -1,11 +1,11 @@
 //! Learner state: what is known about each learner, found by name.
 
-use std::hash::BuildHasher;
 use std::mem::size_of;
 
 use compact_str::CompactString;
-use hashbrown::HashTable;
 use smallvec::SmallVec;
+
+use crate::names::{IdIndex, NameStore, next_id};
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Enrollment {
@@ -66,7 +66,8 @@ impl Certificate {
 /// The vectors an event reads hold their first few items inline, in the record itself: an
 /// event then reads one record (a few adjacent cache lines, fetched together) instead of
 /// chasing a pointer per vector, and a learner's first enrollments, certificates and badges
-/// cost no allocation (before, growing those vectors was a tenth of an event's time).
+/// cost no allocation (before, reallocating those vectors took 2.3 of the 12.2 last-level
+/// cache misses of an average event, per cachegrind).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Learner {
     /// The learner's id, kept here because finding a learner compares it: the record is read
@@ -164,42 +165,37 @@ impl Learner {
 
 /// Every learner's state, by dense id, and the index from names to ids.
 ///
-/// The index holds only ids (4 bytes each, so it stays in the cache with 100 000 learners);
-/// the names it compares are in the records. Finding a learner thus reads the index and the
-/// record, which the event needs anyway, and no separately allocated name.
+/// The index holds only ids; the names it compares are in the records. Finding a learner thus
+/// reads the index (it stays in the cache with 100 000 learners) and the record, which the
+/// event needs anyway, and no separately allocated name.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Learners {
-    index: HashTable<u32>,
-    /// A randomly seeded hasher: names come from outside, and the seed keeps an adversary from
-    /// choosing colliding ones.
-    hasher: foldhash::fast::RandomState,
+    index: IdIndex,
     records: Vec<Learner>,
+}
+
+impl NameStore for Vec<Learner> {
+    fn name_of(&self, id: u32) -> &str {
+        self.get(id as usize).map_or("", |l| &l.name)
+    }
+
+    fn push(&mut self, name: &str) -> u32 {
+        let id = next_id(self.len());
+        Vec::push(
+            self,
+            Learner {
+                name: name.into(),
+                ..Learner::default()
+            },
+        );
+        id
+    }
 }
 
 impl Learners {
     /// The id of the learner named `name`, added with no state if new.
     pub(crate) fn id_or_insert(&mut self, name: &str) -> u32 {
-        let Learners {
-            index,
-            hasher,
-            records,
-        } = self;
-        let hash = hasher.hash_one(name);
-        let entry = index.entry(
-            hash,
-            |&id| records[id as usize].name == name,
-            |&id| hasher.hash_one(records[id as usize].name.as_str()),
-        );
-        *entry
-            .or_insert_with(|| {
-                let id = u32::try_from(records.len()).unwrap_or(u32::MAX);
-                records.push(Learner {
-                    name: name.into(),
-                    ..Learner::default()
-                });
-                id
-            })
-            .get()
+        self.index.id_or_insert(&mut self.records, name)
     }
 
     pub(crate) fn get_mut(&mut self, id: u32) -> &mut Learner {
@@ -218,7 +214,7 @@ impl Learners {
     pub(crate) fn heap_bytes(&self) -> usize {
         self.records.iter().map(Learner::heap_bytes).sum::<usize>()
             + self.records.capacity() * size_of::<Learner>()
-            + self.index.capacity() * (size_of::<u32>() + 1)
+            + self.index.heap_bytes()
     }
 }
 

@@ -1,6 +1,7 @@
 //! Names: badge class slugs, course keys, and the interner that maps names to small ids.
 
 use std::hash::BuildHasher;
+use std::mem::size_of;
 
 use hashbrown::HashTable;
 
@@ -54,65 +55,100 @@ pub fn course_slug(course: &str, mode: &str) -> String {
     slug + &hex[..7]
 }
 
-/// Maps names to dense `u32` ids and back. Ids never change once given.
-///
-/// The names lie back to back in one buffer and the table holds only ids, so looking a name
-/// up reads a few dense arrays: with names allocated one by one, each lookup compared against
-/// an allocation somewhere in the heap, a likely cache and TLB miss on every event.
+/// Names stored by dense id, wherever they live: what an [`IdIndex`] compares and hashes.
+pub(crate) trait NameStore {
+    /// The name of `id`.
+    fn name_of(&self, id: u32) -> &str;
+    /// Stores `name` under the next id and returns that id.
+    fn push(&mut self, name: &str) -> u32;
+}
+
+/// The id the next name of a store holding `len` names gets.
+pub(crate) fn next_id(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
+}
+
+/// An index from names to dense ids that holds only the ids (5 bytes a name, so it stays in
+/// the cache); the names it compares are in a [`NameStore`] the caller keeps beside it.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Interner {
+pub(crate) struct IdIndex {
     ids: HashTable<u32>,
     /// A randomly seeded hasher: names come from outside, and the seed keeps an adversary from
     /// choosing colliding ones.
     hasher: foldhash::fast::RandomState,
+}
+
+impl IdIndex {
+    pub(crate) fn get(&self, store: &impl NameStore, name: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(name);
+        self.ids
+            .find(hash, |&id| store.name_of(id) == name)
+            .copied()
+    }
+
+    /// The id of `name`, pushed onto `store` first if new.
+    pub(crate) fn id_or_insert(&mut self, store: &mut impl NameStore, name: &str) -> u32 {
+        if let Some(id) = self.get(store, name) {
+            return id;
+        }
+        let id = store.push(name);
+        let hasher = &self.hasher;
+        let hash = hasher.hash_one(name);
+        self.ids
+            .insert_unique(hash, id, |&id| hasher.hash_one(store.name_of(id)));
+        id
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.ids.capacity() * (size_of::<u32>() + 1)
+    }
+}
+
+/// Names back to back in one buffer: a few dense arrays instead of an allocation per name
+/// somewhere in the heap (with those, each lookup was a likely cache and TLB miss).
+#[derive(Debug, Default, Clone)]
+struct NameBuffer {
     /// Every name, concatenated in id order.
     text: String,
     /// Where each name ends in `text`.
     ends: Vec<usize>,
 }
 
-/// The name of `id` in an interner's buffers.
-fn name_in<'a>(text: &'a str, ends: &[usize], id: u32) -> &'a str {
-    let id = id as usize;
-    match ends.get(id) {
-        Some(&end) => &text[if id == 0 { 0 } else { ends[id - 1] }..end],
-        None => "",
+impl NameStore for NameBuffer {
+    fn name_of(&self, id: u32) -> &str {
+        let id = id as usize;
+        match self.ends.get(id) {
+            Some(&end) => &self.text[if id == 0 { 0 } else { self.ends[id - 1] }..end],
+            None => "",
+        }
     }
+
+    fn push(&mut self, name: &str) -> u32 {
+        let id = next_id(self.ends.len());
+        self.text.push_str(name);
+        self.ends.push(self.text.len());
+        id
+    }
+}
+
+/// Maps names to dense `u32` ids and back. Ids never change once given.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Interner {
+    index: IdIndex,
+    names: NameBuffer,
 }
 
 impl Interner {
     pub(crate) fn get(&self, name: &str) -> Option<u32> {
-        let hash = self.hasher.hash_one(name);
-        (self.ids)
-            .find(hash, |&id| name_in(&self.text, &self.ends, id) == name)
-            .copied()
+        self.index.get(&self.names, name)
     }
 
     pub(crate) fn intern(&mut self, name: &str) -> u32 {
-        let Interner {
-            ids,
-            hasher,
-            text,
-            ends,
-        } = self;
-        let hash = hasher.hash_one(name);
-        let entry = ids.entry(
-            hash,
-            |&id| name_in(text, ends, id) == name,
-            |&id| hasher.hash_one(name_in(text, ends, id)),
-        );
-        *entry
-            .or_insert_with(|| {
-                let id = u32::try_from(ends.len()).unwrap_or(u32::MAX);
-                text.push_str(name);
-                ends.push(text.len());
-                id
-            })
-            .get()
+        self.index.id_or_insert(&mut self.names, name)
     }
 
     pub(crate) fn name(&self, id: u32) -> &str {
-        name_in(&self.text, &self.ends, id)
+        self.names.name_of(id)
     }
 }
 
