@@ -750,12 +750,34 @@ proptest! {
         }
     }
 
+    /// The same on criteria that combine courses in every way the index's shortcut (a rule
+    /// skipped when the learner lacks a course it needs) must get right.
+    #[test]
+    fn indexed_evaluator_equals_naive_scan_on_course_combinations(events in prop::collection::vec(arb_event(), 0..80)) {
+        let rules = RuleSet::from_toml(include_str!("data/rules/course_combinations.toml")).unwrap();
+        let mut fast = Evaluator::new(rules.clone());
+        let mut naive = naive_rules::Naive::new(rules);
+        for event in &events {
+            let mut got: Vec<(String, String)> = fast.apply(event).into_iter().map(|a| (a.learner, a.badge)).collect();
+            got.sort();
+            let mut want = naive.apply(event);
+            want.sort();
+            prop_assert_eq!(got, want, "after {:?}", event);
+        }
+    }
+
     /// Back-fill after the fact never awards what evaluation with the rules present from the
     /// start would not (it sees only the current state: a learner who dropped below a
     /// threshold is not back-filled), and awards everything when nothing was ever lost.
     #[test]
-    fn backfill_is_within_live_evaluation(events in prop::collection::vec(arb_event(), 0..60)) {
-        let rules = RuleSet::from_toml(include_str!("data/rules/platform.toml")).unwrap();
+    fn backfill_is_within_live_evaluation(
+        events in prop::collection::vec(arb_event(), 0..60),
+        file in prop::sample::select(vec![
+            include_str!("data/rules/platform.toml"),
+            include_str!("data/rules/course_combinations.toml"),
+        ]),
+    ) {
+        let rules = RuleSet::from_toml(file).unwrap();
         let mut live = Evaluator::new(rules.clone());
         let live_awards: Vec<(String, String)> = run(&mut live, &events).into_iter().map(|a| (a.learner, a.badge)).collect();
         let mut late = Evaluator::new(RuleSet::new(rules.classes().to_vec()).unwrap());

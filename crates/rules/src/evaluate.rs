@@ -4,8 +4,9 @@
 //! classes of its course, the thresholds between the old and the new count (a binary search in
 //! a sorted list), the groups and criteria that name its course, activity or badge. Those are
 //! read from [`Lists`] keyed by the interned id, where each key's rules lie back to back with
-//! what checking them needs, so an event reads a few contiguous runs whatever the size of the
-//! rule set. Nothing scans the whole rule set.
+//! what deciding them needs, so an event reads a few contiguous runs whatever the size of the
+//! rule set; a criteria rule's terms are read only when the learner has passed every course
+//! the rule needs (see [`CriteriaEntry`]). Nothing scans the whole rule set.
 
 use compact_str::CompactString;
 use serde::Serialize;
@@ -90,13 +91,10 @@ impl RequirementKind {
     }
 }
 
-/// One term of a compiled criteria rule. A rule is a run of terms: each requirement header is
-/// followed by its `len` items. Flat and 16 bytes each, so that checking a rule reads one
-/// short contiguous run; only a course with both a grade and a deadline looks aside.
-///
-/// In the indexes, each rule's run is preceded by a [`Term::Criteria`] header, so the rules
-/// of a key and their terms are one contiguous run; a rule too long to copy next to every key
-/// that names it is a [`Term::SharedCriteria`] instead.
+/// One term of a compiled criteria rule. A rule is one run of terms in [`Compiled::terms`]: a
+/// [`Term::Criteria`] header, then each requirement header followed by its `len` items. Flat
+/// and 16 bytes each, so that checking a rule reads one short contiguous run; only a course
+/// with both a grade and a deadline looks aside.
 #[derive(Debug, Clone, Copy)]
 enum Term {
     /// A criteria rule (see [`CriteriaRef`]) whose `len` terms follow.
@@ -107,8 +105,6 @@ enum Term {
         require: Aggregation,
         len: u32,
     },
-    /// A criteria rule, by id, whose terms are in [`Compiled::terms`].
-    SharedCriteria(u32),
     Requirement {
         kind: RequirementKind,
         require: Aggregation,
@@ -147,7 +143,7 @@ struct CriteriaRef {
 }
 
 impl CriteriaRef {
-    /// The header of the rule's run in an index, followed by its `len` terms.
+    /// The header of the rule's run, followed by its `len` terms.
     fn header(self, len: u32) -> Term {
         let CriteriaRef {
             id,
@@ -163,25 +159,6 @@ impl CriteriaRef {
             len,
         }
     }
-
-    /// The rule a [`Term::Criteria`] header stands for.
-    fn of_header(term: &Term) -> Option<Self> {
-        match *term {
-            Term::Criteria {
-                id,
-                badge,
-                repeatable,
-                require,
-                ..
-            } => Some(CriteriaRef {
-                id,
-                badge,
-                repeatable,
-                require,
-            }),
-            _ => None,
-        }
-    }
 }
 
 /// A course group as the by-course index holds it.
@@ -194,13 +171,35 @@ struct GroupRef {
     mask: u64,
 }
 
+/// A criteria rule as the index of one of the facts it names (a course, an activity, a badge,
+/// a manual award) lists it.
+///
+/// `needs` lets an event skip the rule without reading it: a change to that fact can make the
+/// rule newly hold only if these courses all have a passing certificate (bits as in
+/// [`Learner::passing_mask`]). At 100 000 rules most of a course's criteria name courses the
+/// learner has not passed, and their terms, a likely cache miss each, are never read.
+#[derive(Debug, Clone, Copy)]
+struct CriteriaEntry {
+    needs: u64,
+    /// Where the rule's run starts in [`Compiled::terms`].
+    run: u32,
+    /// Repeatable rules are always checked: a change may end their satisfaction too.
+    repeatable: bool,
+}
+
+impl CriteriaEntry {
+    /// Whether the rule must be checked for a learner whose passing courses are `passing`.
+    fn is_due(&self, passing: u64) -> bool {
+        self.repeatable || self.needs & !passing == 0
+    }
+}
+
 fn run<T>(items: &[T], (start, len): (u32, u32)) -> &[T] {
     &items[start as usize..(start + len) as usize]
 }
 
-/// Runs of at most this many items (a group's courses, a criteria rule's terms) are copied
-/// next to the other rules of each key that names them; longer runs are shared, which bounds
-/// the copies to this factor.
+/// A group of at most this many courses has them copied next to the other groups of each
+/// course it names; a longer group's are shared, which bounds the copies to this factor.
 const NEAR_COPY_MAX: u32 = 32;
 
 /// Appends a copy of the run `span` of `pool` and returns the copy's span, for a short run.
@@ -230,16 +229,15 @@ struct Compiled {
     /// By course: the groups that contain it.
     groups_by_course: Lists<GroupRef>,
     group_courses: Vec<u32>,
-    /// By criteria id: the rule and its run in `terms`.
-    criteria: Vec<(CriteriaRef, (u32, u32))>,
+    /// Every criteria rule's run (see [`Term`]), one after the other.
     terms: Vec<Term>,
     course_conditions: Vec<CourseCondition>,
-    /// Criteria rules by what they name, as runs of terms (see [`Term`]).
-    criteria_by_course: Lists<Term>,
-    criteria_by_activity: Lists<Term>,
-    criteria_by_badge: Lists<Term>,
+    /// Criteria rules by what they name.
+    criteria_by_course: Lists<CriteriaEntry>,
+    criteria_by_activity: Lists<CriteriaEntry>,
+    criteria_by_badge: Lists<CriteriaEntry>,
     /// By the badge a manual award is for.
-    criteria_by_manual: Lists<Term>,
+    criteria_by_manual: Lists<CriteriaEntry>,
     auto_course_completion: bool,
 }
 
@@ -313,109 +311,143 @@ impl Compiled {
         for group in c.groups_by_course.items_mut() {
             group.courses = near_copy(&mut c.group_courses, group.courses);
         }
-        // (key, criteria id) pairs of each index; a rule naming a key twice is listed once.
-        let (mut by_course, mut by_activity, mut by_badge, mut by_manual) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (id, criteria) in rules.criteria.iter().enumerate() {
-            let id = id as u32;
-            let badge = names.badges.intern(&criteria.badge);
-            let start = c.terms.len() as u32;
-            let at = |by: &Option<String>| by.as_deref().and_then(parse_instant);
-            let header = |kind, require: &Aggregation, len: usize| Term::Requirement {
-                kind,
-                require: *require,
-                len: len as u32,
-            };
-            for r in &criteria.requirements {
-                match r {
-                    Requirement::Courses { require, courses } => {
-                        c.terms
-                            .push(header(RequirementKind::Courses, require, courses.len()));
-                        for x in courses {
-                            let course = names.courses.intern(&x.course);
-                            by_course.push((course, id));
-                            c.terms.push(match (x.min_grade, at(&x.by)) {
-                                (None, None) => Term::Course(course),
-                                (Some(grade), None) => Term::CourseMinGrade(course, grade),
-                                (None, Some(by)) => Term::CourseBy(course, by),
-                                (min_grade, by) => {
-                                    c.course_conditions.push(CourseCondition { min_grade, by });
-                                    Term::CourseWith(course, c.course_conditions.len() as u32 - 1)
-                                }
-                            });
-                        }
-                    }
-                    Requirement::Activities {
-                        require,
-                        activities,
-                    } => {
-                        c.terms.push(header(
-                            RequirementKind::Activities,
-                            require,
-                            activities.len(),
-                        ));
-                        for x in activities {
-                            let activity = names.activities.intern(&x.activity);
-                            by_activity.push((activity, id));
-                            c.terms.push(match at(&x.by) {
-                                None => Term::Activity(activity),
-                                Some(by) => Term::ActivityBy(activity, by),
-                            });
-                        }
-                    }
-                    Requirement::Badges { require, badges } => {
-                        c.terms
-                            .push(header(RequirementKind::Badges, require, badges.len()));
-                        for b in badges {
-                            let b = names.badges.intern(b);
-                            by_badge.push((b, id));
-                            c.terms.push(Term::Badge(b));
-                        }
-                    }
-                    Requirement::Manual { require, roles } => {
-                        c.terms
-                            .push(header(RequirementKind::Manual, require, roles.len()));
-                        by_manual.push((badge, id));
-                        for r in roles {
-                            c.terms.push(Term::Role(names.roles.intern(r)));
-                        }
-                    }
-                }
-            }
-            let rule = CriteriaRef {
-                id,
-                badge,
-                repeatable: c.class(badge).is_some_and(|class| class.repeatable),
-                require: criteria.require,
-            };
-            c.criteria
-                .push((rule, (start, c.terms.len() as u32 - start)));
-        }
-        let index = |mut pairs: Vec<(u32, u32)>, c: &Compiled| {
-            pairs.sort_unstable();
-            pairs.dedup();
-            let mut lists = Vec::new();
-            for (key, id) in pairs {
-                let (rule, span) = c.criteria[id as usize];
-                if span.1 > NEAR_COPY_MAX {
-                    lists.push((key, Term::SharedCriteria(id)));
-                    continue;
-                }
-                lists.push((key, rule.header(span.1)));
-                lists.extend(run(&c.terms, span).iter().map(|&t| (key, t)));
-            }
-            Lists::from_pairs(lists)
-        };
-        c.criteria_by_course = index(by_course, &c);
-        c.criteria_by_activity = index(by_activity, &c);
-        c.criteria_by_badge = index(by_badge, &c);
-        c.criteria_by_manual = index(by_manual, &c);
+        c.compile_criteria(rules, names);
         for (badge, class) in c.classes.iter_mut().enumerate() {
             if let Some(class) = class {
                 class.has_dependents = !c.criteria_by_badge.get(badge as u32).is_empty();
             }
         }
         c
+    }
+
+    /// Compiles each criteria rule into its run of terms, and lists it under every course,
+    /// activity and badge it names (and under its own badge when it takes manual awards),
+    /// with what the entry's fact needs (see [`CriteriaEntry`]).
+    fn compile_criteria(&mut self, rules: &RuleSet, names: &mut Names) {
+        const COURSE: usize = 0;
+        const ACTIVITY: usize = 1;
+        const BADGE: usize = 2;
+        const MANUAL: usize = 3;
+        let mut indexes: [Vec<(u32, CriteriaEntry)>; 4] = Default::default();
+        let at = |by: &Option<String>| by.as_deref().and_then(parse_instant);
+        for (id, criteria) in rules.criteria.iter().enumerate() {
+            let badge = names.badges.intern(&criteria.badge);
+            let rule = CriteriaRef {
+                id: id as u32,
+                badge,
+                repeatable: self.class(badge).is_some_and(|class| class.repeatable),
+                require: criteria.require,
+            };
+            let start = self.terms.len();
+            self.terms.push(rule.header(0)); // its length is set below
+            // Each fact a requirement names: (index, key, courses the requirement needs
+            // passing to hold through that fact).
+            let mut named: Vec<(usize, u32, u64)> = Vec::new();
+            // For an ALL rule, every requirement must hold: all of these are needed.
+            let mut needed_by_every = 0;
+            for r in &criteria.requirements {
+                let header = |kind, require: &Aggregation, len: usize| Term::Requirement {
+                    kind,
+                    require: *require,
+                    len: len as u32,
+                };
+                match r {
+                    Requirement::Courses { require, courses } => {
+                        self.terms
+                            .push(header(RequirementKind::Courses, require, courses.len()));
+                        let named_from = named.len();
+                        for x in courses {
+                            let course = names.courses.intern(&x.course);
+                            self.terms.push(match (x.min_grade, at(&x.by)) {
+                                (None, None) => Term::Course(course),
+                                (Some(grade), None) => Term::CourseMinGrade(course, grade),
+                                (None, Some(by)) => Term::CourseBy(course, by),
+                                (min_grade, by) => {
+                                    let condition = self.course_conditions.len() as u32;
+                                    self.course_conditions
+                                        .push(CourseCondition { min_grade, by });
+                                    Term::CourseWith(course, condition)
+                                }
+                            });
+                            named.push((COURSE, course, 0));
+                        }
+                        // A course term holds only with its course passing; with ALL (or a
+                        // single course), the requirement needs every course passing.
+                        let these = &mut named[named_from..];
+                        let every = these.iter().fold(0, |m, n| m | course_bit(n.1));
+                        let needs = if *require == Aggregation::All || these.len() == 1 {
+                            every
+                        } else {
+                            0
+                        };
+                        needed_by_every |= needs;
+                        for n in these {
+                            n.2 = needs | course_bit(n.1);
+                        }
+                    }
+                    Requirement::Activities {
+                        require,
+                        activities,
+                    } => {
+                        self.terms.push(header(
+                            RequirementKind::Activities,
+                            require,
+                            activities.len(),
+                        ));
+                        for x in activities {
+                            let activity = names.activities.intern(&x.activity);
+                            named.push((ACTIVITY, activity, 0));
+                            self.terms.push(match at(&x.by) {
+                                None => Term::Activity(activity),
+                                Some(by) => Term::ActivityBy(activity, by),
+                            });
+                        }
+                    }
+                    Requirement::Badges { require, badges } => {
+                        self.terms
+                            .push(header(RequirementKind::Badges, require, badges.len()));
+                        for b in badges {
+                            let b = names.badges.intern(b);
+                            named.push((BADGE, b, 0));
+                            self.terms.push(Term::Badge(b));
+                        }
+                    }
+                    Requirement::Manual { require, roles } => {
+                        self.terms
+                            .push(header(RequirementKind::Manual, require, roles.len()));
+                        named.push((MANUAL, badge, 0));
+                        for r in roles {
+                            self.terms.push(Term::Role(names.roles.intern(r)));
+                        }
+                    }
+                }
+            }
+            self.terms[start] = rule.header((self.terms.len() - start - 1) as u32);
+            // A change to one fact can make the rule newly hold only through a requirement
+            // that names it (the others are as they were, and did not make it hold): one of
+            // those must hold now, so their common needs are needed. A fact named twice is
+            // listed once.
+            named.sort_unstable_by_key(|n| (n.0, n.1));
+            for same in named.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+                let through = same.iter().fold(u64::MAX, |m, n| m & n.2);
+                let every = if rule.require == Aggregation::All {
+                    needed_by_every
+                } else {
+                    0
+                };
+                let entry = CriteriaEntry {
+                    needs: through | every,
+                    run: start as u32,
+                    repeatable: rule.repeatable,
+                };
+                indexes[same[0].0].push((same[0].1, entry));
+            }
+        }
+        let [course, activity, badge, manual] = indexes.map(Lists::from_pairs);
+        self.criteria_by_course = course;
+        self.criteria_by_activity = activity;
+        self.criteria_by_badge = badge;
+        self.criteria_by_manual = manual;
     }
 
     fn class(&self, badge: u32) -> Option<&Class> {
@@ -435,29 +467,26 @@ impl Compiled {
         mode.and_then(|m| of(Some(m))).or_else(|| of(None))
     }
 
-    /// The rules of an index's list, each with its terms.
-    fn rules<'a>(&'a self, list: &'a [Term]) -> impl Iterator<Item = (CriteriaRef, &'a [Term])> {
-        let mut rest = list;
-        std::iter::from_fn(move || {
-            let (head, tail) = rest.split_first()?;
-            match *head {
-                Term::Criteria { len, .. } => {
-                    let (terms, next) = tail.split_at_checked(len as usize)?;
-                    rest = next;
-                    Some((CriteriaRef::of_header(head)?, terms))
-                }
-                Term::SharedCriteria(id) => {
-                    rest = tail;
-                    Some(self.criteria_by_id(id))
-                }
-                _ => None, // not a rule header: the index builder never writes this
-            }
-        })
-    }
-
-    fn criteria_by_id(&self, id: u32) -> (CriteriaRef, &[Term]) {
-        let (rule, span) = self.criteria[id as usize];
-        (rule, run(&self.terms, span))
+    /// The criteria rule whose run starts at `run` in [`Compiled::terms`], with its terms.
+    fn rule_at(&self, run: u32) -> Option<(CriteriaRef, &[Term])> {
+        let (head, tail) = self.terms.get(run as usize..)?.split_first()?;
+        let Term::Criteria {
+            id,
+            badge,
+            repeatable,
+            require,
+            len,
+        } = *head
+        else {
+            return None; // not a rule header: the builder never points elsewhere
+        };
+        let rule = CriteriaRef {
+            id,
+            badge,
+            repeatable,
+            require,
+        };
+        Some((rule, tail.get(..len as usize)?))
     }
 
     fn criteria_met(&self, c: &CriteriaRef, mut terms: &[Term], l: &Learner) -> bool {
@@ -502,7 +531,7 @@ impl Compiled {
                 .is_some_and(|i| l.activities[i].1.is_some_and(|t| t <= by)),
             Term::Badge(b) => l.earned(b),
             Term::Role(role) => find(l.manual(), (c.badge, role), |m| *m).is_ok(),
-            Term::Requirement { .. } | Term::Criteria { .. } | Term::SharedCriteria(_) => false,
+            Term::Requirement { .. } | Term::Criteria { .. } => false,
         }
     }
 
@@ -612,18 +641,10 @@ impl Evaluator {
                 decide.certificate_rules(course, mode, was_passing, passing_before);
             }
             Change::Activity(activity) => {
-                let compiled = decide.compiled;
-                decide.check_criteria(
-                    compiled.rules(compiled.criteria_by_activity.get(activity)),
-                    false,
-                )
+                decide.check_due(decide.compiled.criteria_by_activity.get(activity), false)
             }
             Change::Manual(badge) => {
-                let compiled = decide.compiled;
-                decide.check_criteria(
-                    compiled.rules(compiled.criteria_by_manual.get(badge)),
-                    false,
-                )
+                decide.check_due(decide.compiled.criteria_by_manual.get(badge), false)
             }
         }
         decide.cascade();
@@ -943,23 +964,28 @@ impl Decide<'_> {
         // Requirements only ask for passing certificates: one that does not pass can make a
         // rule stop holding but never newly hold, which matters only to repeatable classes
         // (they award again on the next satisfaction).
-        self.check_criteria(
-            compiled.rules(compiled.criteria_by_course.get(course)),
-            !passing,
-        );
+        self.check_due(compiled.criteria_by_course.get(course), !passing);
     }
 
-    /// Checks the criteria rules of `list`, awarding those met; with `repeatable_only`, only
-    /// the rules of repeatable classes (for a change that cannot make a rule newly hold).
-    fn check_criteria<'r>(
-        &mut self,
-        rules: impl Iterator<Item = (CriteriaRef, &'r [Term])>,
-        repeatable_only: bool,
-    ) {
+    /// Checks the rules an index lists for a changed fact, but those that change cannot make
+    /// newly hold (see [`CriteriaEntry`]); with `repeatable_only`, only the rules of repeatable
+    /// classes (for a change that cannot make any rule newly hold).
+    fn check_due(&mut self, entries: &[CriteriaEntry], repeatable_only: bool) {
+        let compiled = self.compiled;
+        let passing = self.learner.passing_mask;
+        let due = entries.iter().filter(|e| match repeatable_only {
+            true => e.repeatable,
+            false => e.is_due(passing),
+        });
+        self.check_criteria(due.filter_map(|e| compiled.rule_at(e.run)));
+    }
+
+    /// Checks criteria rules, awarding those met.
+    fn check_criteria<'r>(&mut self, rules: impl Iterator<Item = (CriteriaRef, &'r [Term])>) {
         let compiled = self.compiled;
         for (criteria, terms) in rules {
-            if repeatable_only && !criteria.repeatable {
-                continue;
+            if !criteria.repeatable && self.learner.earned(criteria.badge) {
+                continue; // awarded already, and only once
             }
             let id = criteria.id;
             let met = compiled.criteria_met(&criteria, terms, self.learner);
@@ -1047,7 +1073,7 @@ impl Decide<'_> {
     fn cascade(&mut self) {
         while let Some(badge) = self.queue.pop() {
             let compiled = self.compiled;
-            self.check_criteria(compiled.rules(compiled.criteria_by_badge.get(badge)), false);
+            self.check_due(compiled.criteria_by_badge.get(badge), false);
         }
     }
 
@@ -1070,12 +1096,10 @@ impl Decide<'_> {
             .map(|a| compiled.criteria_by_activity.get(a.0))
             .chain((learner.manual().iter()).map(|m| compiled.criteria_by_manual.get(m.0)))
             .chain((learner.earned.iter()).map(|e| compiled.criteria_by_badge.get(e.0)));
-        let mut ids: Vec<u32> = lists
-            .flat_map(|list| compiled.rules(list).map(|(c, _)| c.id))
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        self.check_criteria(ids.iter().map(|&id| compiled.criteria_by_id(id)), false);
+        let mut runs: Vec<u32> = lists.flatten().map(|e| e.run).collect();
+        runs.sort_unstable();
+        runs.dedup();
+        self.check_criteria(runs.iter().filter_map(|&run| compiled.rule_at(run)));
         self.cascade();
     }
 }
@@ -1101,6 +1125,7 @@ mod tests {
         // The layout is what keeps an event within a few cache lines at 100 000 rules.
         assert!(size_of::<Term>() <= 16);
         assert!(size_of::<CriteriaRef>() <= 24);
+        assert!(size_of::<CriteriaEntry>() <= 16);
         assert!(size_of::<GroupRef>() <= 24);
     }
 
