@@ -448,15 +448,17 @@ fn repeatable_classes_are_awarded_on_each_new_satisfaction() {
         cert("l", A, true),
         cert("l", A, false),
         cert("l", A, true),
+        cert("l", A, false),
+        cert("l", A, true),
         cert("l", B, true),
         cert("l", B, false),
         cert("l", B, true),
     ];
     let awards = run(&mut e, &events);
-    assert_eq!(slugs(&awards), ["a", "a", "b"]);
+    assert_eq!(slugs(&awards), ["a", "a", "a", "b"]);
     assert_eq!(
         awards.iter().map(|a| a.sequence).collect::<Vec<_>>(),
-        [1, 2, 1],
+        [1, 2, 3, 1],
         "repeats are numbered"
     );
 }

@@ -1037,15 +1037,11 @@ impl Decide<'_> {
             None => return,
         };
         let newly = newly && !self.backfilling;
-        let earned = &mut self.learner.earned;
-        let (first, sequence) = match find(earned, badge, |e| e.0) {
-            Ok(i) if repeatable && newly => {
-                earned[i].1 += 1;
-                (false, earned[i].1)
-            }
+        let (first, sequence) = match self.learner.earned.binary_search(&badge) {
+            Ok(_) if repeatable && newly => (false, self.learner.award_again(badge)),
             Ok(_) => return,
             Err(i) => {
-                earned.insert(i, (badge, 1));
+                self.learner.earned.insert(i, badge);
                 (true, 1)
             }
         };
@@ -1095,7 +1091,7 @@ impl Decide<'_> {
         let lists = (learner.activities.iter())
             .map(|a| compiled.criteria_by_activity.get(a.0))
             .chain((learner.manual().iter()).map(|m| compiled.criteria_by_manual.get(m.0)))
-            .chain((learner.earned.iter()).map(|e| compiled.criteria_by_badge.get(e.0)));
+            .chain((learner.earned.iter()).map(|&b| compiled.criteria_by_badge.get(b)));
         let mut runs: Vec<u32> = lists.flatten().map(|e| e.run).collect();
         runs.sort_unstable();
         runs.dedup();

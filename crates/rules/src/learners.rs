@@ -77,8 +77,10 @@ pub(crate) struct Learner {
     pub(crate) certificates: SmallVec<[Certificate; 4]>,
     /// Counted activity completions, with the earliest time.
     pub(crate) activities: SmallVec<[(u32, Option<i64>); 2]>,
-    /// Badges earned and how many times.
-    pub(crate) earned: SmallVec<[(u32, u32); 8]>,
+    /// Badges earned, sorted (how many times, for the few repeatable classes earned more than
+    /// once, is in [`Rare::repeats`]): 16 inline, so that learners with many badges still
+    /// find theirs in the record.
+    pub(crate) earned: SmallVec<[u32; 16]>,
     /// What few learners have, allocated for those who do (8 bytes in the record).
     rare: Option<Box<Rare>>,
     pub(crate) active_enrollments: u32,
@@ -95,6 +97,8 @@ pub(crate) struct Rare {
     pub(crate) manual: Vec<(u32, u32)>,
     /// Criteria of repeatable classes currently satisfied (to award on each new satisfaction).
     pub(crate) satisfied: Vec<u32>,
+    /// Repeatable classes earned more than once: (badge, times), sorted.
+    repeats: Vec<(u32, u32)>,
 }
 
 /// The bit of `course` in [`Learner::passing_mask`].
@@ -119,7 +123,22 @@ impl Learner {
     }
 
     pub(crate) fn earned(&self, badge: u32) -> bool {
-        find(&self.earned, badge, |e| e.0).is_ok()
+        self.earned.binary_search(&badge).is_ok()
+    }
+
+    /// Counts one more award of an earned repeatable class; returns which award it is.
+    pub(crate) fn award_again(&mut self, badge: u32) -> u32 {
+        let repeats = &mut self.rare_mut().repeats;
+        match find(repeats, badge, |r| r.0) {
+            Ok(i) => {
+                repeats[i].1 += 1;
+                repeats[i].1
+            }
+            Err(i) => {
+                repeats.insert(i, (badge, 2));
+                2
+            }
+        }
     }
 
     /// Manual awards: (badge, role), sorted.
@@ -159,6 +178,7 @@ impl Learner {
                 size_of::<Rare>()
                     + r.manual.capacity() * size_of::<(u32, u32)>()
                     + r.satisfied.capacity() * size_of::<u32>()
+                    + r.repeats.capacity() * size_of::<(u32, u32)>()
             })
     }
 }
