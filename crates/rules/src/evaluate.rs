@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::config::{Aggregation, Requirement, RuleSet, parse_instant};
 use crate::event::{Event, Instant};
-use crate::learners::{Certificate, Enrollment, Learner, Learners, course_bit, find, folded};
+use crate::learners::{Certificate, Enrollment, Learner, Learners, course_bit, find};
 use crate::lists::Lists;
 use crate::names::Interner;
 
@@ -161,24 +161,14 @@ impl CriteriaRef {
     }
 }
 
-/// A course group as the by-course index lists it: 8 bytes, so that the groups of a course
-/// (about 10 per course at 100 000 rules) take a cache line or two. Nearly all are ruled out
-/// by the mask alone; only a group whose courses may all be passed is read in full.
+/// A course group as the by-course index holds it.
 #[derive(Debug, Clone, Copy)]
 struct GroupRef {
-    /// The union of its courses' bits, folded (see [`folded`]): a bit clear in the learner's
-    /// folded [`Learner::passing_mask`] means a course of the group is not passed.
-    mask: u32,
-    /// Its position in [`Compiled::groups`].
-    group: u32,
-}
-
-/// A course group.
-#[derive(Debug, Clone, Copy)]
-struct Group {
     badge: u32,
     /// Its run in [`Compiled::group_courses`].
     courses: (u32, u32),
+    /// The union of its courses' bits (see [`Learner::passing_mask`]).
+    mask: u64,
 }
 
 /// A criteria rule as the index of one of the facts it names (a course, an activity, a badge,
@@ -208,6 +198,23 @@ fn run<T>(items: &[T], (start, len): (u32, u32)) -> &[T] {
     &items[start as usize..(start + len) as usize]
 }
 
+/// A group of at most this many courses has them copied next to the other groups of each
+/// course it names; a longer group's are shared, which bounds the copies to this factor.
+const NEAR_COPY_MAX: u32 = 32;
+
+/// Appends a copy of the run `span` of `pool` and returns the copy's span, for a short run.
+///
+/// Called on a [`Lists`]' items in key order, so the courses of the groups of one course end
+/// up back to back: one sequential read instead of a likely cache miss per group.
+fn near_copy<T: Copy>(pool: &mut Vec<T>, span: (u32, u32)) -> (u32, u32) {
+    if span.1 > NEAR_COPY_MAX {
+        return span;
+    }
+    let start = pool.len() as u32;
+    pool.extend_from_within(span.0 as usize..(span.0 + span.1) as usize);
+    (start, span.1)
+}
+
 /// The rules as indexes over interned ids. Every index an event consults is a [`Lists`] keyed
 /// by course, activity or badge id, whose entries carry what the check needs.
 #[derive(Debug, Clone, Default)]
@@ -221,7 +228,6 @@ struct Compiled {
     enrolled: Vec<(u32, u32)>,
     /// By course: the groups that contain it.
     groups_by_course: Lists<GroupRef>,
-    groups: Vec<Group>,
     group_courses: Vec<u32>,
     /// Every criteria rule's run (see [`Term`]), one after the other.
     terms: Vec<Term>,
@@ -288,23 +294,23 @@ impl Compiled {
         };
         c.completed = thresholds(&rules.courses_completed, names);
         c.enrolled = thresholds(&rules.courses_enrolled, names);
-        let mut by_course = Vec::new();
+        let mut groups = Vec::new();
         for (slug, courses) in &rules.course_groups {
             let start = c.group_courses.len();
             c.group_courses
                 .extend(courses.iter().map(|k| names.courses.intern(k)));
             let ids = &c.group_courses[start..];
-            let entry = GroupRef {
-                mask: folded(ids.iter().fold(0, |mask, &id| mask | course_bit(id))),
-                group: c.groups.len() as u32,
-            };
-            by_course.extend(ids.iter().map(|&course| (course, entry)));
-            c.groups.push(Group {
+            let group = GroupRef {
                 badge: names.badges.intern(slug),
                 courses: (start as u32, ids.len() as u32),
-            });
+                mask: ids.iter().fold(0, |mask, &id| mask | course_bit(id)),
+            };
+            groups.extend(ids.iter().map(|&course| (course, group)));
         }
-        c.groups_by_course = Lists::from_pairs(by_course);
+        c.groups_by_course = Lists::from_pairs(groups);
+        for group in c.groups_by_course.items_mut() {
+            group.courses = near_copy(&mut c.group_courses, group.courses);
+        }
         c.compile_criteria(rules, names);
         for (badge, class) in c.classes.iter_mut().enumerate() {
             if let Some(class) = class {
@@ -931,12 +937,10 @@ impl Decide<'_> {
             |n| Rule::CoursesCompleted { threshold: n },
         );
         if passing {
-            let passing_mask = folded(self.learner.passing_mask);
-            for entry in compiled.groups_by_course.get(course) {
-                if entry.mask & !passing_mask != 0 {
+            for group in compiled.groups_by_course.get(course) {
+                if group.mask & !self.learner.passing_mask != 0 {
                     continue; // a course of the group is not passed
                 }
-                let group = compiled.groups[entry.group as usize];
                 let courses = run(&compiled.group_courses, group.courses);
                 if courses.iter().all(|&c| self.learner.passing(c)) {
                     self.award(group.badge, !was_passing, || {
@@ -1118,7 +1122,7 @@ mod tests {
         assert!(size_of::<Term>() <= 16);
         assert!(size_of::<CriteriaRef>() <= 24);
         assert!(size_of::<CriteriaEntry>() <= 16);
-        assert!(size_of::<GroupRef>() <= 8);
+        assert!(size_of::<GroupRef>() <= 24);
     }
 
     #[test]

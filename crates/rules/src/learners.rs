@@ -106,12 +106,6 @@ pub(crate) fn course_bit(course: u32) -> u64 {
     1 << (course % 64)
 }
 
-/// A mask of [`course_bit`]s folded to 32 bits, for indexes that keep entries small. Folding
-/// keeps inclusion: a mask within another stays within it once both are folded.
-pub(crate) fn folded(mask: u64) -> u32 {
-    (mask | mask >> 32) as u32
-}
-
 /// Binary search of a sorted slice by a key of its items.
 pub(crate) fn find<T, K: Ord>(v: &[T], key: K, of: impl Fn(&T) -> K) -> Result<usize, usize> {
     v.binary_search_by(|item| of(item).cmp(&key))
@@ -247,22 +241,6 @@ impl Learners {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn folding_keeps_inclusion() {
-        // Groups are ruled out on folded masks: a group whose courses are all passed must
-        // never be, whichever halves their bits fall in.
-        let courses = [0, 5, 31, 32, 37, 63, 64, 100, 1_000_003];
-        for a in courses {
-            for b in courses {
-                let group = course_bit(a) | course_bit(b);
-                let passing = group | course_bit(12);
-                assert_eq!(folded(group) & !folded(passing), 0, "{a} {b}");
-            }
-        }
-        assert_eq!(folded(course_bit(32)), folded(course_bit(0)));
-        assert_ne!(folded(course_bit(33)), folded(course_bit(0)));
-    }
 
     #[test]
     fn learners_are_found_by_name_across_growth() {

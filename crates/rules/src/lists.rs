@@ -41,6 +41,11 @@ impl<T> Lists<T> {
         }
     }
 
+    /// Every list's items, key after key.
+    pub(crate) fn items_mut(&mut self) -> &mut [T] {
+        &mut self.items
+    }
+
     /// The list of `key` (empty for a key never given).
     pub(crate) fn get(&self, key: u32) -> &[T] {
         let k = key as usize;
