@@ -386,8 +386,10 @@ activities = [{ activity = "never" }]
     assert_eq!(slugs(&e.apply(&manual("other", "manager"))), ["other"]);
 }
 
-/// Rules naming more than a few dozen courses are kept once and shared by the indexes, not
-/// copied next to each course: they must decide exactly as short rules do, in the same lists.
+/// Groups naming more than a few dozen courses are kept once and shared by the index, not
+/// copied next to each course, and a criteria rule over 40 courses is skipped by its `needs`
+/// mask until all may be passed (the 64-bit mask then has every bit): both must decide exactly
+/// as short rules do.
 #[test]
 fn long_groups_and_criteria_decide_like_short_ones() {
     let courses: Vec<String> = (0..40)
