@@ -735,6 +735,26 @@ fn arb_event() -> impl Strategy<Value = Event> {
     ]
 }
 
+/// Applies `events` to the indexed evaluator and to the naive one (every rule scanned after
+/// every event) under the rules of `toml`; fails unless both award the same, event by event.
+fn indexed_equals_naive(toml: &str, events: &[Event]) -> Result<(), TestCaseError> {
+    let rules = RuleSet::from_toml(toml).unwrap();
+    let mut fast = Evaluator::new(rules.clone());
+    let mut naive = naive_rules::Naive::new(rules);
+    for event in events {
+        let mut got: Vec<(String, String)> = fast
+            .apply(event)
+            .into_iter()
+            .map(|a| (a.learner, a.badge))
+            .collect();
+        got.sort();
+        let mut want = naive.apply(event);
+        want.sort();
+        prop_assert_eq!(got, want, "after {:?}", event);
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
@@ -742,32 +762,14 @@ proptest! {
     /// rule scanned after every event) awards, event by event.
     #[test]
     fn indexed_evaluator_equals_naive_scan(events in prop::collection::vec(arb_event(), 0..60)) {
-        let rules = RuleSet::from_toml(include_str!("data/rules/platform.toml")).unwrap();
-        let mut fast = Evaluator::new(rules.clone());
-        let mut naive = naive_rules::Naive::new(rules);
-        for event in &events {
-            let mut got: Vec<(String, String)> = fast.apply(event).into_iter().map(|a| (a.learner, a.badge)).collect();
-            got.sort();
-            let mut want = naive.apply(event);
-            want.sort();
-            prop_assert_eq!(got, want, "after {:?}", event);
-        }
+        indexed_equals_naive(include_str!("data/rules/platform.toml"), &events)?;
     }
 
     /// The same on criteria that combine courses in every way the index's shortcut (a rule
     /// skipped when the learner lacks a course it needs) must get right.
     #[test]
     fn indexed_evaluator_equals_naive_scan_on_course_combinations(events in prop::collection::vec(arb_event(), 0..80)) {
-        let rules = RuleSet::from_toml(include_str!("data/rules/course_combinations.toml")).unwrap();
-        let mut fast = Evaluator::new(rules.clone());
-        let mut naive = naive_rules::Naive::new(rules);
-        for event in &events {
-            let mut got: Vec<(String, String)> = fast.apply(event).into_iter().map(|a| (a.learner, a.badge)).collect();
-            got.sort();
-            let mut want = naive.apply(event);
-            want.sort();
-            prop_assert_eq!(got, want, "after {:?}", event);
-        }
+        indexed_equals_naive(include_str!("data/rules/course_combinations.toml"), &events)?;
     }
 
     /// Back-fill after the fact never awards what evaluation with the rules present from the

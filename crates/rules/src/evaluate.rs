@@ -427,14 +427,14 @@ impl Compiled {
             // that names it (the others are as they were, and did not make it hold): one of
             // those must hold now, so their common needs are needed. A fact named twice is
             // listed once.
+            let every = if rule.require == Aggregation::All {
+                needed_by_every
+            } else {
+                0
+            };
             named.sort_unstable_by_key(|n| (n.0, n.1));
             for same in named.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
                 let through = same.iter().fold(u64::MAX, |m, n| m & n.2);
-                let every = if rule.require == Aggregation::All {
-                    needed_by_every
-                } else {
-                    0
-                };
                 let entry = CriteriaEntry {
                     needs: through | every,
                     run: start as u32,
@@ -973,9 +973,12 @@ impl Decide<'_> {
     fn check_due(&mut self, entries: &[CriteriaEntry], repeatable_only: bool) {
         let compiled = self.compiled;
         let passing = self.learner.passing_mask;
-        let due = entries.iter().filter(|e| match repeatable_only {
-            true => e.repeatable,
-            false => e.is_due(passing),
+        let due = entries.iter().filter(|e| {
+            if repeatable_only {
+                e.repeatable
+            } else {
+                e.is_due(passing)
+            }
         });
         self.check_criteria(due.filter_map(|e| compiled.rule_at(e.run)));
     }
