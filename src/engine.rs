@@ -6,7 +6,11 @@
 //! a duplicate or replayed event, a concurrent event for the same learner, or an engine
 //! restarted over the same store finds the claim and stops there. A transient backend
 //! failure leaves the award pending with a retry time (exponential backoff); a permanent one
-//! marks it failed with its reason. [`Engine::retry_pending`] issues what is due, including
+//! marks it failed with its reason. A won claim is *leased* to the engine that won it, and an
+//! award taken by [`Engine::retry_pending`] to the engine that took it: while the lease is live
+//! no other engine over the store calls the backend for it, and a lease outlives the backend
+//! calls made under it (each has a timeout). The operator's path for awards that failed for
+//! good is [`Engine::failed_awards`] and [`Engine::reissue`]. [`Engine::retry_pending`] issues what is due, including
 //! what a crash interrupted; the backend sees the same idempotency key each time.
 //!
 //! After a restart, the host builds a new engine over the same store and replays its event
@@ -15,7 +19,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
 use badgery_backend::{
     AwardKey, AwardRequest, AwardState, BadgeBackend, BadgeClassRecord, BadgeStore, Claim,
@@ -23,6 +30,7 @@ use badgery_backend::{
 };
 use badgery_rules::{Award, Evaluator, Event, Rule, RuleSet};
 use chrono::{DateTime, Duration, Utc};
+use tracing::Instrument;
 
 use crate::error::Error;
 use crate::hosted::check_class_image;
@@ -223,6 +231,7 @@ pub struct Engine {
     directory: Arc<dyn Directory>,
     retry: RetryPolicy,
     lease: Duration,
+    backend_timeout: std::time::Duration,
     auto_classes: Option<AutoClasses>,
     notifier: Option<Notifier>,
     clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
@@ -237,8 +246,75 @@ impl fmt::Debug for Engine {
             .field("store", &self.store)
             .field("backend", &self.backend)
             .field("retry", &self.retry)
+            .field("lease", &self.lease)
+            .field("backend_timeout", &self.backend_timeout)
             .finish_non_exhaustive()
     }
+}
+
+/// Why a backend call did not return an assertion: what the backend said, or what the engine
+/// saw (a timeout, a panic).
+#[derive(Debug)]
+struct Failure {
+    retryable: bool,
+    message: String,
+}
+
+impl From<badgery_backend::Error> for Failure {
+    fn from(e: badgery_backend::Error) -> Self {
+        Failure {
+            retryable: e.is_retryable(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The text of a panic's payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+/// Runs a backend call with a timeout, turning a panic inside it into a transient failure
+/// (the award is kept and retried, never lost with the task).
+async fn guarded<T>(
+    what: &str,
+    timeout: std::time::Duration,
+    call: impl Future<Output = Result<T, badgery_backend::Error>>,
+) -> Result<T, Failure> {
+    let mut call = std::pin::pin!(call);
+    let mut deadline = futures_timer::Delay::new(timeout);
+    std::future::poll_fn(|cx| {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| call.as_mut().poll(cx))) {
+            Ok(Poll::Ready(result)) => return Poll::Ready(result.map_err(Failure::from)),
+            Ok(Poll::Pending) => {}
+            Err(payload) => {
+                return Poll::Ready(Err(Failure {
+                    retryable: true,
+                    message: format!(
+                        "the backend panicked in {what}: {}",
+                        panic_message(&*payload)
+                    ),
+                }));
+            }
+        }
+        match Pin::new(&mut deadline).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Failure {
+                retryable: true,
+                message: format!("timed out: the backend's {what} took longer than {timeout:?}"),
+            })),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
+}
+
+/// A learner's email address, if it is one (blank is none).
+fn usable_email(email: Option<String>) -> Option<String> {
+    email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty())
 }
 
 impl Engine {
@@ -256,6 +332,7 @@ impl Engine {
             directory,
             retry: RetryPolicy::default(),
             lease: Duration::minutes(5),
+            backend_timeout: std::time::Duration::from_secs(30),
             auto_classes: None,
             notifier: None,
             clock: Arc::new(Utc::now),
@@ -269,6 +346,21 @@ impl Engine {
         self
     }
 
+    /// Sets how long one backend call may take (default 30 s). A call that takes longer is a
+    /// transient failure: the award is retried later with the same idempotency key.
+    pub fn with_backend_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.backend_timeout = timeout;
+        self
+    }
+
+    /// Sets how long an award is leased to the engine that claimed or took it (default five
+    /// minutes; never less than four backend timeouts, so that a lease outlives the calls made
+    /// under it). Another engine takes a leased award only once the lease has ended.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
     /// Creates course completion classes on first award (opt-in; the rules must have
     /// [`RuleSet::with_auto_course_completion`] too).
     pub fn with_auto_classes(mut self, auto: AutoClasses) -> Self {
@@ -276,7 +368,8 @@ impl Engine {
         self
     }
 
-    /// Calls `notifier` with each issued, deferred and failed award.
+    /// Calls `notifier` with each issued, deferred and failed award. A notifier that panics
+    /// loses nothing: the outcome is already recorded.
     pub fn with_notifier(mut self, notifier: Notifier) -> Self {
         self.notifier = Some(notifier);
         self
@@ -291,6 +384,12 @@ impl Engine {
     /// The store.
     pub fn store(&self) -> &Arc<dyn BadgeStore> {
         &self.store
+    }
+
+    /// When a lease taken now ends.
+    fn lease_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let calls = Duration::from_std(self.backend_timeout * 4).unwrap_or(Duration::MAX);
+        now + self.lease.max(calls)
     }
 
     /// Checks each class's image and stores the classes (an existing class is kept as it is).
@@ -323,6 +422,12 @@ impl Engine {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    fn lock_unclaimed(&self) -> std::sync::MutexGuard<'_, Vec<Award>> {
+        self.unclaimed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Handles one learning event: decides the awards and issues each exactly once.
     ///
     /// # Errors
@@ -332,7 +437,8 @@ impl Engine {
     pub async fn handle(&self, event: &Event) -> Result<Vec<Outcome>, Error> {
         event.check()?;
         let awards = self.lock_evaluator().apply(event);
-        self.process(awards).await
+        let span = tracing::info_span!("handle", awards = awards.len());
+        self.process(awards).instrument(span).await
     }
 
     /// Replaces the rules and issues the awards now due to learners who already met them
@@ -342,7 +448,8 @@ impl Engine {
     /// As [`Engine::handle`].
     pub async fn set_rules(&self, rules: RuleSet) -> Result<Vec<Outcome>, Error> {
         let awards = self.lock_evaluator().set_rules(rules);
-        self.process(awards).await
+        let span = tracing::info_span!("set_rules", awards = awards.len());
+        self.process(awards).instrument(span).await
     }
 
     async fn process(&self, awards: Vec<Award>) -> Result<Vec<Outcome>, Error> {
@@ -352,10 +459,9 @@ impl Engine {
             match self.claim_and_issue(&award).await {
                 Ok(outcome) => outcomes.push(outcome),
                 Err(e) => {
-                    self.unclaimed
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push(award);
+                    tracing::warn!(badge = %award.badge, sequence = award.sequence, error = %e,
+                        "award not claimed; kept for retry_pending");
+                    self.lock_unclaimed().push(award);
                     first_error.get_or_insert(e);
                 }
             }
@@ -367,45 +473,161 @@ impl Engine {
     }
 
     /// Issues every pending award that is due (transient failures whose retry time has come,
-    /// awards a crash interrupted after their claim) and claims awards whose claim failed.
+    /// awards a crash interrupted after their claim, awards whose claimer's lease ended) and
+    /// claims awards whose claim failed.
+    ///
+    /// Several engines (app servers, timers) may call it at once over one store: each award is
+    /// leased to the engine that takes it, so only one calls the backend for it.
     ///
     /// # Errors
     /// The store's errors (what was not done stays to do).
     pub async fn retry_pending(&self) -> Result<Vec<Outcome>, Error> {
-        let unclaimed = std::mem::take(
-            &mut *self
-                .unclaimed
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        let mut outcomes = self.process(unclaimed).await?;
+        let span = tracing::info_span!("retry_pending");
+        self.retry_pending_inner().instrument(span).await
+    }
+
+    async fn retry_pending_inner(&self) -> Result<Vec<Outcome>, Error> {
+        let mut outcomes = Vec::new();
+        // One at a time off the shared list, so that a failure or a panic part-way leaves the
+        // rest where a later call finds it. Awards that fail to claim again are put back
+        // after this round, so that one call tries each once.
+        let mut still_unclaimed = Vec::new();
+        loop {
+            let Some(award) = self.lock_unclaimed().pop() else {
+                break;
+            };
+            match self.claim_and_issue(&award).await {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(e) => {
+                    still_unclaimed.push(award);
+                    self.lock_unclaimed().append(&mut still_unclaimed);
+                    return Err(e);
+                }
+            }
+        }
         // Each award is tried at most once per call: with a zero retry delay an award would
-        // otherwise be due again at once, forever.
+        // otherwise be due again at once, forever. Awards are taken a few at a time so that
+        // every lease outlives the calls made for the awards taken with it.
+        let batch = (self.lease.num_milliseconds()
+            / (self.backend_timeout.as_millis().max(1) as i64 * 2).max(1))
+        .clamp(1, 16) as usize;
         let mut tried = std::collections::HashSet::new();
         loop {
             let now = (self.clock)();
-            let due = self.store.take_due(now, now + self.lease, 64).await?;
-            let due: Vec<PendingAward> = due
-                .into_iter()
-                .filter(|p| tried.insert(p.key.clone()))
-                .collect();
-            if due.is_empty() {
+            let due = self
+                .store
+                .take_due(now, self.lease_until(now), batch)
+                .await?;
+            let mut fresh = Vec::with_capacity(due.len());
+            for pending in due {
+                if tried.insert(pending.key.clone()) {
+                    fresh.push(pending);
+                } else {
+                    // Tried in this call already: give it back for the next call.
+                    self.store.release(&pending.key).await?;
+                }
+            }
+            if fresh.is_empty() {
                 return Ok(outcomes);
             }
-            for pending in due {
-                let class = self.store.class(&pending.key.badge).await?;
-                let outcome = match class {
-                    Some(class) => self.issue(pending, class).await?,
-                    None => {
-                        self.fail(
-                            &pending.key,
-                            format!("badge class {} is not in the store", pending.key.badge),
-                        )
-                        .await?
-                    }
-                };
-                outcomes.push(outcome);
+            for pending in fresh {
+                tracing::info!(badge = %pending.key.badge, sequence = pending.key.sequence,
+                    attempts = pending.attempts, "retrying award");
+                outcomes.push(self.issue_pending(pending, None).await?);
             }
+        }
+    }
+
+    /// Every award that failed for good, with its reason in [`AwardState::Failed`]: the
+    /// operator's list to act on (register the missing class, fix the learner's email), then
+    /// [`Engine::reissue`].
+    ///
+    /// # Errors
+    /// The store's errors.
+    pub async fn failed_awards(&self) -> Result<Vec<PendingAward>, Error> {
+        let mut failed = self.store.unissued().await?;
+        failed.retain(|a| matches!(a.state, AwardState::Failed { .. }));
+        Ok(failed)
+    }
+
+    /// Issues a failed award again, once the cause of its failure is fixed: it becomes pending
+    /// (attempts from zero) and is issued now, with the same key (and so, for the hosted
+    /// issuer, the same assertion id).
+    ///
+    /// # Errors
+    /// [`Error::Backend`] with [`badgery_backend::Error::NotFound`] for an award never claimed
+    /// or [`badgery_backend::Error::Conflict`] for one that has not failed; the store's errors.
+    pub async fn reissue(&self, key: &AwardKey) -> Result<Outcome, Error> {
+        let now = (self.clock)();
+        let pending = self.store.reopen(key, self.lease_until(now)).await?;
+        tracing::info!(badge = %key.badge, sequence = key.sequence, "reissuing a failed award");
+        self.issue_pending(pending, None).await
+    }
+
+    /// [`Engine::reissue`] for every failed award of one class.
+    ///
+    /// # Errors
+    /// The store's errors.
+    pub async fn reissue_class(&self, badge: &str) -> Result<Vec<Outcome>, Error> {
+        let mut outcomes = Vec::new();
+        for award in self.failed_awards().await? {
+            if award.key.badge == badge {
+                outcomes.push(self.reissue(&award.key).await?);
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Grants a class again, on purpose, to a learner whose award of it was revoked: a new award
+    /// with the next award number, `reason` as its narrative. The rules never do this on their
+    /// own: a revoked award stays revoked however often its events are replayed.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] with [`badgery_backend::Error::Conflict`] when the learner's latest
+    /// award of the class is not revoked (or there is none: the rules award a first one);
+    /// the store's errors.
+    pub async fn grant_again(
+        &self,
+        learner: &str,
+        badge: &str,
+        reason: &str,
+    ) -> Result<Outcome, Error> {
+        let conflict = |why: &str| {
+            Error::Backend(badgery_backend::Error::Conflict(format!(
+                "cannot grant {badge} to {learner} again: {why}"
+            )))
+        };
+        let latest = self
+            .store
+            .latest_award(learner, badge)
+            .await?
+            .ok_or_else(|| conflict("it was never awarded"))?;
+        let AwardState::Issued { assertion } = &latest.state else {
+            return Err(conflict("the latest award is not issued"));
+        };
+        let revoked = self
+            .store
+            .assertion(assertion)
+            .await?
+            .is_some_and(|a| a.revoked.is_some());
+        if !revoked {
+            return Err(conflict("the latest award is not revoked"));
+        }
+        let now = (self.clock)();
+        let key = AwardKey::new(learner, badge, latest.key.sequence + 1);
+        let pending = PendingAward::new(
+            key.clone(),
+            Recipient::new(learner, latest.recipient.email.clone()),
+            vec![EvidenceItem::narrative(reason)],
+            reason,
+            now,
+        );
+        match self.store.claim(pending, self.lease_until(now)).await? {
+            Claim::Won(pending) => self.issue_pending(pending, None).await,
+            Claim::Exists(existing) => Ok(Outcome::AlreadyClaimed {
+                key,
+                state: existing.state,
+            }),
         }
     }
 
@@ -418,7 +640,19 @@ impl Engine {
             self.store.assertion(assertion_id).await?.ok_or_else(|| {
                 badgery_backend::Error::NotFound(format!("assertion {assertion_id}"))
             })?;
-        let revoked = self.backend.revoke(&assertion, reason).await?;
+        let revoked = guarded(
+            "revoke",
+            self.backend_timeout,
+            self.backend.revoke(&assertion, reason),
+        )
+        .await
+        .map_err(|f| {
+            Error::Backend(if f.retryable {
+                badgery_backend::Error::Unavailable(f.message)
+            } else {
+                badgery_backend::Error::Rejected(f.message)
+            })
+        })?;
         self.store.store_revoked(revoked.clone()).await?;
         Ok(revoked)
     }
@@ -486,49 +720,75 @@ impl Engine {
     async fn claim_and_issue(&self, award: &Award) -> Result<Outcome, Error> {
         let now = (self.clock)();
         let key = AwardKey::new(award.learner.clone(), award.badge.clone(), award.sequence);
-        let email = self.directory.email(&award.learner).unwrap_or_default();
-        let pending = PendingAward::new(
-            key.clone(),
-            Recipient::new(award.learner.clone(), email.clone()),
-            self.evidence(award),
-            award.reason.clone(),
-            now,
-        );
-        let pending = match self.store.claim(pending).await? {
-            Claim::Won(pending) => pending,
-            Claim::Exists(existing) => {
-                return Ok(Outcome::AlreadyClaimed {
-                    key,
-                    state: existing.state,
-                });
+        let span = tracing::info_span!("award", badge = %key.badge, sequence = key.sequence);
+        async {
+            let email = usable_email(self.directory.email(&award.learner)).unwrap_or_default();
+            let pending = PendingAward::new(
+                key.clone(),
+                Recipient::new(award.learner.clone(), email),
+                self.evidence(award),
+                award.reason.clone(),
+                now,
+            );
+            let pending = match self.store.claim(pending, self.lease_until(now)).await? {
+                Claim::Won(pending) => pending,
+                Claim::Exists(existing) => {
+                    tracing::debug!("claimed before");
+                    return Ok(Outcome::AlreadyClaimed {
+                        key,
+                        state: existing.state,
+                    });
+                }
+            };
+            tracing::info!(reason = %award.reason, "claimed");
+            match self.class_for(award).await {
+                Ok(class) => self.issue_pending(pending, Some(class)).await,
+                Err(Error::InvalidImage(reason)) => self.fail(&key, reason).await,
+                Err(e) => {
+                    // The claim stands; the award is retried from the store.
+                    self.store
+                        .retry_later(&key, &e.to_string(), now + self.retry.delay(1))
+                        .await?;
+                    Err(e)
+                }
             }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Issues an award this engine holds the lease of: finds its class (unless the caller did)
+    /// and its recipient's email, calls the backend and records what happened.
+    async fn issue_pending(
+        &self,
+        mut pending: PendingAward,
+        class: Option<Option<BadgeClassRecord>>,
+    ) -> Result<Outcome, Error> {
+        let class = match class {
+            Some(class) => class,
+            None => self.store.class(&pending.key.badge).await?,
         };
-        if email.is_empty() {
-            return self
-                .fail(
-                    &key,
-                    format!("no email address for learner {}", award.learner),
-                )
-                .await;
-        }
-        match self.class_for(award).await {
-            Ok(Some(class)) => self.issue(pending, class).await,
-            Ok(None) => {
-                self.fail(
-                    &key,
-                    format!("badge class {} is not in the store", award.badge),
-                )
-                .await
-            }
-            Err(Error::InvalidImage(reason)) => self.fail(&key, reason).await,
-            Err(e) => {
-                // The claim stands; the award is retried from the store.
-                self.store
-                    .retry_later(&key, &e.to_string(), now + self.retry.delay(1))
-                    .await?;
-                Err(e)
+        let Some(class) = class else {
+            let reason = format!("badge class {} is not in the store", pending.key.badge);
+            return self.fail(&pending.key, reason).await;
+        };
+        if pending.recipient.email.trim().is_empty() {
+            // The learner may have added an address since the award was claimed.
+            match usable_email(self.directory.email(&pending.recipient.learner)) {
+                Some(email) => pending.recipient.email = email,
+                None => {
+                    let failure = Failure {
+                        retryable: true,
+                        message: format!(
+                            "no email address for learner {} yet",
+                            pending.recipient.learner
+                        ),
+                    };
+                    return self.backend_failed(&pending, failure).await;
+                }
             }
         }
+        self.issue(pending, class).await
     }
 
     /// Calls the backend for a claimed award and records what happened.
@@ -539,12 +799,25 @@ impl Engine {
     ) -> Result<Outcome, Error> {
         let key = pending.key.clone();
         if class.backend_id.is_none() {
-            match self.backend.ensure_class(&class).await {
+            let started = std::time::Instant::now();
+            let result = guarded(
+                "ensure_class",
+                self.backend_timeout,
+                self.backend.ensure_class(&class),
+            )
+            .await;
+            tracing::info!(
+                call = "ensure_class",
+                ok = result.is_ok(),
+                duration_ms = started.elapsed().as_millis() as u64,
+                "backend call"
+            );
+            match result {
                 Ok(id) => {
                     self.store.set_backend_id(&class.slug, &id).await?;
                     class.backend_id = Some(id);
                 }
-                Err(e) => return self.backend_failed(&pending, e).await,
+                Err(failure) => return self.backend_failed(&pending, failure).await,
             }
         }
         let request = AwardRequest {
@@ -555,41 +828,53 @@ impl Engine {
             narrative: Some(pending.reason.clone()).filter(|n| !n.is_empty()),
             issued_on: pending.created,
         };
-        match self.backend.award(&request).await {
+        let started = std::time::Instant::now();
+        let result = guarded("award", self.backend_timeout, self.backend.award(&request)).await;
+        let duration_ms = started.elapsed().as_millis() as u64;
+        match result {
             Ok(assertion) => {
+                tracing::info!(call = "award", ok = true, duration_ms, "backend call");
                 self.store.complete(assertion.clone()).await?;
                 let outcome = Outcome::Issued(Box::new(assertion));
                 self.notify(&outcome);
                 Ok(outcome)
             }
-            Err(e) => self.backend_failed(&pending, e).await,
+            Err(failure) => {
+                tracing::warn!(call = "award", ok = false, duration_ms,
+                    retryable = failure.retryable, error = %failure.message, "backend call");
+                self.backend_failed(&pending, failure).await
+            }
         }
     }
 
     async fn backend_failed(
         &self,
         pending: &PendingAward,
-        e: badgery_backend::Error,
+        failure: Failure,
     ) -> Result<Outcome, Error> {
         let attempt = pending.attempts + 1;
-        if !e.is_retryable() {
-            return self.fail(&pending.key, e.to_string()).await;
+        if !failure.retryable {
+            return self.fail(&pending.key, failure.message).await;
         }
         if attempt >= self.retry.max_attempts {
             return self
                 .fail(
                     &pending.key,
-                    format!("gave up after {attempt} attempts; last error: {e}"),
+                    format!(
+                        "gave up after {attempt} attempts; last error: {}",
+                        failure.message
+                    ),
                 )
                 .await;
         }
         let next_attempt = (self.clock)() + self.retry.delay(attempt);
         self.store
-            .retry_later(&pending.key, &e.to_string(), next_attempt)
+            .retry_later(&pending.key, &failure.message, next_attempt)
             .await?;
+        tracing::info!(attempt, %next_attempt, "award deferred");
         let outcome = Outcome::Deferred {
             key: pending.key.clone(),
-            error: e.to_string(),
+            error: failure.message,
             next_attempt,
         };
         self.notify(&outcome);
@@ -598,6 +883,7 @@ impl Engine {
 
     async fn fail(&self, key: &AwardKey, reason: String) -> Result<Outcome, Error> {
         self.store.fail(key, &reason).await?;
+        tracing::warn!(reason = %reason, "award failed for good");
         let outcome = Outcome::Failed {
             key: key.clone(),
             reason,
@@ -608,7 +894,11 @@ impl Engine {
 
     fn notify(&self, outcome: &Outcome) {
         if let Some(notifier) = &self.notifier {
-            notifier(outcome);
+            // The outcome is recorded before the notifier hears of it: a panicking notifier
+            // loses nothing, and must not stop the awards after this one.
+            if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(|| notifier(outcome))) {
+                tracing::error!(panic = %panic_message(&*payload), "the notifier panicked");
+            }
         }
     }
 }

@@ -22,6 +22,9 @@ pub struct FaultStats {
     /// Awards the inner backend completed, by key (a key completed more than once was retried
     /// after a lost response: the inner backend must have returned the same assertion).
     pub completed: HashMap<AwardKey, u32>,
+    /// Assertions returned to the caller, by key: exactly one per award when issuing is
+    /// exactly-once (a second one means two callers issued the same award).
+    pub delivered: HashMap<AwardKey, u32>,
 }
 
 /// Wraps a backend and fails each call with probability `rate` (deterministic from `seed`):
@@ -106,15 +109,14 @@ impl<B: BadgeBackend> BadgeBackend for FlakyBackend<B> {
             ));
         }
         let assertion = self.inner.award(request).await?;
-        *self
-            .lock()
-            .1
-            .completed
-            .entry(request.key.clone())
-            .or_default() += 1;
+        let mut state = self.lock();
+        *state.1.completed.entry(request.key.clone()).or_default() += 1;
         match fate {
             Some(_) => Err(Error::Timeout("injected: response lost".to_owned())),
-            None => Ok(assertion),
+            None => {
+                *state.1.delivered.entry(request.key.clone()).or_default() += 1;
+                Ok(assertion)
+            }
         }
     }
 

@@ -84,6 +84,9 @@ where
     claims(&make()).await;
     concurrent_claims(Arc::new(make())).await;
     due_and_leases(&make()).await;
+    claim_leases(&make()).await;
+    concurrent_take_due(Arc::new(make())).await;
+    reopen_and_latest(&make()).await;
     completion_and_failure(&make()).await;
     listings(&make()).await;
 }
@@ -180,7 +183,7 @@ async fn claims<S: BadgeStore>(store: &S) {
         ("l", 2, true, "another sequence number is another award"),
         ("m", 1, true, "another learner is another award"),
     ] {
-        let claim = store.claim(award(learner, "b", sequence)).await;
+        let claim = store.claim(award(learner, "b", sequence), t0()).await;
         if wins {
             assert!(matches!(claim, Ok(Claim::Won(_))), "{why}");
         } else {
@@ -194,7 +197,7 @@ async fn concurrent_claims<S: BadgeStore + 'static>(store: Arc<S>) {
         let tasks: Vec<_> = (0..16)
             .map(|_| {
                 let store = Arc::clone(&store);
-                tokio::spawn(async move { store.claim(award("racer", "b", round)).await })
+                tokio::spawn(async move { store.claim(award("racer", "b", round), t0()).await })
             })
             .collect();
         let mut winners = 0;
@@ -211,8 +214,9 @@ async fn concurrent_claims<S: BadgeStore + 'static>(store: Arc<S>) {
 }
 
 async fn due_and_leases<S: BadgeStore>(store: &S) {
-    store.claim(award("l", "b", 1)).await.expect("claim");
     let now = t0();
+    // A claim whose lease ends at once (its claimer gave it up): due to anyone.
+    store.claim(award("l", "b", 1), now).await.expect("claim");
     let due = store
         .take_due(now, now + Duration::seconds(30), 10)
         .await
@@ -258,8 +262,164 @@ async fn due_and_leases<S: BadgeStore>(store: &S) {
     );
 }
 
+async fn claim_leases<S: BadgeStore>(store: &S) {
+    let now = t0();
+    let lease = now + Duration::seconds(60);
+    assert!(matches!(
+        store.claim(award("l", "b", 1), lease).await,
+        Ok(Claim::Won(_))
+    ));
+    for at in [now, now + Duration::seconds(59)] {
+        assert!(
+            store
+                .take_due(at, at + Duration::seconds(60), 10)
+                .await
+                .expect("take due")
+                .is_empty(),
+            "a won claim is not due to anyone else while its lease is live"
+        );
+    }
+    // The claimer died without a word: once its lease has ended the award is taken again.
+    let after = lease;
+    let taken = store
+        .take_due(after, after + Duration::seconds(60), 10)
+        .await
+        .expect("take due");
+    assert_eq!(
+        taken.iter().map(|a| a.key.clone()).collect::<Vec<_>>(),
+        [AwardKey::new("l", "b", 1)],
+        "an award whose claimer died is taken again after its lease"
+    );
+    // A claimer that gives an award back ends its lease.
+    assert!(matches!(
+        store.claim(award("l", "d", 1), lease).await,
+        Ok(Claim::Won(_))
+    ));
+    store
+        .release(&AwardKey::new("l", "d", 1))
+        .await
+        .expect("release");
+    assert_eq!(
+        store.take_due(now, lease, 10).await.expect("take").len(),
+        1,
+        "a released award is due at once"
+    );
+    assert!(matches!(
+        store.release(&AwardKey::new("nobody", "d", 1)).await,
+        Err(Error::NotFound(_))
+    ));
+    // A claimer that reports a transient failure ends its lease: due at the next attempt.
+    assert!(matches!(
+        store.claim(award("l", "c", 1), lease).await,
+        Ok(Claim::Won(_))
+    ));
+    store
+        .retry_later(
+            &AwardKey::new("l", "c", 1),
+            "503",
+            now + Duration::seconds(5),
+        )
+        .await
+        .expect("retry later");
+    let at = now + Duration::seconds(5);
+    assert_eq!(
+        store.take_due(at, at, 10).await.expect("take").len(),
+        1,
+        "retry_later ends the claim's lease"
+    );
+}
+
+async fn concurrent_take_due<S: BadgeStore + 'static>(store: Arc<S>) {
+    let now = t0();
+    for i in 0..64 {
+        store
+            .claim(award(&format!("l{i}"), "b", 1), now)
+            .await
+            .expect("claim");
+    }
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                loop {
+                    let batch = store
+                        .take_due(now, now + Duration::seconds(60), 3)
+                        .await
+                        .expect("take due");
+                    if batch.is_empty() {
+                        return got;
+                    }
+                    got.extend(batch.into_iter().map(|a| a.key));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.expect("task"));
+    }
+    let taken = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(
+        (taken, all.len()),
+        (64, 64),
+        "8 concurrent take_due callers get every due award once, never the same award twice"
+    );
+}
+
+async fn reopen_and_latest<S: BadgeStore>(store: &S) {
+    let now = t0();
+    let key = AwardKey::new("l", "b", 1);
+    assert!(matches!(
+        store.reopen(&key, now).await,
+        Err(Error::NotFound(_))
+    ));
+    store.claim(award("l", "b", 1), now).await.expect("claim");
+    assert!(
+        matches!(store.reopen(&key, now).await, Err(Error::Conflict(_))),
+        "only a failed award is reopened"
+    );
+    store.fail(&key, "no class").await.expect("fail");
+    let lease = now + Duration::seconds(60);
+    let reopened = store.reopen(&key, lease).await.expect("reopen");
+    assert_eq!(
+        (
+            &reopened.state,
+            reopened.attempts,
+            reopened.last_error.as_deref()
+        ),
+        (&AwardState::Pending, 0, Some("no class")),
+        "a reopened award is pending with its failure kept as the last error"
+    );
+    assert!(
+        store.take_due(now, now, 10).await.expect("take").is_empty(),
+        "a reopened award is leased to the operator who reopened it"
+    );
+    assert_eq!(
+        store.take_due(lease, lease, 10).await.expect("take").len(),
+        1,
+        "and due to anyone after that lease"
+    );
+    assert_eq!(store.latest_award("l", "zz").await.expect("latest"), None);
+    store.claim(award("l", "b", 3), now).await.expect("claim");
+    store.claim(award("l", "b", 2), now).await.expect("claim");
+    store.claim(award("l", "bb", 9), now).await.expect("claim");
+    store.claim(award("m", "b", 7), now).await.expect("claim");
+    assert_eq!(
+        store
+            .latest_award("l", "b")
+            .await
+            .expect("latest")
+            .map(|a| a.key.sequence),
+        Some(3),
+        "the latest award is the one with the highest number, of that learner and class only"
+    );
+}
+
 async fn completion_and_failure<S: BadgeStore>(store: &S) {
-    let won = match store.claim(award("l", "b", 1)).await {
+    let won = match store.claim(award("l", "b", 1), t0()).await {
         Ok(Claim::Won(a)) => a,
         other => panic!("claim: {other:?}"),
     };
@@ -273,7 +433,7 @@ async fn completion_and_failure<S: BadgeStore>(store: &S) {
         store.assertion(&issued.id).await.expect("get"),
         Some(issued.clone())
     );
-    match store.claim(award("l", "b", 1)).await {
+    match store.claim(award("l", "b", 1), t0()).await {
         Ok(Claim::Exists(a)) => assert_eq!(
             a.state,
             AwardState::Issued {
@@ -290,7 +450,7 @@ async fn completion_and_failure<S: BadgeStore>(store: &S) {
             .is_empty(),
         "issued awards are never due"
     );
-    store.claim(award("l", "c", 1)).await.expect("claim");
+    store.claim(award("l", "c", 1), t0()).await.expect("claim");
     store
         .fail(&AwardKey::new("l", "c", 1), "rejected: bad email")
         .await
@@ -335,7 +495,7 @@ async fn listings<S: BadgeStore>(store: &S) {
         ("course-b", Some("course-v1:O+B+1"), "openedx__course", 4),
     ];
     for (slug, course, component, day) in entries {
-        store.claim(award("l", slug, 1)).await.expect("claim");
+        store.claim(award("l", slug, 1), t0()).await.expect("claim");
         store
             .complete(assertion(
                 &AwardKey::new("l", slug, 1),

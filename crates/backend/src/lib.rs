@@ -16,8 +16,8 @@
 //! let now = chrono::Utc::now();
 //! let award = |n| PendingAward::new(AwardKey::new("ada", "rust-101", 1),
 //!                                    Recipient::new("ada", "ada@example.org"), vec![], n, now);
-//! assert!(matches!(store.claim(award("first")).await?, Claim::Won(_)));
-//! assert!(matches!(store.claim(award("second")).await?, Claim::Exists(_)));
+//! assert!(matches!(store.claim(award("first"), now).await?, Claim::Won(_)));
+//! assert!(matches!(store.claim(award("second"), now).await?, Claim::Exists(_)));
 //! # Ok::<(), badgery_backend::Error>(())
 //! # }).unwrap();
 //! ```

@@ -112,14 +112,14 @@ impl BadgeStore for MemoryStore {
         Ok(self.lock().classes.values().cloned().collect())
     }
 
-    async fn claim(&self, award: PendingAward) -> Result<Claim, Error> {
+    async fn claim(&self, award: PendingAward, lease_until: DateTime<Utc>) -> Result<Claim, Error> {
         let mut inner = self.lock();
         if let Some((existing, _)) = inner.awards.get(&award.key) {
             return Ok(Claim::Exists(existing.clone()));
         }
         inner
             .awards
-            .insert(award.key.clone(), (award.clone(), None));
+            .insert(award.key.clone(), (award.clone(), Some(lease_until)));
         Ok(Claim::Won(award))
     }
 
@@ -154,6 +154,48 @@ impl BadgeStore for MemoryStore {
             .filter(|(a, _)| !matches!(a.state, AwardState::Issued { .. }))
             .map(|(a, _)| a.clone())
             .collect())
+    }
+
+    async fn release(&self, key: &AwardKey) -> Result<(), Error> {
+        let mut inner = self.lock();
+        let (_, lease) = inner.awards.get_mut(key).ok_or_else(|| not_claimed(key))?;
+        *lease = None;
+        Ok(())
+    }
+
+    async fn reopen(
+        &self,
+        key: &AwardKey,
+        lease_until: DateTime<Utc>,
+    ) -> Result<PendingAward, Error> {
+        let mut inner = self.lock();
+        let (award, lease) = inner.awards.get_mut(key).ok_or_else(|| not_claimed(key))?;
+        let AwardState::Failed { reason } = &award.state else {
+            return Err(Error::Conflict(format!(
+                "the award {} / {} #{} has not failed",
+                key.learner, key.badge, key.sequence
+            )));
+        };
+        award.last_error = Some(reason.clone());
+        award.state = AwardState::Pending;
+        award.attempts = 0;
+        *lease = Some(lease_until);
+        Ok(award.clone())
+    }
+
+    async fn latest_award(
+        &self,
+        learner: &str,
+        badge: &str,
+    ) -> Result<Option<PendingAward>, Error> {
+        let inner = self.lock();
+        let from = AwardKey::new(learner, badge, 0);
+        let to = AwardKey::new(learner, badge, u32::MAX);
+        Ok(inner
+            .awards
+            .range(from..=to)
+            .next_back()
+            .map(|(_, (a, _))| a.clone()))
     }
 
     async fn complete(&self, assertion: IssuedAssertion) -> Result<(), Error> {

@@ -48,7 +48,11 @@ pub trait BadgeBackend: Send + Sync + Debug {
 /// Where badge classes, issued assertions and pending awards are kept.
 ///
 /// Every method is atomic. [`BadgeStore::claim`] is the exactly-once guarantee: of any number
-/// of concurrent claims of one [`AwardKey`], exactly one wins.
+/// of concurrent claims of one [`AwardKey`], exactly one wins, and the winner holds a *lease*
+/// on the award: until the lease ends, [`BadgeStore::take_due`] hands the award to nobody
+/// else, so only the claimer calls the backend. A claimer that dies leaves the award to be
+/// taken again once its lease has ended. [`BadgeStore::complete`], [`BadgeStore::retry_later`]
+/// and [`BadgeStore::fail`] end the lease.
 #[async_trait]
 pub trait BadgeStore: Send + Sync + Debug {
     /// Stores a class unless one with its slug exists, and returns the stored class and whether
@@ -91,14 +95,15 @@ pub trait BadgeStore: Send + Sync + Debug {
     /// The store's own errors.
     async fn classes(&self) -> Result<Vec<BadgeClassRecord>, Error>;
 
-    /// Claims an award: stores it as pending unless its key was claimed before.
+    /// Claims an award: stores it as pending unless its key was claimed before. A won claim is
+    /// leased to the caller until `lease_until`: no [`BadgeStore::take_due`] returns it before.
     ///
     /// # Errors
     /// The store's own errors.
-    async fn claim(&self, award: PendingAward) -> Result<Claim, Error>;
+    async fn claim(&self, award: PendingAward, lease_until: DateTime<Utc>) -> Result<Claim, Error>;
 
-    /// Pending awards due at `now` (up to `limit`), each leased until `lease_until` so that a
-    /// concurrent caller does not get it too.
+    /// Pending awards due at `now` (up to `limit`) whose lease, if any, has ended by `now`,
+    /// each leased until `lease_until` so that a concurrent caller does not get it too.
     ///
     /// # Errors
     /// The store's own errors.
@@ -109,11 +114,38 @@ pub trait BadgeStore: Send + Sync + Debug {
         limit: usize,
     ) -> Result<Vec<PendingAward>, Error>;
 
+    /// Ends the lease on a pending award without recording an attempt, so that it is due to
+    /// anyone again (an engine that took an award it will not work on gives it back).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the award was never claimed.
+    async fn release(&self, key: &AwardKey) -> Result<(), Error>;
+
     /// Every award not yet issued (pending or failed for good).
     ///
     /// # Errors
     /// The store's own errors.
     async fn unissued(&self) -> Result<Vec<PendingAward>, Error>;
+
+    /// Makes a failed award pending again (attempts from zero, its failure kept as the last
+    /// error), leased to the caller until `lease_until`, and returns it: the operator's way to
+    /// issue an award once the cause of its failure is fixed.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the award was never claimed, [`Error::Conflict`] when it has
+    /// not failed.
+    async fn reopen(
+        &self,
+        key: &AwardKey,
+        lease_until: DateTime<Utc>,
+    ) -> Result<PendingAward, Error>;
+
+    /// The claimed award of `badge` to `learner` with the highest award number, in any state.
+    ///
+    /// # Errors
+    /// The store's own errors.
+    async fn latest_award(&self, learner: &str, badge: &str)
+    -> Result<Option<PendingAward>, Error>;
 
     /// Records the assertion and marks its award issued, atomically. Recording the same
     /// assertion again changes nothing.
