@@ -3,9 +3,11 @@
 //!
 //! Each award becomes a hosted assertion with the recipient's email hashed under a fresh
 //! per-assertion salt, the evidence, the class's expiry, and the class image baked with the
-//! assertion. Ids come from the host's [`UrlScheme`]. The assertion id is derived from the
-//! award's idempotency key, so issuing the same award twice (a retry after a lost response)
-//! yields the same assertion, not a second one. [`HostedIssuer::documents`] lists everything
+//! assertion. Ids come from the host's [`UrlScheme`]. The assertion id is a keyed hash
+//! (HMAC-SHA256 under the host's [`IdSecret`]) of the award's idempotency key: issuing the
+//! same award twice (a retry after a lost response) yields the same assertion, not a second
+//! one, and nobody without the secret can compute a learner's assertion URLs from their
+//! username to probe which badges they hold. [`HostedIssuer::documents`] lists everything
 //! the host must serve.
 
 use async_trait::async_trait;
@@ -17,8 +19,9 @@ use badgery_model::{
     Assertion, BadgeClass, Criteria, Evidence, IdentityObject, IdentityType, Profile,
     RevokedAssertion, VerificationObject,
 };
+use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use url::Url;
 
 use crate::error::Error;
@@ -129,10 +132,60 @@ pub struct ServedDocument {
     pub body: Vec<u8>,
 }
 
+/// The secret assertion ids are derived with. Keep it as long as the assertions it named are
+/// served (a new secret gives a retried award a new id): store it with the platform's other
+/// secrets and give the same one to every app server.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IdSecret(Vec<u8>);
+
+impl IdSecret {
+    /// The shortest secret accepted, in bytes.
+    pub const MIN_LEN: usize = 16;
+
+    /// A secret from the host's bytes (at least [`IdSecret::MIN_LEN`]).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a shorter secret.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, Error> {
+        let bytes = bytes.into();
+        if bytes.len() < Self::MIN_LEN {
+            return Err(Error::Config(format!(
+                "the assertion id secret has {} bytes; at least {} are needed",
+                bytes.len(),
+                Self::MIN_LEN
+            )));
+        }
+        Ok(IdSecret(bytes))
+    }
+
+    /// A new random 32-byte secret from the operating system.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the system has no randomness to give.
+    pub fn generate() -> Result<Self, Error> {
+        let mut bytes = vec![0; 32];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| Error::Config(format!("no randomness for the id secret: {e}")))?;
+        Ok(IdSecret(bytes))
+    }
+
+    /// The secret's bytes, to store.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for IdSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdSecret(..)")
+    }
+}
+
 /// The hosted issuer backend.
 #[derive(Debug, Clone)]
 pub struct HostedIssuer {
     scheme: UrlScheme,
+    secret: IdSecret,
     /// The issuer profile document, built and checked once.
     issuer: Profile,
 }
@@ -164,16 +217,17 @@ fn json_ld(value: &Value) -> Vec<u8> {
 }
 
 impl HostedIssuer {
-    /// An issuer serving its documents under `scheme`.
+    /// An issuer serving its documents under `scheme`, naming assertions with `secret`.
     ///
     /// # Errors
     /// [`Error::Config`] when the issuer's email is not an address.
-    pub fn new(scheme: UrlScheme, issuer: IssuerProfile) -> Result<Self, Error> {
+    pub fn new(scheme: UrlScheme, issuer: IssuerProfile, secret: IdSecret) -> Result<Self, Error> {
         let mut profile = Profile::issuer(scheme.issuer(), issuer.name, issuer.url, &issuer.email)
             .map_err(|e| Error::Config(e.to_string()))?;
         profile.description = issuer.description;
         Ok(HostedIssuer {
             scheme,
+            secret,
             issuer: profile,
         })
     }
@@ -272,9 +326,15 @@ impl HostedIssuer {
         served
     }
 
-    /// The assertion id for an award: 32 hex digits of sha256 of its idempotency key.
-    fn assertion_token(request: &AwardRequest) -> String {
-        Sha256::digest(request.key.idempotency_key().as_bytes())
+    /// The assertion id for an award: 32 hex digits of HMAC-SHA256 of its idempotency key
+    /// under the id secret.
+    fn assertion_token(&self, request: &AwardRequest) -> String {
+        // HMAC takes a key of any length: `new_from_slice` cannot fail.
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        mac.update(request.key.idempotency_key().as_bytes());
+        mac.finalize()
+            .into_bytes()
             .iter()
             .take(16)
             .map(|b| format!("{b:02x}"))
@@ -305,7 +365,7 @@ impl BadgeBackend for HostedIssuer {
     async fn award(&self, request: &AwardRequest) -> Result<IssuedAssertion, BackendError> {
         let class = &request.class;
         check_class_image(&class.slug, &class.image).map_err(rejected)?;
-        let token = Self::assertion_token(request);
+        let token = self.assertion_token(request);
         let recipient = IdentityObject::hashed(IdentityType::Email, &request.recipient.email)
             .map_err(|e| BackendError::Unavailable(e.to_string()))?;
         let image_url = self.scheme.assertion_image(&token, class.image.format);

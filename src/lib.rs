@@ -10,7 +10,7 @@
 //! use std::sync::Arc;
 //! use badgery::backend::{BadgeClassRecord, ClassImage, ImageFormat, MemoryStore};
 //! use badgery::rules::{BadgeClass, Event, RuleSet};
-//! use badgery::{Engine, HostedIssuer, IssuerProfile, Outcome, StaticDirectory, UrlScheme};
+//! use badgery::{Engine, HostedIssuer, IdSecret, IssuerProfile, Outcome, StaticDirectory, UrlScheme};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 //! let course = "course-v1:Org+Rust+2026";
@@ -18,6 +18,7 @@
 //! let issuer = HostedIssuer::new(
 //!     UrlScheme::new("https://lms.example.org/ob/")?,
 //!     IssuerProfile::new("Example LMS", "https://lms.example.org".parse()?, "badges@lms.example.org"),
+//!     IdSecret::generate()?, // in production: the platform's stored secret
 //! )?;
 //! let directory = StaticDirectory::new().learner("ada", "ada@example.org");
 //! let engine = Engine::new(rules, Arc::new(MemoryStore::new()), Arc::new(issuer), Arc::new(directory));
@@ -56,4 +57,6 @@ pub use engine::{
     AutoClasses, CourseInfo, Directory, Engine, Notifier, Outcome, RetryPolicy, StaticDirectory,
 };
 pub use error::Error;
-pub use hosted::{HostedIssuer, IssuerProfile, ServedDocument, UrlScheme, check_class_image};
+pub use hosted::{
+    HostedIssuer, IdSecret, IssuerProfile, ServedDocument, UrlScheme, check_class_image,
+};

@@ -31,7 +31,8 @@ fn directory() -> StaticDirectory {
     StaticDirectory::new()
         .learner("ada", "ada@example.org")
         .learner("bob", "bob@example.org")
-        .certificates_at("https://lms.example.org/cert")
+        .certificate("ada", RUST, "https://lms.example.org/cert/0d5f9c-rust")
+        .certificate("ada", PY, "https://lms.example.org/cert/0d5f9c-py")
 }
 
 fn cert(learner: &str, course: &str) -> Event {
@@ -667,10 +668,11 @@ async fn hosted_documents_validate_expire_and_revoke() {
         assert_eq!(assertion["recipient"]["hashed"], true);
         assert_eq!(
             assertion["evidence"][0]["id"],
-            format!(
-                "https://lms.example.org/cert?learner=ada&course={}",
-                course.replace(':', "%3A").replace('+', "%2B")
-            )
+            if course == RUST {
+                "https://lms.example.org/cert/0d5f9c-rust"
+            } else {
+                "https://lms.example.org/cert/0d5f9c-py"
+            }
         );
         let baked =
             badgery::bake::unbake(&a.baked_image.as_ref().unwrap().bytes, &Default::default())

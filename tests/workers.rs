@@ -445,3 +445,36 @@ async fn a_revoked_award_is_granted_again_only_on_purpose() {
     assert_eq!(second.key, AwardKey::new("ada", "rust", 2));
     assert_ne!(second.id, first.id);
 }
+
+#[tokio::test]
+async fn assertion_ids_are_keyed_by_the_issuers_secret() {
+    let ids = |secret: &'static [u8]| async move {
+        let engine = engine_with(
+            Arc::new(hosted::issuer_with_secret(secret)),
+            StaticDirectory::new().learner("ada", "ada@example.org"),
+        );
+        register_rust(&engine).await;
+        match &engine.handle(&cert("ada", RUST)).await.unwrap()[..] {
+            [Outcome::Issued(a)] => a.id.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let first = ids(b"the platform's secret, 32 bytes.").await;
+    assert_eq!(
+        first,
+        ids(b"the platform's secret, 32 bytes.").await,
+        "the same secret names an award the same (idempotent across restarts)"
+    );
+    assert_ne!(
+        first,
+        ids(b"another platform's secret, too..").await,
+        "without the secret the id cannot be computed from the learner and class"
+    );
+    assert!(!first.contains("ada"));
+    assert!(badgery::IdSecret::new(&b"short"[..]).is_err());
+    assert_eq!(
+        format!("{:?}", badgery::IdSecret::new(&[7; 16][..]).unwrap()),
+        "IdSecret(..)",
+        "the secret never shows in logs"
+    );
+}

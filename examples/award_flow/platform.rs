@@ -15,10 +15,12 @@ use badgery::fault::FlakyBackend;
 use badgery::model::validate::{DocumentSet, Options, validate};
 use badgery::rules::{Evaluator, Event, RuleSet};
 use badgery::{
-    AutoClasses, CourseInfo, Engine, HostedIssuer, IssuerProfile, RetryPolicy, StaticDirectory,
-    UrlScheme,
+    AutoClasses, CourseInfo, Engine, HostedIssuer, IdSecret, IssuerProfile, RetryPolicy,
+    StaticDirectory, UrlScheme,
 };
 use chrono::{Duration, TimeZone, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 pub(crate) const BASE: &str = "https://lms.example.org/ob/";
 pub(crate) const RUST: &str = "course-v1:Academy+Rust+2026";
@@ -169,16 +171,61 @@ pub(crate) fn classes() -> Vec<BadgeClassRecord> {
     ]
 }
 
-pub(crate) fn directory() -> StaticDirectory {
-    let mut directory =
-        StaticDirectory::new().certificates_at("https://lms.example.org/certificates");
+/// The platform's learners and courses. Each certificate is published under an id of its own
+/// (a keyed hash under the platform's secret, as an LMS would draw one), never under the
+/// learner's id: evidence URLs are public.
+pub(crate) fn directory(secret: &IdSecret) -> StaticDirectory {
+    let mut directory = StaticDirectory::new();
     for learner in ["ada", "bob", "cy", "dee", "eve"] {
         directory = directory.learner(learner, &format!("{learner}@learners.example.org"));
+    }
+    for event in events() {
+        if let Event::Certificate {
+            learner, course, ..
+        } = event
+        {
+            let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key");
+            mac.update(format!("certificate\u{1f}{learner}\u{1f}{course}").as_bytes());
+            let id: String = mac.finalize().into_bytes()[..12]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let url = format!("https://lms.example.org/certificates/{id}");
+            directory = directory.certificate(&learner, &course, &url);
+        }
     }
     let mut intro = CourseInfo::new("Introduction to Programming");
     intro.about_url = Some("https://lms.example.org/courses/intro/about".to_owned());
     intro.start = Some("2026-01-15".to_owned());
     directory.course(INTRO, intro)
+}
+
+/// The platform's secret for assertion and certificate ids: kept in `OUT/id-secret` (created
+/// on the first run, readable by its owner only), so that a second run names everything as
+/// the first did; a fresh one when nothing is written.
+pub(crate) fn id_secret(out: Option<&Path>) -> Result<IdSecret, String> {
+    let Some(dir) = out else {
+        return IdSecret::generate().map_err(|e| e.to_string());
+    };
+    let path = dir.join("id-secret");
+    let shown = path.display();
+    match std::fs::read(&path) {
+        Ok(bytes) => IdSecret::new(bytes).map_err(|e| format!("{shown}: {e}")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let secret = IdSecret::generate().map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&path).map_err(|e| format!("{shown}: {e}"))?;
+            std::io::Write::write_all(&mut file, secret.as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(|e| format!("{shown}: {e}"))?;
+            Ok(secret)
+        }
+        Err(e) => Err(format!("{shown}: {e}")),
+    }
 }
 
 pub(crate) fn events() -> Vec<Event> {
@@ -189,14 +236,15 @@ pub(crate) fn events() -> Vec<Event> {
         .collect()
 }
 
-pub(crate) fn issuer() -> HostedIssuer {
+pub(crate) fn issuer(secret: IdSecret) -> HostedIssuer {
     let mut profile = IssuerProfile::new(
         "Example Academy",
         "https://lms.example.org".parse().expect("a URL"),
         "badges@lms.example.org",
     );
     profile.description = Some("Badges of the Example Academy learning platform.".to_owned());
-    HostedIssuer::new(UrlScheme::new(BASE).expect("a base URL"), profile).expect("a valid issuer")
+    HostedIssuer::new(UrlScheme::new(BASE).expect("a base URL"), profile, secret)
+        .expect("a valid issuer")
 }
 
 /// One issued award, for the table.
@@ -210,7 +258,7 @@ pub(crate) struct Row {
 }
 
 /// What a run produced and checked.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Report {
     pub(crate) rows: Vec<Row>,
     pub(crate) expected: usize,
@@ -247,7 +295,17 @@ fn expected_awards() -> BTreeMap<(String, String, u32), String> {
 pub(crate) async fn run(out: Option<&Path>, failure_rate: f64, seed: u64) -> Report {
     let rules = RuleSet::from_toml(RULES).expect("the rules are valid");
     let store: Arc<MemoryStore> = Arc::new(MemoryStore::new());
-    let issuer = issuer();
+    let secret = match id_secret(out) {
+        Ok(secret) => secret,
+        Err(e) => {
+            return Report {
+                problems: vec![format!("the id secret: {e}")],
+                ..Report::default()
+            };
+        }
+    };
+    let directory = Arc::new(directory(&secret));
+    let issuer = issuer(secret);
     let backend = Arc::new(FlakyBackend::new(issuer.clone(), failure_rate, seed));
     // A simulated clock: a minute passes per event; retries wait for the clock to move on.
     let clock = Arc::new(Mutex::new(
@@ -283,7 +341,7 @@ pub(crate) async fn run(out: Option<&Path>, failure_rate: f64, seed: u64) -> Rep
             rules.clone(),
             store.clone(),
             backend.clone(),
-            Arc::new(directory()),
+            directory.clone(),
         )
         .with_retry(retry)
         .with_auto_classes(auto.clone())
