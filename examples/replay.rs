@@ -20,8 +20,19 @@ use badgery::rules::{Error, Evaluator, Event, RuleSet};
 const EXAMPLE_RULES: &str = include_str!("../tests/data/rules/platform.toml");
 const EXAMPLE_EVENTS: &str = include_str!("../tests/data/rules/events.jsonl");
 
+/// The largest rule set or event log read (64 MiB); a larger file, a device or a FIFO is
+/// refused before anything is read.
+const MAX_INPUT: u64 = 64 << 20;
+
 fn read(path: &str) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("{path}: cannot read: {e}"))
+    let bytes = badgery::bake::read_file(std::path::Path::new(path), MAX_INPUT)
+        .map_err(|e| format!("cannot read {e}"))?;
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "{path}: not UTF-8 text (byte {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 fn run(args: &[String]) -> Result<(), String> {

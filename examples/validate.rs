@@ -61,9 +61,14 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
+/// The largest input read (64 MiB, the baker's image limit); a larger file, a device or a
+/// FIFO is refused before anything is read.
+const MAX_INPUT: u64 = 64 << 20;
+
 fn read_json(path: &str) -> Result<Value, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    serde_json::from_str(&text).map_err(|e| format!("{path} is not JSON: {e}"))
+    let bytes = badgery::bake::read_file(std::path::Path::new(path), MAX_INPUT)
+        .map_err(|e| format!("cannot read {e}"))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{path} is not JSON: {e}"))
 }
 
 fn run() -> Result<bool, String> {

@@ -449,7 +449,7 @@ proptest! {
     /// outside the chunk are unchanged.
     #[test]
     fn png_round_trip_and_splice(index in 0usize..161, text in "\\PC{1,300}") {
-        prop_assume!(!text.trim().is_empty());
+        prop_assume!(!text.trim().is_empty() && !text.trim().starts_with(['{', '[']));
         let images = valid_suite();
         let image = &images[index % images.len()];
         let p = Payload::new(text).unwrap();
@@ -524,4 +524,167 @@ fn reads_what_the_python_reference_bakery_bakes() {
     assert_eq!(read("py-baked-json.svg").as_str(), json);
     // Its PNG output is also a well-formed PNG by our checks.
     assert!(png::check(&std::fs::read(data("interop/py-baked-json.png")).unwrap()).is_ok());
+}
+
+/// The payload limit holds for the UTF-8 text a Latin-1 `tEXt` chunk becomes.
+#[test]
+fn latin1_text_is_limited_after_conversion() {
+    let image = small_png();
+    let mut data = b"openbadges\0".to_vec();
+    data.extend(std::iter::repeat_n(0xe9u8, 600)); // "é" × 600: 1 200 bytes of UTF-8
+    let baked = with_chunk(&image, 33, b"tEXt", &data);
+    let limits = Limits::new(1 << 20, 1000);
+    let err = bake::unbake(&baked, &limits).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LimitExceeded {
+                found: 1200,
+                limit: 1000,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let roomy = Limits::new(1 << 20, 1200);
+    assert_eq!(
+        bake::unbake(&baked, &roomy)
+            .unwrap()
+            .unwrap()
+            .as_str()
+            .len(),
+        1200
+    );
+}
+
+#[cfg(unix)]
+mod files {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn payload() -> Payload {
+        Payload::new("https://x.org/a/1").unwrap()
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_link_or_a_device_given_as_output_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.png");
+        std::fs::write(&input, small_png()).unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        let link = dir.path().join("out.png");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let err = bake::bake_file(&input, &payload(), &link, &Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        for special in ["/dev/null", "/dev/zero"] {
+            let err = bake::bake_file(&input, &payload(), Path::new(special), &Limits::default())
+                .unwrap_err();
+            assert!(err.to_string().contains("regular file"), "{special}: {err}");
+            assert!(
+                !std::fs::metadata(special).unwrap().is_file(),
+                "{special} still a device"
+            );
+        }
+        let folder = dir.path().join("sub");
+        std::fs::create_dir(&folder).unwrap();
+        assert!(bake::bake_file(&input, &payload(), &folder, &Limits::default()).is_err());
+        assert_eq!(entries(dir.path()), ["in.png", "out.png", "sub", "victim"]);
+    }
+
+    #[test]
+    fn a_replaced_output_keeps_its_permissions_and_a_failure_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.png");
+        std::fs::write(&input, small_png()).unwrap();
+        let out = dir.path().join("out.png");
+        std::fs::write(&out, b"old").unwrap();
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o640)).unwrap();
+        bake::bake_file(&input, &payload(), &out, &Limits::default()).unwrap();
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        assert_eq!(
+            bake::unbake(&std::fs::read(&out).unwrap(), &Limits::default())
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "https://x.org/a/1"
+        );
+        // A bad input: the existing output is untouched, no temporary file is left.
+        let bad = dir.path().join("bad.png");
+        std::fs::write(&bad, b"\x89PNG\r\n\x1a\nbroken").unwrap();
+        let before = std::fs::read(&out).unwrap();
+        assert!(bake::bake_file(&bad, &payload(), &out, &Limits::default()).is_err());
+        assert_eq!(std::fs::read(&out).unwrap(), before);
+        let fresh = dir.path().join("fresh.png");
+        assert!(bake::bake_file(&bad, &payload(), &fresh, &Limits::default()).is_err());
+        assert_eq!(entries(dir.path()), ["bad.png", "in.png", "out.png"]);
+    }
+
+    #[test]
+    fn a_missing_output_folder_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.png");
+        std::fs::write(&input, small_png()).unwrap();
+        let out = dir.path().join("missing/out.png");
+        let err = bake::bake_file(&input, &payload(), &out, &Limits::default()).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("missing/out.png") && text.contains("folder"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn inputs_are_read_up_to_their_limit_and_never_from_devices_or_fifos() {
+        let limits = Limits::new(1000, 100);
+        for special in ["/dev/zero", "/dev/null"] {
+            let err = bake::read_image(Path::new(special), &limits).unwrap_err();
+            assert!(err.to_string().contains("regular file"), "{special}: {err}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // With no writer, opening it would block forever: it is refused first.
+        let err = bake::read_payload(&fifo, &limits).unwrap_err();
+        assert!(err.to_string().contains("FIFO"), "{err}");
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'x'; 1001]).unwrap();
+        assert!(matches!(
+            bake::read_image(&big, &limits),
+            Err(Error::LimitExceeded {
+                found: 1001,
+                limit: 1000,
+                ..
+            })
+        ));
+        assert!(matches!(
+            bake::read_payload(&big, &limits),
+            Err(Error::LimitExceeded { limit: 100, .. })
+        ));
+        assert_eq!(
+            bake::read_image(&big, &Limits::new(1001, 1)).unwrap().len(),
+            1001
+        );
+    }
 }

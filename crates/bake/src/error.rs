@@ -45,6 +45,14 @@ pub enum Error {
     /// Reading the input or writing the output failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// A named file cannot be read or written, or is not a regular file.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
     /// The image is not a well-formed PNG or SVG.
     #[error("malformed {format} at byte {offset}{}: {problem}", chunk.map(|c| format!(" (chunk {c})")).unwrap_or_default())]
     Malformed {

@@ -25,15 +25,16 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod files;
 mod limits;
 mod payload;
 pub mod png;
 pub mod svg;
 
-use std::io::Write;
 use std::path::Path;
 
 pub use error::{ChunkType, Error, Limit};
+pub use files::{read_file, read_image, read_payload};
 pub use limits::Limits;
 pub use payload::{Payload, PayloadKind};
 
@@ -88,42 +89,25 @@ pub fn unbake(image: &[u8], limits: &Limits) -> Result<Option<Payload>, Error> {
     }
 }
 
-/// Bakes the image file `input` into the file `output`. The baked image is written to a
-/// temporary file beside `output` and renamed over it only when the bake succeeded, so on any
-/// error no output file is left behind (and an existing one is untouched).
+/// Bakes the image file `input` into the file `output`.
+///
+/// The input is read only if it is a regular file no larger than [`Limits::max_input`]. The
+/// baked image is written to a temporary file created exclusively in `output`'s folder and
+/// renamed over `output` only when the bake succeeded: on any error neither an output nor a
+/// temporary file is left behind, and an existing output is untouched. An existing output
+/// must be a regular file (never a link, device or FIFO); its permissions are kept.
 ///
 /// # Errors
-/// [`Error::Io`] when a file cannot be read or written; otherwise as [`bake`].
+/// [`Error::File`] naming the file that cannot be read or written; otherwise as [`bake`].
 pub fn bake_file(
     input: &Path,
     payload: &Payload,
     output: &Path,
     limits: &Limits,
 ) -> Result<(), Error> {
-    let size = std::fs::metadata(input)?.len();
-    limits.check_image(size)?;
-    let image = std::fs::read(input)?;
+    let image = read_image(input, limits)?;
     let baked = bake(&image, payload, limits)?;
-    let dir = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = output
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    // Unique per process and per call, so concurrent bakes never share a temporary file.
-    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let temp = dir.join(format!(".{name}.{}.{call}.baking", std::process::id()));
-    let written = std::fs::File::create(&temp)
-        .and_then(|mut f| f.write_all(&baked).and_then(|()| f.sync_all()))
-        .and_then(|()| std::fs::rename(&temp, output));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(Error::Io(e));
-    }
-    Ok(())
+    files::write_replacing(output, &baked)
 }
 
 /// What an image is: format, size in pixels and bytes, and for PNG its header.

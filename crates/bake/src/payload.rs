@@ -26,11 +26,20 @@ impl Payload {
     /// Wraps payload text.
     ///
     /// # Errors
-    /// [`Error::Misuse`] when the text is empty or only white space: there is nothing to bake.
+    /// [`Error::Misuse`] when the text is empty or only white space (there is nothing to
+    /// bake), or when it starts like JSON (`{` or `[`) but is not JSON: no reader could use it.
     pub fn new(text: impl Into<String>) -> Result<Self, Error> {
         let text = text.into();
-        if text.trim().is_empty() {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
             return Err(Error::Misuse("the payload is empty".to_owned()));
+        }
+        if trimmed.starts_with(['{', '[']) {
+            if let Err(e) = serde_json::from_str::<serde_json::Value>(trimmed) {
+                return Err(Error::Misuse(format!(
+                    "the payload starts like JSON but is not JSON: {e}"
+                )));
+            }
         }
         Ok(Payload { text })
     }
@@ -109,6 +118,13 @@ mod tests {
         assert_eq!(k("eyJhbGciOiJSUzI1NiJ9.eyJhIjoxfQ.c2ln"), PayloadKind::Jws);
         assert_eq!(k("hello"), PayloadKind::Other);
         assert!(Payload::new("  ").is_err());
+        for broken in [r#"{"id":"x""#, "[1,", "{nope}"] {
+            let e = Payload::new(broken).unwrap_err().to_string();
+            assert!(
+                e.contains("starts like JSON but is not JSON"),
+                "{broken}: {e}"
+            );
+        }
         assert!(Payload::from_bytes(vec![0xff]).is_err());
     }
 

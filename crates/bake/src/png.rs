@@ -381,11 +381,12 @@ fn walk<'a>(image: &'a [u8], mut each: impl FnMut(&Chunk<'a>)) -> Result<PngHead
 /// legacy `tEXt` chunk with keyword `openbadges`, wherever it is between `IHDR` and `IEND`.
 /// Returns `Ok(None)` when the image holds none.
 ///
-/// Only chunk headers and the text chunks opened are read; other chunks are skipped by their
-/// length, so their CRCs are not checked (use [`check`] for that).
+/// Only `IHDR`, chunk headers and the text chunks opened are read; other chunks are skipped by
+/// their length, so their CRCs are not checked (use [`check`] for that).
 ///
 /// # Errors
-/// [`Error::Malformed`] for a bad signature, a first chunk that is not `IHDR`, a chunk length
+/// [`Error::Malformed`] for a bad signature, a first chunk that is not a valid `IHDR` (its CRC,
+/// size, colour type and bit depth are checked), a chunk length
 /// that runs past the end, an image that ends before `IEND`, or an `openbadges` chunk with a
 /// bad CRC or unreadable text; [`Error::LimitExceeded`] for a payload over the limit.
 pub fn unbake(image: &[u8], limits: &Limits) -> Result<Option<Payload>, Error> {
@@ -394,12 +395,18 @@ pub fn unbake(image: &[u8], limits: &Limits) -> Result<Option<Payload>, Error> {
     let mut pos = 8;
     loop {
         let chunk = chunk_at(image, pos)?;
-        if pos == 8 && chunk.ty != IHDR {
-            return Err(Error::png(
-                8,
-                Some(chunk.ty),
-                "the first chunk must be IHDR",
-            ));
+        if pos == 8 {
+            if chunk.ty != IHDR {
+                return Err(Error::png(
+                    8,
+                    Some(chunk.ty),
+                    "the first chunk must be IHDR",
+                ));
+            }
+            // A header that is corrupt or names no real image is not a PNG at all: 13 bytes to
+            // check, whatever the image's size.
+            chunk.check_crc()?;
+            PngHeader::parse(chunk.data, 8)?;
         }
         if chunk.ty == IEND {
             return Ok(None);
@@ -443,8 +450,9 @@ fn decode_text(ty: [u8; 4], data: &[u8], offset: u64, limits: &Limits) -> Result
     let bad = |problem: &str| Error::png(offset, Some(ty), problem.to_owned());
     let rest = &data[KEYWORD.len()..];
     let text = if ty == TEXT {
-        // tEXt is Latin-1.
-        limits.check_payload(rest.len())?;
+        // tEXt is Latin-1: the limit applies to the UTF-8 text it becomes, in which each
+        // byte from 0x80 takes two.
+        limits.check_payload(rest.len() + rest.iter().filter(|&&b| b >= 0x80).count())?;
         rest.iter().map(|&b| char::from(b)).collect::<String>()
     } else {
         let [flag, method, tail @ ..] = rest else {
@@ -633,6 +641,28 @@ fn read_crc<R: Read>(
 
 /// Reads the start of a text chunk's data, far enough to tell whether it is an `openbadges`
 /// chunk. Returns the bytes read.
+/// Reads the data and CRC of an `IHDR` chunk whose header was read, checking its length and
+/// CRC.
+fn read_ihdr<R: Read>(
+    input: &mut Input<R>,
+    chunk: &StreamChunk,
+) -> Result<([u8; 13], [u8; 4]), Error> {
+    if chunk.len != 13 {
+        return Err(Error::png(
+            chunk.offset,
+            Some(IHDR),
+            format!("IHDR holds {} bytes; it must hold 13", chunk.len),
+        ));
+    }
+    let mut data = [0u8; 13];
+    input.exact(&mut data, "IHDR")?;
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&IHDR);
+    crc.update(&data);
+    let stored = read_crc(input, chunk, crc)?;
+    Ok((data, stored))
+}
+
 fn read_keyword<R: Read>(input: &mut Input<R>, chunk: &StreamChunk) -> Result<Vec<u8>, Error> {
     let n = (chunk.len as usize).min(KEYWORD.len());
     let mut start = vec![0u8; n];
@@ -664,17 +694,7 @@ pub fn bake_stream<R: Read, W: Write>(
         let mut crc = crc32fast::Hasher::new();
         crc.update(&chunk.ty);
         if chunk.ty == IHDR {
-            let mut data = vec![0u8; (chunk.len as usize).min(13)];
-            if chunk.len as usize != data.len() {
-                return Err(Error::png(
-                    chunk.offset,
-                    Some(IHDR),
-                    format!("IHDR holds {} bytes; it must hold 13", chunk.len),
-                ));
-            }
-            input.exact(&mut data, "IHDR")?;
-            crc.update(&data);
-            let stored = read_crc(&mut input, &chunk, crc)?;
+            let (data, stored) = read_ihdr(&mut input, &chunk)?;
             structure.chunk(chunk.offset, IHDR, chunk.len, Some(&data))?;
             output.write_all(&chunk.len.to_be_bytes())?;
             output.write_all(&IHDR)?;
@@ -724,14 +744,20 @@ pub fn unbake_stream<R: Read>(input: R, limits: &Limits) -> Result<Option<Payloa
     let mut first = true;
     loop {
         let chunk = read_header(&mut input)?;
-        if first && chunk.ty != IHDR {
-            return Err(Error::png(
-                chunk.offset,
-                Some(chunk.ty),
-                "the first chunk must be IHDR",
-            ));
+        if first {
+            if chunk.ty != IHDR {
+                return Err(Error::png(
+                    chunk.offset,
+                    Some(chunk.ty),
+                    "the first chunk must be IHDR",
+                ));
+            }
+            // Checked in full, as `unbake` does.
+            let (data, _) = read_ihdr(&mut input, &chunk)?;
+            PngHeader::parse(&data, chunk.offset)?;
+            first = false;
+            continue;
         }
-        first = false;
         if chunk.ty == IEND {
             return Ok(None);
         }

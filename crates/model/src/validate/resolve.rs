@@ -54,6 +54,9 @@ impl DocumentSet {
         Ok(set)
     }
 
+    /// The largest document file read from a folder (16 MiB: far beyond any badge document).
+    pub const MAX_DOCUMENT: u64 = 16 << 20;
+
     fn add_dir(&mut self, dir: &Path) -> Result<(), Error> {
         let io = |source| Error::Io {
             path: dir.to_owned(),
@@ -71,10 +74,7 @@ impl DocumentSet {
             if is_dir {
                 self.add_dir(&path)?;
             } else if path.extension().is_some_and(|e| e == "json") && path.is_file() {
-                let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-                    path: path.clone(),
-                    source,
-                })?;
+                let text = read_document(&path)?;
                 if let Ok(value) = serde_json::from_str::<Value>(&text) {
                     self.insert(value);
                 }
@@ -119,4 +119,29 @@ impl Resolver for DocumentSet {
                 message: "no document with this id".to_owned(),
             })
     }
+}
+
+/// Reads a document file, never more than [`DocumentSet::MAX_DOCUMENT`] bytes.
+fn read_document(path: &Path) -> Result<String, Error> {
+    use std::io::Read;
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(DocumentSet::MAX_DOCUMENT + 1)
+        .read_to_string(&mut text)
+        .map_err(io)?;
+    if text.len() as u64 > DocumentSet::MAX_DOCUMENT {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "larger than the {} bytes a document may have",
+                DocumentSet::MAX_DOCUMENT
+            ),
+        )));
+    }
+    Ok(text)
 }

@@ -1,0 +1,134 @@
+//! The command-line examples' contracts: exit codes and messages (the binaries `cargo test`
+//! builds under `target/*/examples/`).
+
+#![allow(clippy::unwrap_used)] // A test's helpers may panic: that is how a test fails.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn example(name: &str) -> PathBuf {
+    // target/debug/deps/THIS_TEST → target/debug/examples/NAME
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name)
+}
+
+fn run(name: &str, args: &[&Path]) -> (i32, String) {
+    let Output { status, stderr, .. } = Command::new(example(name)).args(args).output().unwrap();
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+fn png() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/images/rust.png"
+    ))
+    .unwrap()
+}
+
+#[test]
+fn unbake_exits_2_for_a_corrupt_header_and_checks_every_crc_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut image = png();
+    image[29] ^= 0xff; // IHDR's CRC
+    let bad_crc = dir.path().join("bad-crc.png");
+    std::fs::write(&bad_crc, &image).unwrap();
+    let (code, err) = run("unbake", &[&bad_crc]);
+    assert_eq!(code, 2, "{err}");
+    let mut image = png();
+    image[25] = 5; // a colour type that does not exist (the CRC no longer matches either)
+    let bad_colour = dir.path().join("bad-colour.png");
+    std::fs::write(&bad_colour, &image).unwrap();
+    assert_eq!(run("unbake", &[&bad_colour]).0, 2);
+    // A corrupt chunk after IHDR: skipped by default (no payload), found by --check.
+    let mut image = png();
+    let last_crc = image.len() - 13;
+    image[last_crc] ^= 0xff;
+    let late = dir.path().join("late.png");
+    std::fs::write(&late, &image).unwrap();
+    assert_eq!(run("unbake", &[&late]).0, 1);
+    let (code, err) = run("unbake", &[Path::new("--check"), &late]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("CRC"), "{err}");
+}
+
+#[test]
+fn unbake_refuses_devices_and_fifos_at_once() {
+    let (code, err) = run("unbake", &[Path::new("/dev/zero")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("regular file"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (code, err) = run("unbake", &[&fifo]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn bake_names_the_file_at_fault_and_refuses_broken_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.png");
+    std::fs::write(&input, png()).unwrap();
+    let payload = dir.path().join("payload.json");
+    std::fs::write(&payload, "https://x.org/a/1").unwrap();
+    let out = dir.path().join("missing").join("out.png");
+    let (code, err) = run("bake", &[&input, &payload, &out]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("missing/out.png") && !err.starts_with(&*input.to_string_lossy()),
+        "{err}"
+    );
+    std::fs::write(&payload, "{\"id\": ").unwrap();
+    let out = dir.path().join("out.png");
+    let (code, err) = run("bake", &[&input, &payload, &out]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not JSON"), "{err}");
+    assert!(!out.exists());
+    let (code, err) = run("bake", &[&input, Path::new("/dev/zero"), &out]);
+    assert_eq!(code, 1);
+    assert!(err.contains("regular file"), "{err}");
+}
+
+#[test]
+fn replay_and_validate_refuse_unbounded_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let rules = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/rules/platform.toml"
+    ));
+    for (name, args) in [
+        ("replay", vec![rules, Path::new("/dev/zero")]),
+        ("replay", vec![rules, fifo.as_path()]),
+        ("validate", vec![Path::new("/dev/zero")]),
+        ("validate", vec![fifo.as_path()]),
+    ] {
+        let (code, err) = run(name, &args);
+        assert_ne!(code, 0, "{name} {args:?}");
+        // validate takes an input that is not a file as an IRI to resolve: not read either.
+        assert!(
+            err.contains("regular file") || err.contains("not a file"),
+            "{name} {args:?}: {err}"
+        );
+    }
+}
