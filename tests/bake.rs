@@ -688,3 +688,128 @@ mod files {
         );
     }
 }
+
+mod svg_namespaces_and_safety {
+    use super::*;
+
+    fn bake_svg(svg: &str) -> Result<String, Error> {
+        bake::bake(
+            svg.as_bytes(),
+            &Payload::new("https://x.org/a/1").unwrap(),
+            &Limits::default(),
+        )
+        .map(|b| String::from_utf8(b).unwrap())
+    }
+
+    fn unbake_svg(svg: &str) -> Option<String> {
+        bake::unbake(svg.as_bytes(), &Limits::default())
+            .unwrap()
+            .map(Payload::into_string)
+    }
+
+    #[test]
+    fn the_assertion_is_found_by_namespace_uri_not_prefix() {
+        // Another prefix bound to the Open Badges namespace: found, and replaced when baking.
+        let other_prefix = r#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:ob="http://openbadges.org"><ob:assertion verify="https://x.org/old"/><rect/></svg>"#;
+        assert_eq!(
+            unbake_svg(other_prefix).as_deref(),
+            Some("https://x.org/old")
+        );
+        let baked = bake_svg(other_prefix).unwrap();
+        assert_eq!(baked.matches("assertion ").count(), 1, "{baked}");
+        assert!(!baked.contains("x.org/old"), "{baked}");
+        assert_eq!(unbake_svg(&baked).as_deref(), Some("https://x.org/a/1"));
+        // `openbadges` bound to another namespace: not ours, kept, and ours bound on its element.
+        let foreign = r#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:openbadges="urn:other"><openbadges:assertion verify="https://x.org/theirs"/></svg>"#;
+        assert_eq!(unbake_svg(foreign), None);
+        let baked = bake_svg(foreign).unwrap();
+        assert!(baked.contains("x.org/theirs"), "{baked}");
+        assert!(
+            baked.contains(r#"<openbadges:assertion xmlns:openbadges="http://openbadges.org" verify="https://x.org/a/1"/>"#),
+            "{baked}"
+        );
+        assert_eq!(unbake_svg(&baked).as_deref(), Some("https://x.org/a/1"));
+        // A default namespace declaration on the element itself.
+        let default_ns = r#"<svg xmlns="http://www.w3.org/2000/svg"><assertion xmlns="http://openbadges.org" verify="https://x.org/d"/></svg>"#;
+        assert_eq!(unbake_svg(default_ns).as_deref(), Some("https://x.org/d"));
+        // The binding ends with its element.
+        let scoped = r#"<svg xmlns="http://www.w3.org/2000/svg"><g xmlns:ob="http://openbadges.org"/><ob:assertion xmlns:ob="urn:x" verify="https://x.org/n"/></svg>"#;
+        assert_eq!(unbake_svg(scoped), None);
+    }
+
+    #[test]
+    fn duplicate_attributes_nul_and_other_encodings_are_refused() {
+        for (svg, why) in [
+            (
+                r#"<svg xmlns="http://www.w3.org/2000/svg" width="1" width="2"/>"#,
+                "Duplicate",
+            ),
+            ("<svg xmlns=\"http://www.w3.org/2000/svg\">\0</svg>", "NUL"),
+            (
+                "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+                "ISO-8859-1; only UTF-8",
+            ),
+        ] {
+            let e = bake_svg(svg).unwrap_err().to_string();
+            assert!(e.to_lowercase().contains(&why.to_lowercase()), "{svg}: {e}");
+            assert!(bake::unbake(svg.as_bytes(), &Limits::default()).is_err());
+        }
+        let declared_utf8 =
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><svg xmlns=\"http://www.w3.org/2000/svg\"/>";
+        assert!(bake_svg(declared_utf8).is_ok());
+    }
+
+    #[test]
+    fn class_images_that_run_code_or_load_things_are_refused_naming_the_element() {
+        let rules = bake::ImageRules::png_or_svg();
+        let wrap = |inner: &str| {
+            format!(
+                r#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">{inner}</svg>"#
+            )
+        };
+        for (svg, named) in [
+            (wrap("<script>alert(1)</script>"), "<script>"),
+            (wrap(r#"<rect onclick="alert(1)"/>"#), "onclick of <rect>"),
+            (
+                r#"<svg xmlns="http://www.w3.org/2000/svg" onload="x()"/>"#.to_owned(),
+                "onload of <svg>",
+            ),
+            (
+                wrap("<foreignObject><p>hi</p></foreignObject>"),
+                "<foreignObject>",
+            ),
+            (
+                wrap(r#"<image href="https://evil.example/x.png"/>"#),
+                "href of <image>",
+            ),
+            (
+                wrap(r#"<use xlink:href="https://evil.example/s.svg#a"/>"#),
+                "xlink:href of <use>",
+            ),
+            (
+                wrap(r#"<rect style="fill: url(https://evil.example/p)"/>"#),
+                "style of <rect>",
+            ),
+            (
+                wrap("<style>@import url(https://evil.example/c.css);</style>"),
+                "<style>",
+            ),
+            (
+                r#"<!DOCTYPE svg [<!ENTITY a "b">]><svg xmlns="http://www.w3.org/2000/svg"/>"#
+                    .to_owned(),
+                "DOCTYPE",
+            ),
+        ] {
+            let e = rules.check(svg.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains(named), "{svg}: {e}");
+        }
+        for fine in [
+            wrap(
+                r##"<defs><linearGradient id="g"/></defs><rect fill="url(#g)"/><use href="#g"/>"##,
+            ),
+            wrap(r#"<image href="data:image/png;base64,iVBORw0KGgo="/>"#),
+        ] {
+            assert!(rules.check(fine.as_bytes()).is_ok(), "{fine}");
+        }
+    }
+}

@@ -171,10 +171,12 @@ impl ImageRules {
         }
     }
 
-    /// Checks `image` against the rules; a PNG is also checked for well-formedness.
+    /// Checks `image` against the rules; a PNG is also checked for well-formedness, an SVG for
+    /// safety to serve from the issuer's origin ([`svg::check_safe`]).
     ///
     /// # Errors
-    /// [`Error::Misuse`] naming the rule broken, or the errors of [`png::check`].
+    /// [`Error::Misuse`] naming the rule broken, or the errors of [`png::check`] and
+    /// [`svg::check_safe`].
     pub fn check(&self, image: &[u8]) -> Result<ImageInfo, Error> {
         let info = image_info(image)?;
         let reject =
@@ -188,7 +190,9 @@ impl ImageRules {
         match (info.format, info.png) {
             (Format::Svg, _) if !self.allow_svg => reject("it must be a PNG".to_owned()),
             (Format::Svg, _) => {
-                svg::unbake(image, &Limits::default())?;
+                // The image is served from the issuer's own origin: it must run no code and
+                // load nothing.
+                svg::check_safe(image, &Limits::default())?;
                 Ok(info)
             }
             (Format::Png, Some(h)) if self.square && h.width != h.height => reject(format!(

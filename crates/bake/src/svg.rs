@@ -1,8 +1,14 @@
 //! SVG baking: an `<openbadges:assertion>` element right after the root start tag.
 //!
-//! The document is parsed (it must be well-formed XML with an `svg` root) only to find byte
-//! positions; the output is assembled from slices of the input, so everything outside the
-//! root start tag and the `openbadges:assertion` elements stays byte for byte.
+//! The document is parsed (it must be well-formed UTF-8 XML with an `svg` root, no NUL and no
+//! duplicate attributes) only to find byte positions; the output is assembled from slices of
+//! the input, so everything outside the root start tag and the assertion elements stays byte
+//! for byte.
+//!
+//! The assertion element is found by its namespace URI, `http://openbadges.org`, and its local
+//! name, `assertion`, whatever the prefix: `<ob:assertion>` under `xmlns:ob` bound to that URI
+//! is an assertion (replaced when baking), and `<openbadges:assertion>` under a prefix bound to
+//! another URI is not. [`check_safe`] is the stricter check for images an issuer re-serves.
 
 use quick_xml::events::Event;
 
@@ -10,9 +16,68 @@ use crate::error::Error;
 use crate::limits::Limits;
 use crate::payload::{Payload, PayloadKind};
 
-const ELEMENT: &[u8] = b"openbadges:assertion";
 const NAMESPACE_ATTR: &str = "xmlns:openbadges";
 const NAMESPACE: &str = "http://openbadges.org";
+const LOCAL_NAME: &[u8] = b"assertion";
+
+/// How the root element binds the `openbadges` prefix.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RootPrefix {
+    /// Not at all: the baker declares it on the root.
+    Unbound,
+    /// To the Open Badges namespace.
+    Ours,
+    /// To another namespace: the baker declares it on the assertion element itself.
+    Other,
+}
+
+/// The namespace bindings in scope: (prefix, URI, depth at which it was declared); the empty
+/// prefix is the default namespace.
+#[derive(Default)]
+struct Namespaces(Vec<(Vec<u8>, String, usize)>);
+
+impl Namespaces {
+    fn resolve(&self, prefix: &[u8]) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(p, ..)| p == prefix)
+            .map(|(_, uri, _)| uri.as_str())
+    }
+
+    /// Declares the `xmlns` attributes of an element at `depth`.
+    fn declare(&mut self, attributes: &[(Vec<u8>, String)], depth: usize) {
+        for (key, value) in attributes {
+            if key == b"xmlns" {
+                self.0.push((Vec::new(), value.clone(), depth));
+            } else if let Some(prefix) = key.strip_prefix(b"xmlns:") {
+                self.0.push((prefix.to_vec(), value.clone(), depth));
+            }
+        }
+    }
+
+    /// Forgets what an element at `depth` declared.
+    fn close(&mut self, depth: usize) {
+        while self.0.last().is_some_and(|(.., d)| *d >= depth) {
+            self.0.pop();
+        }
+    }
+
+    /// Whether a qualified element name is the Open Badges assertion.
+    fn is_assertion(&self, name: &[u8]) -> bool {
+        let (prefix, local) = match name.iter().position(|&b| b == b':') {
+            Some(i) => (&name[..i], &name[i + 1..]),
+            None => (&b""[..], name),
+        };
+        // An `openbadges` prefix bound to nothing (namespace-malformed, but found in the
+        // wild) is taken as ours; bound to another URI, it is not.
+        local == LOCAL_NAME
+            && match self.resolve(prefix) {
+                Some(uri) => uri == NAMESPACE,
+                None => prefix == b"openbadges",
+            }
+    }
+}
 
 /// What a scan of the document found.
 struct Scan {
@@ -22,9 +87,9 @@ struct Scan {
     root_empty: bool,
     /// The root element's qualified name, for closing an empty root.
     root_name: Vec<u8>,
-    /// Whether the root already declares the `openbadges` prefix.
-    has_namespace: bool,
-    /// Byte ranges of every `openbadges:assertion` element.
+    /// How the root binds the `openbadges` prefix.
+    root_prefix: RootPrefix,
+    /// Byte ranges of every assertion element.
     assertions: Vec<(usize, usize)>,
     /// The payload of the first `openbadges:assertion`: its body, else its `verify` attribute.
     first_payload: Option<Result<String, Error>>,
@@ -34,21 +99,29 @@ fn pos(reader: &quick_xml::Reader<&[u8]>) -> usize {
     usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX)
 }
 
-fn attribute(
+/// Every attribute of a start tag, values normalised; a duplicate or malformed one is an
+/// error at `offset`.
+fn attributes(
     start: &quick_xml::events::BytesStart<'_>,
-    name: &[u8],
     offset: usize,
-) -> Result<Option<String>, Error> {
+) -> Result<Vec<(Vec<u8>, String)>, Error> {
+    let mut found = Vec::new();
+    // quick-xml's checks (on by default) refuse a duplicate attribute.
     for attr in start.attributes() {
         let attr = attr.map_err(|e| Error::svg(offset as u64, format!("bad attribute: {e}")))?;
-        if attr.key.as_ref() == name {
-            let value = attr
-                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map_err(|e| Error::svg(offset as u64, format!("bad attribute value: {e}")))?;
-            return Ok(Some(value.into_owned()));
-        }
+        let value = attr
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|e| Error::svg(offset as u64, format!("bad attribute value: {e}")))?;
+        found.push((attr.key.as_ref().to_vec(), value.into_owned()));
     }
-    Ok(None)
+    Ok(found)
+}
+
+fn value<'a>(attributes: &'a [(Vec<u8>, String)], name: &[u8]) -> Option<&'a str> {
+    attributes
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn resolve_entity(name: &str) -> Option<char> {
@@ -85,19 +158,23 @@ fn scan(text: &str) -> Result<Scan, Error> {
 }
 
 fn scan_from(text: &str) -> Result<Scan, Error> {
+    if let Some(nul) = text.find('\0') {
+        return Err(Error::svg(nul as u64, "NUL is not allowed in XML"));
+    }
     let mut reader = quick_xml::Reader::from_str(text);
     let mut scan = Scan {
         root: (0, 0),
         root_empty: false,
         root_name: Vec::new(),
-        has_namespace: false,
+        root_prefix: RootPrefix::Unbound,
         assertions: Vec::new(),
         first_payload: None,
     };
+    let mut namespaces = Namespaces::default();
     let mut depth = 0usize;
     let mut root_seen = false;
     let mut root_closed = false;
-    // Inside an openbadges:assertion element: its start offset, nesting, body and verify.
+    // Inside an assertion element: its start offset, nesting, body and verify.
     let mut open: Option<(usize, usize, Body, Option<String>)> = None;
     loop {
         let before = pos(&reader);
@@ -111,6 +188,8 @@ fn scan_from(text: &str) -> Result<Scan, Error> {
                 if root_closed {
                     return Err(Error::svg(before as u64, "element after the root element"));
                 }
+                let attrs = attributes(e, before)?;
+                namespaces.declare(&attrs, depth);
                 if !root_seen {
                     root_seen = true;
                     if e.local_name().as_ref() != b"svg" {
@@ -119,9 +198,13 @@ fn scan_from(text: &str) -> Result<Scan, Error> {
                     scan.root = (before, after);
                     scan.root_empty = empty;
                     scan.root_name = e.name().as_ref().to_vec();
-                    scan.has_namespace = attribute(e, NAMESPACE_ATTR.as_bytes(), before)?.is_some();
-                } else if e.name().as_ref() == ELEMENT && open.is_none() {
-                    let verify = attribute(e, b"verify", before)?;
+                    scan.root_prefix = match value(&attrs, NAMESPACE_ATTR.as_bytes()) {
+                        None => RootPrefix::Unbound,
+                        Some(NAMESPACE) => RootPrefix::Ours,
+                        Some(_) => RootPrefix::Other,
+                    };
+                } else if open.is_none() && namespaces.is_assertion(e.name().as_ref()) {
+                    let verify = value(&attrs, b"verify").map(str::to_owned);
                     if empty {
                         scan.assertions.push((before, after));
                         finish_assertion(&mut scan, &Body::default(), verify, before);
@@ -135,14 +218,18 @@ fn scan_from(text: &str) -> Result<Scan, Error> {
                 }
                 if !empty {
                     depth += 1;
-                } else if depth == 0 {
-                    root_closed = true;
+                } else {
+                    namespaces.close(depth);
+                    if depth == 0 {
+                        root_closed = true;
+                    }
                 }
             }
             Event::End(_) => {
                 depth = depth
                     .checked_sub(1)
                     .ok_or_else(|| Error::svg(before as u64, "end tag without a start tag"))?;
+                namespaces.close(depth);
                 if depth == 0 {
                     root_closed = true;
                 }
@@ -184,8 +271,21 @@ fn scan_from(text: &str) -> Result<Scan, Error> {
                     return Err(Error::svg(before as u64, "CDATA outside the root element"));
                 }
             }
+            Event::Decl(ref d) => {
+                if let Some(Ok(encoding)) = d.encoding() {
+                    if !encoding.eq_ignore_ascii_case(b"utf-8") {
+                        return Err(Error::svg(
+                            before as u64,
+                            format!(
+                                "the document declares the encoding {}; only UTF-8 is supported",
+                                String::from_utf8_lossy(&encoding)
+                            ),
+                        ));
+                    }
+                }
+            }
             Event::Eof => break,
-            Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {}
+            Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {}
         }
     }
     if !root_seen {
@@ -198,6 +298,98 @@ fn scan_from(text: &str) -> Result<Scan, Error> {
         ));
     }
     Ok(scan)
+}
+
+/// Elements that run code or embed other documents: never in an image an issuer re-serves.
+const UNSAFE_ELEMENTS: [&str; 6] = [
+    "script",
+    "foreignobject",
+    "iframe",
+    "object",
+    "embed",
+    "handler",
+];
+
+/// Checks that an SVG is safe to serve from the issuer's own origin (a badge class image is):
+/// well formed as [`unbake`] requires, with no DOCTYPE (entities), no `<script>`,
+/// `<foreignObject>` or other embedding element, no event handler attribute (`on…`), and no
+/// reference outside the document (`href` other than `#fragment` or a `data:image/` URI, or a
+/// `url(…)` that is not `url(#…)`).
+///
+/// # Errors
+/// [`Error::Malformed`] naming the element or attribute refused and its byte offset.
+pub fn check_safe(image: &[u8], limits: &Limits) -> Result<(), Error> {
+    let text = as_text(image, limits)?;
+    scan(text)?;
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut reader = quick_xml::Reader::from_str(&text[bom..]);
+    loop {
+        let before = pos(&reader) + bom;
+        let event = reader
+            .read_event()
+            .map_err(|e| Error::svg(reader.error_position(), e.to_string()))?;
+        match event {
+            Event::DocType(_) => {
+                return Err(Error::svg(before as u64, "a DOCTYPE is not allowed"));
+            }
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                let local = String::from_utf8_lossy(e.local_name().as_ref()).to_ascii_lowercase();
+                if UNSAFE_ELEMENTS.contains(&local.as_str()) {
+                    return Err(Error::svg(
+                        before as u64,
+                        format!("the element <{name}> is not allowed"),
+                    ));
+                }
+                for (key, value) in attributes(e, before)? {
+                    let key = String::from_utf8_lossy(&key).into_owned();
+                    let local_key = key.rsplit(':').next().unwrap_or("").to_ascii_lowercase();
+                    let refuse = |why: &str| {
+                        Err(Error::svg(
+                            before as u64,
+                            format!("the attribute {key} of <{name}> {why}"),
+                        ))
+                    };
+                    if local_key.starts_with("on") {
+                        return refuse("is an event handler");
+                    }
+                    if local_key == "href" || local_key == "src" {
+                        let v = value.trim();
+                        if !(v.starts_with('#') || v.starts_with("data:image/")) {
+                            return refuse("refers outside the document");
+                        }
+                    }
+                    if external_url(&value) {
+                        return refuse("refers outside the document (url(…))");
+                    }
+                }
+                if local == "style" && !matches!(event, Event::Empty(_)) {
+                    let end = e.to_end().into_owned();
+                    let css = reader
+                        .read_text(end.name())
+                        .map_err(|e| Error::svg(before as u64, e.to_string()))?;
+                    let css = String::from_utf8_lossy(&css);
+                    if external_url(&css) || css.contains("@import") {
+                        return Err(Error::svg(
+                            before as u64,
+                            format!("the element <{name}> refers outside the document"),
+                        ));
+                    }
+                }
+            }
+            Event::Eof => return Ok(()),
+            _ => {}
+        }
+    }
+}
+
+/// Whether CSS text holds a `url(…)` that is not a fragment reference.
+fn external_url(css: &str) -> bool {
+    let lower = css.to_ascii_lowercase();
+    lower.match_indices("url(").any(|(i, _)| {
+        let rest = lower[i + 4..].trim_start_matches([' ', '\t', '\n', '\r', '"', '\'']);
+        !rest.starts_with('#')
+    })
 }
 
 /// The body of an `openbadges:assertion`: CDATA content and entities are kept verbatim; only
@@ -299,9 +491,10 @@ pub fn assertion_element(payload: &Payload) -> String {
     }
 }
 
-/// Bakes `payload` into the SVG `image`: declares the `openbadges` namespace on the root,
-/// inserts the assertion element right after the root start tag, and removes any earlier
-/// `openbadges:assertion` elements. Everything else stays byte for byte.
+/// Bakes `payload` into the SVG `image`: declares the `openbadges` namespace on the root
+/// (on the element itself when the root binds that prefix to another namespace), inserts the
+/// assertion element right after the root start tag, and removes every earlier assertion
+/// element, whatever its prefix. Everything else stays byte for byte.
 ///
 /// # Errors
 /// [`Error::Malformed`] when the image is not well-formed XML with an `svg` root or not UTF-8,
@@ -317,11 +510,18 @@ pub fn bake(image: &[u8], payload: &Payload, limits: &Limits) -> Result<Vec<u8>,
     } else {
         tag.len() - 1
     };
-    let element = assertion_element(payload);
+    let mut element = assertion_element(payload);
+    if scan.root_prefix == RootPrefix::Other {
+        // The root binds `openbadges` to another namespace: bind it to ours on the element.
+        element.insert_str(
+            "<openbadges:assertion".len(),
+            &format!(" {NAMESPACE_ATTR}=\"{NAMESPACE}\""),
+        );
+    }
     let mut out = String::with_capacity(text.len() + element.len() + 64);
     out.push_str(&text[..root_start]);
     out.push_str(&tag[..close]);
-    if !scan.has_namespace {
+    if scan.root_prefix == RootPrefix::Unbound {
         out.push_str(&format!(" {NAMESPACE_ATTR}=\"{NAMESPACE}\""));
     }
     out.push('>');
