@@ -401,6 +401,7 @@ impl Engine {
         classes: Vec<BadgeClassRecord>,
     ) -> Result<Vec<String>, Error> {
         for class in &classes {
+            class.check()?;
             check_class_image(&class.slug, &class.image)?;
         }
         let mut created = Vec::new();

@@ -51,6 +51,13 @@ impl UrlScheme {
         } else {
             format!("{base}/")
         };
+        let parsed =
+            Url::parse(base).map_err(|e| Error::Config(format!("base URL {base:?}: {e}")))?;
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(Error::Config(format!(
+                "base URL {base}: a query or fragment would be lost from every document's URL"
+            )));
+        }
         let base = Url::parse(&with_slash)
             .map_err(|e| Error::Config(format!("base URL {base:?}: {e}")))?;
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
@@ -358,12 +365,15 @@ impl BadgeBackend for HostedIssuer {
     }
 
     async fn ensure_class(&self, class: &BadgeClassRecord) -> Result<String, BackendError> {
+        class.check()?;
         check_class_image(&class.slug, &class.image).map_err(rejected)?;
         Ok(self.scheme.badge_class(&class.slug).to_string())
     }
 
     async fn award(&self, request: &AwardRequest) -> Result<IssuedAssertion, BackendError> {
         let class = &request.class;
+        class.check()?;
+        request.key.check()?;
         check_class_image(&class.slug, &class.image).map_err(rejected)?;
         let token = self.assertion_token(request);
         let recipient = IdentityObject::hashed(IdentityType::Email, &request.recipient.email)
@@ -378,8 +388,19 @@ impl BadgeBackend for HostedIssuer {
         )
         .with_image(image_url.clone());
         for item in &request.evidence {
+            let url = match item.url.as_deref() {
+                None => None,
+                Some(text) => Some(
+                    Url::parse(text)
+                        .ok()
+                        .filter(|u| matches!(u.scheme(), "http" | "https"))
+                        .ok_or_else(|| {
+                            rejected(format!("evidence URL {text:?} is not an http(s) URL"))
+                        })?,
+                ),
+            };
             let evidence = Evidence {
-                id: parse_url(item.url.as_deref()).map(Into::into),
+                id: url.map(Into::into),
                 narrative: item.narrative.clone(),
                 ..Evidence::default()
             };

@@ -177,6 +177,24 @@ async fn classes<S: BadgeStore>(store: &S) {
 }
 
 async fn claims<S: BadgeStore>(store: &S) {
+    for learner in ["a\nb", "a\u{1f}b", ""] {
+        assert!(
+            matches!(
+                store.claim(award(learner, "b", 1), t0()).await,
+                Err(Error::Rejected(_))
+            ),
+            "a learner id with a control character or none is refused: {learner:?}"
+        );
+    }
+    for slug in ["../issuer", "a b", "A"] {
+        assert!(
+            matches!(
+                store.get_or_create_class(class(slug)).await,
+                Err(Error::Rejected(_))
+            ),
+            "an invalid slug is refused: {slug:?}"
+        );
+    }
     for (learner, sequence, wins, why) in [
         ("l", 1, true, "the first claim wins"),
         ("l", 1, false, "a second claim of the key loses"),

@@ -37,4 +37,5 @@ pub use traits::{BadgeBackend, BadgeStore};
 pub use types::{
     AssertionFilter, AwardKey, AwardRequest, AwardState, BadgeClassRecord, Claim, ClassImage,
     CourseFilter, EvidenceItem, Expiry, ImageFormat, IssuedAssertion, PendingAward, Recipient,
+    check_identifier, check_slug,
 };

@@ -56,6 +56,7 @@ impl BadgeStore for MemoryStore {
         &self,
         class: BadgeClassRecord,
     ) -> Result<(BadgeClassRecord, bool), Error> {
+        class.check()?;
         let mut inner = self.lock();
         if let Some(existing) = inner.classes.get(&class.slug) {
             return Ok((existing.clone(), false));
@@ -113,6 +114,7 @@ impl BadgeStore for MemoryStore {
     }
 
     async fn claim(&self, award: PendingAward, lease_until: DateTime<Utc>) -> Result<Claim, Error> {
+        award.key.check()?;
         let mut inner = self.lock();
         if let Some((existing, _)) = inner.awards.get(&award.key) {
             return Ok(Claim::Exists(existing.clone()));

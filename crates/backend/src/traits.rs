@@ -57,10 +57,11 @@ pub trait BadgeBackend: Send + Sync + Debug {
 pub trait BadgeStore: Send + Sync + Debug {
     /// Stores a class unless one with its slug exists, and returns the stored class and whether
     /// it was created. An existing class is never altered. A class for a course and mode that
-    /// another class already has is a [`Error::Conflict`].
+    /// another class already has is a [`Error::Conflict`]; a class that fails
+    /// [`BadgeClassRecord::check`] is [`Error::Rejected`].
     ///
     /// # Errors
-    /// [`Error::Conflict`], or the store's own errors.
+    /// [`Error::Conflict`], [`Error::Rejected`], or the store's own errors.
     async fn get_or_create_class(
         &self,
         class: BadgeClassRecord,
@@ -99,7 +100,7 @@ pub trait BadgeStore: Send + Sync + Debug {
     /// leased to the caller until `lease_until`: no [`BadgeStore::take_due`] returns it before.
     ///
     /// # Errors
-    /// The store's own errors.
+    /// [`Error::Rejected`] for a key that fails [`AwardKey::check`]; the store's own errors.
     async fn claim(&self, award: PendingAward, lease_until: DateTime<Utc>) -> Result<Claim, Error>;
 
     /// Pending awards due at `now` (up to `limit`) whose lease, if any, has ended by `now`,

@@ -3,6 +3,48 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::error::Error;
+
+/// Checks a badge class slug: 1 to 255 of `[a-z0-9_-]`. A slug becomes a path segment of
+/// public URLs and part of the award key, so nothing else is accepted (`../issuer` would
+/// name the issuer's own document).
+///
+/// # Errors
+/// [`Error::Rejected`] saying what is wrong.
+pub fn check_slug(slug: &str) -> Result<(), Error> {
+    let valid = (1..=255).contains(&slug.len())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::Rejected(format!(
+            "badge class slug {slug:?} must be 1 to 255 of a-z, 0-9, _ and -"
+        )))
+    }
+}
+
+/// Checks an identifier from the platform (a learner id, a course key, an enrollment mode):
+/// 1 to 255 bytes, no white space or control characters (`a\nb` would otherwise be shown, and
+/// keyed, like `ab`).
+///
+/// # Errors
+/// [`Error::Rejected`] naming `what` and saying what is wrong.
+pub fn check_identifier(what: &str, id: &str) -> Result<(), Error> {
+    if !(1..=255).contains(&id.len()) {
+        return Err(Error::Rejected(format!(
+            "{what} {id:?} must have 1 to 255 bytes"
+        )));
+    }
+    if let Some(c) = id.chars().find(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::Rejected(format!(
+            "{what} {id:?} holds the character {c:?}, which identifiers may not"
+        )));
+    }
+    Ok(())
+}
+
 /// The format of a badge class image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -84,6 +126,21 @@ pub struct BadgeClassRecord {
 }
 
 impl BadgeClassRecord {
+    /// Checks the class's slug, course key and mode ([`check_slug`], [`check_identifier`]).
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] saying which is wrong.
+    pub fn check(&self) -> Result<(), Error> {
+        check_slug(&self.slug)?;
+        if let Some(course) = &self.course {
+            check_identifier("course key", course)?;
+        }
+        if let Some(mode) = &self.mode {
+            check_identifier("enrollment mode", mode)?;
+        }
+        Ok(())
+    }
+
     /// A class with a slug, name, description, criteria narrative and image.
     pub fn new(
         slug: impl Into<String>,
@@ -201,6 +258,16 @@ impl AwardKey {
             badge: badge.into(),
             sequence,
         }
+    }
+
+    /// Checks the learner id ([`check_identifier`]) and the slug ([`check_slug`]): with both
+    /// valid, no two keys share an idempotency key.
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] saying which is wrong.
+    pub fn check(&self) -> Result<(), Error> {
+        check_identifier("learner id", &self.learner)?;
+        check_slug(&self.badge)
     }
 
     /// A stable text form, used as the backend idempotency key.
