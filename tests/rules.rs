@@ -822,3 +822,46 @@ fn example_platform_golden_awards() {
     }
     assert_eq!(lines, std::fs::read_to_string(golden).unwrap());
 }
+
+#[test]
+fn badge_cycles_empty_roles_and_oversized_rule_sets_are_refused_at_load() {
+    let criteria = |badge: &str, requires: &str| {
+        format!(
+            "[[criteria]]\nbadge = \"{badge}\"\n  [[criteria.requirement]]\n  type = \"badges\"\n  badges = [\"{requires}\"]\n"
+        )
+    };
+    let classes = "[[badge_class]]\nslug = \"a\"\n[[badge_class]]\nslug = \"b\"\n[[badge_class]]\nslug = \"c\"\n";
+    // Itself.
+    let e = RuleSet::from_toml(&format!("{classes}{}", criteria("a", "a"))).unwrap_err();
+    assert!(e.to_string().contains("cycle: a requires a"), "{e}");
+    assert!(e.to_string().contains("line 7"), "{e}");
+    // Through others: lines 7, 11 and 15.
+    let text = format!(
+        "{classes}{}{}{}",
+        criteria("a", "b"),
+        criteria("b", "c"),
+        criteria("c", "a")
+    );
+    let e = RuleSet::from_toml(&text).unwrap_err().to_string();
+    assert!(e.contains("a requires b requires c requires a"), "{e}");
+    assert!(e.contains("lines 7, 12, 17"), "{e}");
+    // A chain is fine.
+    assert!(
+        RuleSet::from_toml(&format!(
+            "{classes}{}{}",
+            criteria("a", "b"),
+            criteria("b", "c")
+        ))
+        .is_ok()
+    );
+    // Empty role names.
+    let manual = format!(
+        "{classes}[[criteria]]\nbadge = \"a\"\n  [[criteria.requirement]]\n  type = \"manual\"\n  roles = [\"teacher\", \" \"]\n"
+    );
+    let e = RuleSet::from_toml(&manual).unwrap_err().to_string();
+    assert!(e.contains("empty role"), "{e}");
+    // Too large to load in bounded memory: refused before parsing.
+    let huge = "#".repeat(RuleSet::MAX_TOML_BYTES + 1);
+    let e = RuleSet::from_toml(&huge).unwrap_err().to_string();
+    assert!(e.contains("over the limit"), "{e}");
+}

@@ -55,6 +55,23 @@ pub enum ImageFormat {
     Svg,
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_image_debugs_as_its_length() {
+        let image = ClassImage {
+            format: ImageFormat::Png,
+            bytes: vec![0x89; 5000],
+        };
+        assert_eq!(
+            format!("{image:?}"),
+            "ClassImage { format: Png, len: 5000 }"
+        );
+    }
+}
+
 impl ImageFormat {
     /// The media type.
     pub fn media_type(self) -> &'static str {
@@ -74,12 +91,23 @@ impl ImageFormat {
 }
 
 /// A badge class image (the bytes; hosts check them when the class is created).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClassImage {
     /// PNG or SVG.
     pub format: ImageFormat,
     /// The image file.
     pub bytes: Vec<u8>,
+}
+
+/// Shows the format and length, not the bytes: an image in a log line is noise (and an
+/// outcome's `Debug` would otherwise print a whole baked badge).
+impl std::fmt::Debug for ClassImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClassImage")
+            .field("format", &self.format)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
 }
 
 /// When awards of a class expire.

@@ -222,14 +222,29 @@ impl RuleSet {
         check_criteria(&criteria, &slug_set(&self.classes))
             .map_err(|problem| Error::Toml { line: 0, problem })?;
         self.criteria.push(criteria);
+        check_badge_cycles(&self.criteria, &|_| 0)?;
         Ok(self)
     }
+
+    /// The largest TOML rule set accepted, in bytes (16 MiB: four times a 100 000-rule set),
+    /// so that loading one takes bounded memory.
+    pub const MAX_TOML_BYTES: usize = 16 << 20;
 
     /// Parses a TOML rule set (format in the crate docs).
     ///
     /// # Errors
     /// [`Error::Toml`] with the TOML line and the problem.
     pub fn from_toml(text: &str) -> Result<Self, Error> {
+        if text.len() > Self::MAX_TOML_BYTES {
+            return Err(Error::Toml {
+                line: 1,
+                problem: format!(
+                    "the rule set has {} bytes, over the limit of {} bytes",
+                    text.len(),
+                    Self::MAX_TOML_BYTES
+                ),
+            });
+        }
         let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
         let file: RulesFile = toml::from_str(text).map_err(|e| Error::Toml {
             line: e.span().map_or(0, |s| line_of(s.start)),
@@ -301,6 +316,7 @@ impl RuleSet {
         }
         let slugs: HashSet<String> = rules.classes.iter().map(|c| c.slug.clone()).collect();
         let slugs: HashSet<&str> = slugs.iter().map(String::as_str).collect();
+        let mut starts = Vec::with_capacity(file.criteria.len());
         for criteria in file.criteria {
             // Line numbers are counted only for an error: counting them for every rule made
             // loading a large rule set quadratic.
@@ -311,7 +327,9 @@ impl RuleSet {
                 problem,
             })?;
             rules.criteria.push(criteria);
+            starts.push(start);
         }
+        check_badge_cycles(&rules.criteria, &|i| line_of(starts[i]))?;
         Ok(rules)
     }
 
@@ -522,6 +540,81 @@ fn check_criteria(criteria: &Criteria, slugs: &HashSet<&str>) -> Result<(), Stri
             Requirement::Manual { roles, .. } => {
                 if roles.is_empty() {
                     return empty("manual");
+                }
+                if roles.iter().any(|r| r.trim().is_empty()) {
+                    return Err(format!(
+                        "a manual requirement of {:?} names an empty role",
+                        criteria.badge
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses criteria whose badge requirements form a cycle (a badge that requires itself,
+/// directly or through others): such a badge could never be awarded. The error names the
+/// badges of the cycle and the lines of their criteria (`line` of a criteria index).
+fn check_badge_cycles(criteria: &[Criteria], line: &dyn Fn(usize) -> usize) -> Result<(), Error> {
+    // badge → the criteria that award it.
+    let mut awarding: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, c) in criteria.iter().enumerate() {
+        awarding.entry(c.badge.as_str()).or_default().push(i);
+    }
+    let required = |i: usize| {
+        criteria[i].requirements.iter().flat_map(|r| match r {
+            Requirement::Badges { badges, .. } => badges.as_slice(),
+            _ => &[],
+        })
+    };
+    // Iterative depth-first search over badges (a million criteria must not overflow the
+    // stack). 1: on the current path, 2: done.
+    let mut state: HashMap<&str, u8> = HashMap::new();
+    for start in criteria.iter().map(|c| c.badge.as_str()) {
+        if state.contains_key(start) {
+            continue;
+        }
+        // (badge, the criteria index whose requirement led here, its successors)
+        let mut path: Vec<(&str, Option<usize>, Vec<(&str, usize)>)> = Vec::new();
+        let successors = |badge: &str| -> Vec<(&str, usize)> {
+            awarding.get(badge).map_or_else(Vec::new, |list| {
+                list.iter()
+                    .flat_map(|&i| required(i).map(move |b| (b.as_str(), i)))
+                    .collect()
+            })
+        };
+        state.insert(start, 1);
+        path.push((start, None, successors(start)));
+        while let Some((_, _, next)) = path.last_mut() {
+            let Some((badge, via)) = next.pop() else {
+                let (done, ..) = path.pop().unwrap_or_default();
+                state.insert(done, 2);
+                continue;
+            };
+            match state.get(badge) {
+                Some(2) => {}
+                Some(_) => {
+                    let from = path.iter().position(|(b, ..)| *b == badge).unwrap_or(0);
+                    let mut lines: Vec<usize> =
+                        path[from + 1..].iter().filter_map(|(_, v, _)| *v).collect();
+                    lines.push(via);
+                    let mut names: Vec<&str> = path[from..].iter().map(|(b, ..)| *b).collect();
+                    names.push(badge);
+                    let lines: Vec<String> = lines.iter().map(|&i| line(i).to_string()).collect();
+                    return Err(Error::Toml {
+                        line: line(via),
+                        problem: format!(
+                            "badge requirements form a cycle: {} (criteria at lines {}); none of these badges could be awarded",
+                            names.join(" requires "),
+                            lines.join(", ")
+                        ),
+                    });
+                }
+                None => {
+                    state.insert(badge, 1);
+                    let succ = successors(badge);
+                    path.push((badge, Some(via), succ));
                 }
             }
         }
