@@ -553,6 +553,10 @@ fn check_criteria(criteria: &Criteria, slugs: &HashSet<&str>) -> Result<(), Stri
     Ok(())
 }
 
+/// A badge on the search path of [`check_badge_cycles`]: the badge, the criteria index whose
+/// requirement led to it, and the (badge, criteria index) edges still to follow from it.
+type Step<'a> = (&'a str, Option<usize>, Vec<(&'a str, usize)>);
+
 /// Refuses criteria whose badge requirements form a cycle (a badge that requires itself,
 /// directly or through others): such a badge could never be awarded. The error names the
 /// badges of the cycle and the lines of their criteria (`line` of a criteria index).
@@ -575,8 +579,7 @@ fn check_badge_cycles(criteria: &[Criteria], line: &dyn Fn(usize) -> usize) -> R
         if state.contains_key(start) {
             continue;
         }
-        // (badge, the criteria index whose requirement led here, its successors)
-        let mut path: Vec<(&str, Option<usize>, Vec<(&str, usize)>)> = Vec::new();
+        let mut path: Vec<Step<'_>> = Vec::new();
         let successors = |badge: &str| -> Vec<(&str, usize)> {
             awarding.get(badge).map_or_else(Vec::new, |list| {
                 list.iter()
