@@ -865,3 +865,46 @@ fn badge_cycles_empty_roles_and_oversized_rule_sets_are_refused_at_load() {
     let e = RuleSet::from_toml(&huge).unwrap_err().to_string();
     assert!(e.contains("over the limit"), "{e}");
 }
+
+#[test]
+fn a_late_older_certificate_never_re_awards_a_repeatable_class() {
+    let rules = RuleSet::new(vec![
+        BadgeClass::course_completion("rust", "course-v1:O+R+1", None).repeatable(),
+    ])
+    .unwrap();
+    let mut evaluator = Evaluator::new(rules);
+    let cert = |passed: bool, at: &str| {
+        Event::from_json(&format!(
+            r#"{{"event":"certificate","learner":"l","course":"course-v1:O+R+1","passed":{passed},"at":"{at}"}}"#
+        ))
+        .unwrap()
+    };
+    let awards = |e: &mut Evaluator, ev: Event| e.apply(&ev).len();
+    assert_eq!(
+        awards(&mut evaluator, cert(true, "2026-03-01T00:00:00Z")),
+        1
+    );
+    assert_eq!(
+        awards(&mut evaluator, cert(false, "2026-04-01T00:00:00Z")),
+        0
+    );
+    // The passing certificate of January, delivered late: stale, no second award.
+    assert_eq!(
+        awards(&mut evaluator, cert(true, "2026-01-01T00:00:00Z")),
+        0
+    );
+    // A newer pass does award again (the class is repeatable).
+    assert_eq!(
+        awards(&mut evaluator, cert(true, "2026-05-01T00:00:00Z")),
+        1
+    );
+    // A stale failure does not undo the newer pass.
+    assert_eq!(
+        awards(&mut evaluator, cert(false, "2026-02-01T00:00:00Z")),
+        0
+    );
+    assert_eq!(
+        awards(&mut evaluator, cert(true, "2026-05-01T00:00:00Z")),
+        0
+    );
+}

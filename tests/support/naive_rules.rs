@@ -70,6 +70,14 @@ impl Naive {
                 let mode = mode
                     .clone()
                     .or_else(|| l.enrollments.get(course).map(|e| e.0.clone()));
+                // A certificate older than the one recorded for the course, with the other
+                // result, is stale.
+                let stale = l.certificates.get(course).is_some_and(|c| {
+                    c.0 != *passed && c.3.zip(at).is_some_and(|(recorded, new)| new < recorded)
+                });
+                if stale {
+                    return Vec::new();
+                }
                 l.certificates
                     .insert(course.clone(), (*passed, mode, *grade, at));
             }

@@ -708,6 +708,17 @@ impl Evaluator {
                     .map(|m| names.modes.intern(m))
                     .or(enrollment_mode);
                 let cert = Certificate::new(course, mode, *passed, *grade, at.map(|a| a.0));
+                let recorded = find(&l.certificates, course, |c| c.course).ok();
+                if let (Some(i), Some(new)) = (recorded, cert.at()) {
+                    // A certificate older (by `at`) than the one recorded for the course, with
+                    // the other result, is stale: a late delivery must not undo a newer result,
+                    // nor make a course passing anew and so re-award a repeatable class. With
+                    // the same result it is taken as before (an earlier date can meet a deadline).
+                    let recorded = &l.certificates[i];
+                    if recorded.passed != *passed && recorded.at().is_some_and(|r| new < r) {
+                        return Change::None;
+                    }
+                }
                 let passing_before = l.passing_courses;
                 let was_passing = match find(&l.certificates, course, |c| c.course) {
                     Ok(i) => std::mem::replace(&mut l.certificates[i], cert).passed,

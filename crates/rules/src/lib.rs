@@ -106,6 +106,13 @@
 //!   roles = ["teacher", "manager"]
 //! ```
 //!
+//! Events may arrive late or out of order: a certificate whose `at` is earlier than the `at`
+//! of the certificate already recorded for the same learner and course, and whose result
+//! (passed or not) differs, is stale and changes nothing. The latest certificate by time
+//! decides whether a course is passed, so a late delivery never re-awards a repeatable class.
+//! A late certificate with the same result replaces the recorded one (its earlier date may meet
+//! a deadline). Without `at` on either, arrival order decides.
+//!
 //! Deadlines are RFC 3339 strings; an event without `at` cannot meet a deadline. A minimum
 //! grade needs a certificate that carries a grade. A failed completion (a certificate with
 //! `passed: false`, an activity with `passed: false`) meets nothing, whatever its grade.
