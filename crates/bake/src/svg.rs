@@ -498,9 +498,18 @@ pub fn assertion_element(payload: &Payload) -> String {
 ///
 /// # Errors
 /// [`Error::Malformed`] when the image is not well-formed XML with an `svg` root or not UTF-8,
-/// [`Error::LimitExceeded`] when the image or payload exceeds `limits`.
+/// [`Error::LimitExceeded`] when the image or payload exceeds `limits`, [`Error::Misuse`] for a
+/// payload holding a character XML cannot carry (NUL, most C0 controls).
 pub fn bake(image: &[u8], payload: &Payload, limits: &Limits) -> Result<Vec<u8>, Error> {
     limits.check_payload(payload.as_str().len())?;
+    // XML 1.0 cannot carry these characters in any form, not even as references.
+    if let Some(c) = payload.as_str().chars().find(|&c| {
+        matches!(c, '\0'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+    }) {
+        return Err(Error::Misuse(format!(
+            "the payload holds the character {c:?}, which an SVG (XML) document cannot carry"
+        )));
+    }
     let text = as_text(image, limits)?;
     let scan = scan(text)?;
     let (root_start, root_end) = scan.root;
