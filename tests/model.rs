@@ -452,3 +452,81 @@ proptest! {
         let _ = Document::from_value(doc);
     }
 }
+
+#[test]
+fn findings_per_document_are_capped_with_a_count_of_the_rest() {
+    use badgery::model::validate::{Code, Options, Report, validate_document};
+    let evidence: Vec<Value> = (0..200_000).map(|_| serde_json::json!(5)).collect();
+    let assertion = serde_json::json!({
+        "@context": "https://w3id.org/openbadges/v2",
+        "type": "Assertion",
+        "id": "https://x.org/a/1",
+        "recipient": {"type": "email", "hashed": false, "identity": "a@example.org"},
+        "badge": "https://x.org/b/1",
+        "verification": {"type": "hosted"},
+        "issuedOn": "2026-01-01T00:00:00Z",
+        "evidence": evidence,
+    });
+    let started = std::time::Instant::now();
+    let report = validate_document(&assertion, &Options::default());
+    assert!(
+        report.findings.len() <= Report::MAX_PER_DOCUMENT + 1,
+        "{}",
+        report.findings.len()
+    );
+    let last = report.findings.last().unwrap();
+    assert_eq!(last.code, Code::TooManyFindings);
+    assert_eq!(
+        last.message,
+        format!(
+            "{} more findings in this document were left out (at most 100 are kept)",
+            200_000 - 100
+        )
+    );
+    assert!(!report.is_valid());
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+/// A copy one level deep (a full clone of a deep value would recurse).
+fn deep_copy(value: &Value) -> Value {
+    match value {
+        Value::Object(_) => json!({"type": "Evidence"}),
+        other => other.clone(),
+    }
+}
+
+/// A value built in code has no parser's depth limit: validation must not recurse with it.
+#[test]
+fn validation_of_a_deeply_nested_value_built_in_code_is_bounded() {
+    use badgery::model::validate::{Options, validate_document};
+    let handle = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let mut deep = json!("https://x.org/e");
+            for _ in 0..20_000 {
+                // Built by hand: `json!` would serialise `deep` recursively.
+                let mut node = serde_json::Map::new();
+                node.insert("type".into(), json!("Evidence"));
+                node.insert("evidence".into(), Value::Array(vec![deep_copy(&deep)]));
+                node.insert("narrative".into(), deep);
+                deep = Value::Object(node);
+            }
+            let mut assertion = json!({
+                "@context": "https://w3id.org/openbadges/v2",
+                "type": "Assertion",
+                "id": "https://x.org/a/1",
+                "recipient": {"type": "email", "hashed": false, "identity": "a@example.org"},
+                "badge": "https://x.org/b",
+                "verification": {"type": "hosted"},
+                "issuedOn": "2026-01-01T00:00:00Z",
+            });
+            assertion["evidence"] = Value::Array(vec![deep]);
+            let report = validate_document(&assertion, &Options::default());
+            let invalid = !report.is_valid();
+            // serde_json drops a Value recursively: leak this one rather than test its Drop.
+            std::mem::forget(assertion);
+            invalid
+        })
+        .unwrap();
+    assert!(handle.join().unwrap());
+}

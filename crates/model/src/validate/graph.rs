@@ -29,6 +29,7 @@ pub fn validate(input: &Value, resolver: &dyn Resolver, options: &Options) -> Re
         seen: HashSet::new(),
     };
     let Some(class) = nodes::check_top_level(input, options, &mut walk.report) else {
+        walk.report.finish();
         return walk.report;
     };
     let input_id = input
@@ -45,6 +46,7 @@ pub fn validate(input: &Value, resolver: &dyn Resolver, options: &Options) -> Re
         Class::Profile => walk.profile_links(input, &input_id),
         _ => {}
     }
+    walk.report.finish();
     walk.report
 }
 
@@ -64,7 +66,7 @@ impl Walk<'_> {
         code: Code,
         message: String,
     ) {
-        self.report.findings.push(Finding {
+        self.report.push(Finding {
             severity,
             document: document.to_owned(),
             path: path.to_owned(),

@@ -96,6 +96,9 @@ pub enum Code {
     IssuerId,
     /// A document fetched at one IRI declares another `id`.
     IdMismatch,
+    /// A document had more findings than a report keeps for one document
+    /// ([`Report::MAX_PER_DOCUMENT`]); this one counts the rest.
+    TooManyFindings,
 }
 
 impl Code {
@@ -125,6 +128,7 @@ impl Code {
             Code::KeyOwnership => "KEY_OWNERSHIP",
             Code::IssuerId => "ISSUER_ID",
             Code::IdMismatch => "ID_MISMATCH",
+            Code::TooManyFindings => "TOO_MANY_FINDINGS",
         }
     }
 }
@@ -165,14 +169,63 @@ impl fmt::Display for Finding {
     }
 }
 
-/// The findings of a validation, in the order they were found.
+/// The findings of a validation, in the order they were found: at most
+/// [`Report::MAX_PER_DOCUMENT`] for one document, then one finding that counts the rest (a
+/// hostile document with a 50 MB array must not yield millions of findings).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
-    /// Every finding.
+    /// Every finding kept.
     pub findings: Vec<Finding>,
+    /// Per document: findings recorded, and of those left out, how many, and whether any was
+    /// an error.
+    tally: std::collections::HashMap<String, (usize, usize, bool)>,
 }
 
 impl Report {
+    /// The most findings kept for one document.
+    pub const MAX_PER_DOCUMENT: usize = 100;
+
+    /// Records a finding, or counts it when its document has [`Report::MAX_PER_DOCUMENT`]
+    /// already.
+    pub fn push(&mut self, finding: Finding) {
+        let (kept, omitted, error) = self.tally.entry(finding.document.clone()).or_default();
+        if *kept < Self::MAX_PER_DOCUMENT {
+            *kept += 1;
+            self.findings.push(finding);
+        } else {
+            *omitted += 1;
+            *error |= finding.severity == Severity::Error;
+        }
+    }
+
+    /// Adds, for each document with findings left out, one finding that says how many.
+    pub(crate) fn finish(&mut self) {
+        let mut omitted: Vec<(String, usize, bool)> = self
+            .tally
+            .iter()
+            .filter(|(_, (_, n, _))| *n > 0)
+            .map(|(doc, (_, n, error))| (doc.clone(), *n, *error))
+            .collect();
+        omitted.sort();
+        for (document, n, error) in omitted {
+            self.findings.push(Finding {
+                severity: if error {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                },
+                document,
+                path: "$".to_owned(),
+                code: Code::TooManyFindings,
+                message: format!(
+                    "{n} more findings in this document were left out (at most {} are kept)",
+                    Self::MAX_PER_DOCUMENT
+                ),
+            });
+        }
+        self.tally.clear();
+    }
+
     /// Whether there is no error (warnings allowed).
     pub fn is_valid(&self) -> bool {
         self.error_count() == 0
@@ -257,5 +310,6 @@ impl Options {
 pub fn validate_document(document: &serde_json::Value, options: &Options) -> Report {
     let mut report = Report::default();
     nodes::check_top_level(document, options, &mut report);
+    report.finish();
     report
 }

@@ -293,6 +293,22 @@ fn is_primary(class: Class) -> bool {
     )
 }
 
+/// A value as a message shows it: a scalar as JSON (a long string cut short), a list or an
+/// object by its size. Never the whole value: printing is recursive and a hostile value can be
+/// deep (a value built in code has no parser's depth limit) or huge.
+fn shown(value: &Value) -> String {
+    const MAX_CHARS: usize = 80;
+    match value {
+        Value::String(s) if s.chars().count() > MAX_CHARS => {
+            let cut: String = s.chars().take(MAX_CHARS).collect();
+            format!("{:?}… ({} bytes)", cut, s.len())
+        }
+        Value::Array(items) => format!("[a list of {}]", items.len()),
+        Value::Object(map) => format!("{{an object with {} properties}}", map.len()),
+        scalar => scalar.to_string(),
+    }
+}
+
 /// Records findings for one document.
 pub(super) struct Checker<'a> {
     pub(super) document: String,
@@ -302,7 +318,7 @@ pub(super) struct Checker<'a> {
 
 impl Checker<'_> {
     pub(super) fn add(&mut self, severity: Severity, path: &str, code: Code, message: String) {
-        self.report.findings.push(Finding {
+        self.report.push(Finding {
             severity,
             document: self.document.clone(),
             path: path.to_owned(),
@@ -416,7 +432,8 @@ impl Checker<'_> {
                         &type_path,
                         Code::Type,
                         format!(
-                            "type {value} is not one of {} for a {}",
+                            "type {} is not one of {} for a {}",
+                            shown(value),
                             accepted.join(", "),
                             class.name()
                         ),
@@ -481,7 +498,7 @@ impl Checker<'_> {
     fn value(&mut self, value: &Value, path: &str, name: &str, kind: Kind) {
         let text = value.as_str();
         let expect = |ok: bool, code: Code, what: &str| {
-            (!ok).then(|| (code, format!("{name} value {value} is not {what}")))
+            (!ok).then(|| (code, format!("{name} value {} is not {what}", shown(value))))
         };
         let problem = match kind {
             Kind::Text | Kind::Markdown => expect(text.is_some(), Code::ValueType, "text"),
@@ -584,7 +601,7 @@ impl Checker<'_> {
             self.error(
                 path,
                 Code::ValueType,
-                format!("image value {value} is not a URL"),
+                format!("image value {} is not a URL", shown(value)),
             );
             return;
         };
@@ -748,7 +765,7 @@ pub(super) fn check_top_level(
                 "cannot tell the document's class from type {}",
                 document
                     .get("type")
-                    .map_or_else(|| "(missing)".to_owned(), Value::to_string)
+                    .map_or_else(|| "(missing)".to_owned(), shown)
             ),
         );
         return None;
