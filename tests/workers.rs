@@ -478,3 +478,50 @@ async fn assertion_ids_are_keyed_by_the_issuers_secret() {
         "the secret never shows in logs"
     );
 }
+
+/// What the engine tells `tracing`: each event, claim and backend call, never an email address.
+#[tokio::test]
+async fn tracing_covers_each_step_and_never_names_the_recipient() {
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let backend = Arc::new(FlakyBackend::new(issuer(), 1.0, 3));
+    let engine = engine_with(
+        backend,
+        StaticDirectory::new().learner("ada", "ada.lovelace@example.org"),
+    );
+    register_rust(&engine).await;
+    engine.handle(&cert("ada", RUST)).await.unwrap();
+    engine.retry_pending().await.unwrap();
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    for step in [
+        "handle",
+        "claimed",
+        "backend call",
+        "award deferred",
+        "retrying award",
+    ] {
+        assert!(text.contains(step), "no {step:?} in:\n{text}");
+    }
+    assert!(text.contains("duration_ms"), "{text}");
+    assert!(
+        !text.contains("lovelace"),
+        "a recipient's address was logged:\n{text}"
+    );
+}
