@@ -411,6 +411,18 @@ impl BadgeBackend for HostedIssuer {
         if let Some(narrative) = &request.narrative {
             assertion = assertion.with_narrative(narrative.clone());
         }
+        // The Open Badges date-time has four year digits: a date outside years 1 to 9999
+        // cannot be written (nor read back by a validator).
+        let writable = |what: &str, date: chrono::DateTime<chrono::Utc>| {
+            if (1..=9999).contains(&chrono::Datelike::year(&date)) {
+                Ok(date)
+            } else {
+                Err(rejected(format!(
+                    "the {what} {date} is outside the years 1 to 9999 an Open Badges date can hold"
+                )))
+            }
+        };
+        writable("issue date", request.issued_on)?;
         match class.expiry {
             Some(Expiry::At(date)) if date <= request.issued_on => {
                 return Err(rejected(format!(
@@ -418,10 +430,17 @@ impl BadgeBackend for HostedIssuer {
                     class.slug
                 )));
             }
-            Some(Expiry::At(date)) => assertion = assertion.with_expires(date),
+            Some(Expiry::At(date)) => assertion = assertion.with_expires(writable("expiry", date)?),
             Some(Expiry::AfterDays(days)) => {
-                assertion = assertion
-                    .with_expires(request.issued_on + chrono::Duration::days(i64::from(days)))
+                let expires = request
+                    .issued_on
+                    .checked_add_signed(chrono::Duration::days(i64::from(days)))
+                    .ok_or_else(|| {
+                        rejected(format!(
+                            "an expiry {days} days after issue is past the year 9999"
+                        ))
+                    })?;
+                assertion = assertion.with_expires(writable("expiry", expires)?);
             }
             _ => {}
         }

@@ -131,3 +131,27 @@ async fn evidence_urls_must_be_http() {
         .await;
     assert!(fine.is_ok(), "{fine:?}");
 }
+
+#[tokio::test]
+async fn dates_past_the_year_9999_are_refused_when_issuing() {
+    let issuer = issuer();
+    // Past 9999, and past what chrono can add (which panicked before).
+    for days in [3_000_000, u32::MAX] {
+        let class = BadgeClassRecord::new("rust", "n", "d", "c", png())
+            .with_expiry(badgery::backend::Expiry::AfterDays(days));
+        let result = issuer
+            .award(&request(AwardKey::new("ada", "rust", 1), class, vec![]))
+            .await;
+        assert!(
+            matches!(&result, Err(Error::Rejected(m)) if m.contains("9999")),
+            "{days}: {result:?}"
+        );
+    }
+    let mut late = request(
+        AwardKey::new("ada", "rust", 1),
+        BadgeClassRecord::new("rust", "n", "d", "c", png()),
+        vec![],
+    );
+    late.issued_on = "+10000-01-01T00:00:00Z".parse().unwrap();
+    assert!(matches!(issuer.award(&late).await, Err(Error::Rejected(_))));
+}
