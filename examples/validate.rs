@@ -4,8 +4,11 @@
 //! cargo run --example validate -- [--docs DIR] [--now RFC3339] [--recipient IDENTITY] INPUT
 //! ```
 //!
-//! INPUT is a JSON file (Assertion, BadgeClass or Issuer; Open Badges 0.5–2.0) or an IRI
-//! resolved in DIR. Linked IRIs are resolved in DIR: every `*.json` file there whose `id` is
+//! INPUT is a JSON file (Assertion, BadgeClass or Issuer; Open Badges 0.5–2.0), a baked PNG or
+//! SVG badge (unbaked first, as the official validator does: a hosted URL in it is resolved
+//! in DIR), a file holding a compact JWS (its payload is validated, with a warning that the
+//! signature was not verified), or an IRI resolved in DIR. A hosted assertion is checked
+//! against the document DIR serves at its id (revoked or different: an error). Linked IRIs are resolved in DIR: every `*.json` file there whose `id` is
 //! that IRI; an IRI DIR cannot resolve is an error finding. Prints one line per finding, then
 //! `valid: true|false, errors: N, warnings: N`. Exit status: 0 without errors, 1 with errors,
 //! 2 when the input cannot be read or is not JSON.
@@ -65,10 +68,47 @@ fn parse_args() -> Result<Args, String> {
 /// FIFO is refused before anything is read.
 const MAX_INPUT: u64 = 64 << 20;
 
-fn read_json(path: &str) -> Result<Value, String> {
+/// What an input file holds, once unbaked.
+enum Input {
+    Json(Value),
+    /// A hosted assertion's URL (from a baked image), to resolve in DIR.
+    Url(String),
+}
+
+/// Reads an input file: JSON, a compact JWS, or a PNG or SVG with one of those (or a URL)
+/// baked in.
+fn read_input(path: &str) -> Result<Input, String> {
+    use badgery::bake::{Format, Limits, PayloadKind, unbake};
     let bytes = badgery::bake::read_file(std::path::Path::new(path), MAX_INPUT)
         .map_err(|e| format!("cannot read {e}"))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{path} is not JSON: {e}"))
+    let text = if Format::detect(&bytes).is_some() {
+        unbake(&bytes, &Limits::default())
+            .map_err(|e| format!("{path}: {e}"))?
+            .ok_or(format!("{path}: the image holds no Open Badges data"))?
+            .into_string()
+    } else {
+        String::from_utf8(bytes).map_err(|_| format!("{path} is not UTF-8 text"))?
+    };
+    let payload = badgery::bake::Payload::new(text.clone()).map_err(|e| format!("{path}: {e}"))?;
+    match payload.kind() {
+        PayloadKind::Url => Ok(Input::Url(text.trim().to_owned())),
+        PayloadKind::Jws => {
+            use base64::Engine as _;
+            let part = text.trim().split('.').nth(1).unwrap_or("");
+            let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part.trim_end_matches('='))
+                .map_err(|e| format!("{path}: the JWS payload is not base64url: {e}"))?;
+            println!(
+                "[WARNING] SIGNATURE (input): the JWS signature was not verified; its payload is validated"
+            );
+            serde_json::from_slice(&json)
+                .map(Input::Json)
+                .map_err(|e| format!("{path}: the JWS payload is not JSON: {e}"))
+        }
+        _ => serde_json::from_str(&text)
+            .map(Input::Json)
+            .map_err(|e| format!("{path} is not JSON: {e}")),
+    }
 }
 
 fn run() -> Result<bool, String> {
@@ -88,22 +128,38 @@ fn run() -> Result<bool, String> {
                 None,
             )
         }
-        Some(input) if std::path::Path::new(input).is_file() => (read_json(input)?, None),
+        Some(input) if std::path::Path::new(input).exists() => match read_input(input)? {
+            Input::Json(value) => (value, None),
+            Input::Url(url) => {
+                use badgery::model::validate::Resolver;
+                let doc = docs
+                    .resolve(&url)
+                    .map_err(|e| format!("{input} holds {url}: {e}"))?;
+                (doc, Some(url))
+            }
+        },
         Some(iri) => {
             use badgery::model::validate::Resolver;
             let doc = docs
                 .resolve(iri)
                 .map_err(|e| format!("{e} (not a file, and not found in --docs)"))?;
-            (doc, Some(iri.as_str()))
+            (doc, Some(iri.clone()))
         }
     };
     // Older documents are read as 2.0 first, as the official validator does.
-    let input = match legacy::upgrade(input.clone(), fetched_from) {
+    let input = match legacy::upgrade(input.clone(), fetched_from.as_deref()) {
         Ok((upgraded, _)) => upgraded,
         Err(_) => input,
     };
-    // Like the official validator, the input is served at its own id, over any copy in DIR.
-    docs.insert(input.clone());
+    // The input stands for the document at its id only when DIR has none: a copy (a baked
+    // one, say) is checked against its hosted original, never put in its place.
+    let id = input.get("id").and_then(Value::as_str).unwrap_or("");
+    {
+        use badgery::model::validate::Resolver;
+        if docs.resolve(id).is_err() {
+            docs.insert(input.clone());
+        }
+    }
     let report = validate(&input, &docs, &args.options);
     println!("{report}");
     Ok(report.is_valid())

@@ -132,3 +132,74 @@ fn replay_and_validate_refuse_unbounded_inputs() {
         );
     }
 }
+
+fn stdout_of(name: &str, args: &[&Path]) -> (i32, String) {
+    let out = Command::new(example(name)).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// `validate` takes baked images and JWS as the official validator does, and checks a copy
+/// against its hosted original.
+#[test]
+fn validate_reads_baked_images_and_jws_and_follows_the_hosted_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("flow");
+    let (code, text) = stdout_of("award_flow", &[Path::new("--out"), &out]);
+    assert_eq!(code, 0, "{text}");
+    let docs = out.join("ob");
+    let assertions = docs.join("assertions");
+    let mut baked: Vec<PathBuf> = std::fs::read_dir(&assertions)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .flat_map(|d| std::fs::read_dir(d).unwrap().map(|e| e.unwrap().path()))
+        .collect();
+    baked.sort();
+    let image = baked
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "png"))
+        .unwrap();
+    let now = Path::new("2026-12-01T00:00:00Z");
+    let validate = |input: &Path| {
+        stdout_of(
+            "validate",
+            &[Path::new("--docs"), &docs, Path::new("--now"), now, input],
+        )
+    };
+    let (code, text) = validate(image);
+    assert_eq!(code, 0, "{text}");
+    // The same assertion as a JWS (not signed by anyone): its payload validates, with a warning.
+    let hosted_json = image.parent().unwrap().with_extension("json");
+    let assertion = std::fs::read(&hosted_json).unwrap();
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let jws = format!(
+        "{}.{}.{}",
+        b64(br#"{"alg":"RS256"}"#),
+        b64(&assertion),
+        b64(b"sig")
+    );
+    let jws_file = dir.path().join("assertion.jws");
+    std::fs::write(&jws_file, jws).unwrap();
+    let (code, text) = validate(&jws_file);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("signature was not verified"), "{text}");
+    // Revoke the hosted original: the baked copy is no longer valid.
+    let mut original: serde_json::Value = serde_json::from_slice(&assertion).unwrap();
+    let revoked = serde_json::json!({
+        "@context": original["@context"].take(),
+        "id": original["id"].take(),
+        "revoked": true,
+        "revocationReason": "issued in error",
+    });
+    std::fs::write(&hosted_json, serde_json::to_vec(&revoked).unwrap()).unwrap();
+    let (code, text) = validate(image);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("REVOKED") && text.contains("issued in error"),
+        "{text}"
+    );
+}

@@ -141,6 +141,9 @@ impl Walk<'_> {
             .and_then(|v| v.get("type"))
             .and_then(Value::as_str)
             .unwrap_or("");
+        if matches!(kind, "HostedBadge" | "hosted") {
+            self.hosted_original(assertion, id);
+        }
         if let Some(issuer) = &issuer {
             match kind {
                 "HostedBadge" | "hosted" => self.hosted_scope(id, issuer),
@@ -160,6 +163,38 @@ impl Walk<'_> {
                 None => self.finding(Severity::Error, id, "$.recipient", Code::Recipient,
                     format!("the recipient cannot be compared with {expected:?}: it is missing or malformed")),
             }
+        }
+    }
+
+    /// A hosted assertion is what its id serves: a copy (a baked one, say) whose hosted
+    /// original is revoked, or differs from it, is not valid. An id that cannot be resolved is
+    /// left to the badge class's and issuer's checks (the copy is all there is to check).
+    fn hosted_original(&mut self, assertion: &Value, id: &str) {
+        let Ok(original) = self.resolver.resolve(id) else {
+            return;
+        };
+        if original.get("revoked").and_then(Value::as_bool) == Some(true) {
+            let reason = original
+                .get("revocationReason")
+                .and_then(Value::as_str)
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            self.finding(
+                Severity::Error,
+                id,
+                "$",
+                Code::Revoked,
+                format!("the assertion hosted at its id is revoked{reason}"),
+            );
+        } else if original.get("@context") == assertion.get("@context") && original != *assertion {
+            // Documents of another version are upgraded differently: compared only alike.
+            self.finding(
+                Severity::Error,
+                id,
+                "$",
+                Code::IdMismatch,
+                "this copy differs from the assertion hosted at its id".to_owned(),
+            );
         }
     }
 
