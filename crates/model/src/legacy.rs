@@ -242,7 +242,8 @@ fn upgrade_datetime(value: &Value) -> Result<Option<String>, String> {
         other => return Err(format!("cannot interpret the date {other}")),
     };
     let utc = |naive: chrono::NaiveDateTime| naive.and_utc().format("%Y-%m-%dT%H:%M:%S+00:00");
-    if let Ok(seconds) = text.parse::<f64>() {
+    // "NaN", "inf" and the like parse as numbers but are no time (NaN would become 1970).
+    if let Some(seconds) = text.parse::<f64>().ok().filter(|s| s.is_finite()) {
         #[allow(clippy::cast_possible_truncation)]
         let instant = chrono::DateTime::from_timestamp(seconds.trunc() as i64, 0)
             .ok_or_else(|| format!("the Unix time {text} is out of range"))?;
@@ -260,6 +261,18 @@ fn upgrade_datetime(value: &Value) -> Result<Option<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_date_that_is_not_a_number_is_an_error_not_1970() {
+        for bad in ["NaN", "nan", "inf", "-infinity"] {
+            let e = upgrade_datetime(&Value::String(bad.to_owned())).unwrap_err();
+            assert!(e.contains("cannot interpret"), "{bad}: {e}");
+        }
+        assert_eq!(
+            upgrade_datetime(&Value::String("0".to_owned())).unwrap().as_deref(),
+            Some("1970-01-01T00:00:00+00:00")
+        );
+    }
 
     #[test]
     fn upgrades_a_1_0_hosted_assertion() {
