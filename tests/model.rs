@@ -530,3 +530,22 @@ fn validation_of_a_deeply_nested_value_built_in_code_is_bounded() {
         .unwrap();
     assert!(handle.join().unwrap());
 }
+
+/// `verify` is the v2 context's alias of `verification`, and `hosted` of `HostedBadge`.
+#[test]
+fn context_aliases_are_accepted_for_required_properties() {
+    use badgery::model::validate::{DocumentSet, Options, validate};
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/conformance/hosted");
+    let mut docs = DocumentSet::from_dir(std::path::Path::new(dir)).unwrap();
+    let text = std::fs::read_to_string(format!("{dir}/assertion.json")).unwrap();
+    let mut assertion: Value = serde_json::from_str(&text).unwrap();
+    let now = Options::at("2026-06-01T00:00:00Z".parse().unwrap());
+    assert!(validate(&assertion, &docs, &now).is_valid());
+    let map = assertion.as_object_mut().unwrap();
+    let verification = map.remove("verification").unwrap();
+    map.insert("verify".into(), verification);
+    // Served as it is written.
+    docs.insert(assertion.clone());
+    let report = validate(&assertion, &docs, &now);
+    assert!(report.is_valid(), "{report}");
+}

@@ -269,7 +269,9 @@ mod tests {
             assert!(e.contains("cannot interpret"), "{bad}: {e}");
         }
         assert_eq!(
-            upgrade_datetime(&Value::String("0".to_owned())).unwrap().as_deref(),
+            upgrade_datetime(&Value::String("0".to_owned()))
+                .unwrap()
+                .as_deref(),
             Some("1970-01-01T00:00:00+00:00")
         );
     }

@@ -451,10 +451,16 @@ impl Checker<'_> {
         kind: Kind,
         arity: Arity,
     ) {
+        // The OB v2 context defines `verify` as an alias of `verification`: a document may
+        // use either term (the official validator compacts to one).
+        let (name, value) = match (map.get(name), name) {
+            (None, "verification") if map.contains_key("verify") => ("verify", map.get("verify")),
+            (value, _) => (name, value),
+        };
         let prop_path = format!("{path}.{name}");
         let required = arity == Required;
         let many = arity == OptionalMany;
-        let Some(value) = map.get(name) else {
+        let Some(value) = value else {
             if required {
                 self.error(
                     &prop_path,
