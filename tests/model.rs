@@ -536,7 +536,7 @@ fn validation_of_a_deeply_nested_value_built_in_code_is_bounded() {
 fn context_aliases_are_accepted_for_required_properties() {
     use badgery::model::validate::{DocumentSet, Options, validate};
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/conformance/hosted");
-    let mut docs = DocumentSet::from_dir(std::path::Path::new(dir)).unwrap();
+    let mut docs = DocumentSet::from_dir(Path::new(dir)).unwrap();
     let text = std::fs::read_to_string(format!("{dir}/assertion.json")).unwrap();
     let mut assertion: Value = serde_json::from_str(&text).unwrap();
     let now = Options::at("2026-06-01T00:00:00Z".parse().unwrap());

@@ -77,7 +77,8 @@ pub fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
     read_limited(path, limit, Limit::Input, "file")
 }
 
-/// Reads an image file up to [`crate::Limits::max_input`]: [`read_limited`] for callers.
+/// Reads an image file: a regular file only, never more than [`crate::Limits::max_input`]
+/// bytes read.
 ///
 /// # Errors
 /// [`Error::File`] when the file cannot be read or is not a regular file (a device, FIFO,
