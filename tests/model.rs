@@ -549,3 +549,47 @@ fn context_aliases_are_accepted_for_required_properties() {
     let report = validate(&assertion, &docs, &now);
     assert!(report.is_valid(), "{report}");
 }
+
+/// A 1.0 assertion's linked badge class and issuer are 1.0 documents too: upgraded like the
+/// input, as the official validator does, so a real 2014 badge validates.
+#[test]
+fn linked_1_0_documents_are_upgraded_like_the_input() {
+    use badgery::model::validate::{DocumentSet, Options, validate};
+    let mut docs = DocumentSet::new();
+    let class_iri = "https://lms.example.org/ob/badges/rust-101";
+    let issuer_iri = "https://lms.example.org/ob/issuer-1-0";
+    // 1.0 documents have no @context, type or id; they are served at their IRI.
+    let mut served = std::collections::HashMap::new();
+    served.insert(
+        class_iri,
+        json!({
+            "name": "Rust 101", "description": "Completed Rust 101.",
+            "image": "https://lms.example.org/ob/badges/rust-101/image.png",
+            "criteria": "https://lms.example.org/courses/rust-101", "issuer": issuer_iri
+        }),
+    );
+    served.insert(issuer_iri, json!({
+        "name": "Example LMS", "url": "https://lms.example.org", "email": "badges@lms.example.org"
+    }));
+    #[derive(Debug)]
+    struct Served(std::collections::HashMap<&'static str, Value>, DocumentSet);
+    impl badgery::model::validate::Resolver for Served {
+        fn resolve(&self, iri: &str) -> Result<Value, badgery::model::Error> {
+            match self.0.get(iri) {
+                Some(doc) => Ok(doc.clone()),
+                None => self.1.resolve(iri),
+            }
+        }
+    }
+    let raw = read("legacy/v1_0-assertion.json");
+    let id = "https://lms.example.org/ob/assertions/v1-0";
+    docs.insert(legacy::upgrade(raw.clone(), Some(id)).unwrap().0);
+    let (input, _) = legacy::upgrade(raw, Some(id)).unwrap();
+    let resolver = Served(served, docs);
+    let report = validate(
+        &input,
+        &resolver,
+        &Options::at("2026-01-01T00:00:00Z".parse().unwrap()),
+    );
+    assert!(report.is_valid(), "{report}");
+}

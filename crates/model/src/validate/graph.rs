@@ -96,6 +96,12 @@ impl Walk<'_> {
         };
         match self.resolver.resolve(&iri) {
             Ok(document) => {
+                // A linked 0.5–1.1 document (the badge class and issuer a 1.0 assertion names)
+                // is read as 2.0 first, like the input, with the IRI it came from as its id.
+                let document = match crate::legacy::upgrade(document.clone(), Some(&iri)) {
+                    Ok((upgraded, _)) => upgraded,
+                    Err(_) => document,
+                };
                 let declared = document.get("id").and_then(Value::as_str).unwrap_or("");
                 if declared.trim_end_matches('/')
                     != iri.split('#').next().unwrap_or("").trim_end_matches('/')
