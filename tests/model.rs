@@ -593,3 +593,33 @@ fn linked_1_0_documents_are_upgraded_like_the_input() {
     );
     assert!(report.is_valid(), "{report}");
 }
+
+/// An endorsement's issuer is fetched and checked like any issuer profile.
+#[test]
+fn an_endorsements_issuer_is_followed() {
+    use badgery::model::validate::{Code, DocumentSet, Options, validate};
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/conformance/hosted");
+    let mut docs = DocumentSet::from_dir(Path::new(dir)).unwrap();
+    let text = std::fs::read_to_string(format!("{dir}/assertion.json")).unwrap();
+    let mut assertion: Value = serde_json::from_str(&text).unwrap();
+    assertion["endorsement"] = json!("https://example.org/endorsement-124.json");
+    docs.insert(assertion.clone());
+    docs.insert(read("spec/endorsement-124.json"));
+    let now = Options::at("2026-06-01T00:00:00Z".parse().unwrap());
+    let report = validate(&assertion, &docs, &now);
+    let endorser_missing = |r: &badgery::model::validate::Report| {
+        r.findings.iter().any(|f| {
+            f.code == Code::Unresolved
+                && f.document == "https://example.org/endorsement-124.json"
+                && f.path == "$.issuer"
+        })
+    };
+    assert!(endorser_missing(&report), "{report}");
+    docs.insert(json!({
+        "@context": "https://w3id.org/openbadges/v2", "type": "Issuer",
+        "id": "https://example.org/issuer-5.json", "name": "Endorser",
+        "url": "https://example.org", "email": "endorser@example.org"
+    }));
+    let report = validate(&assertion, &docs, &now);
+    assert!(!endorser_missing(&report), "{report}");
+}

@@ -133,12 +133,22 @@ impl Walk<'_> {
             self.badge_class_links(b, &badge_id)
         });
         for (i, endorsement) in list(assertion.get("endorsement")).into_iter().enumerate() {
-            self.linked(
-                Some(endorsement),
-                Class::Endorsement,
-                id,
-                &format!("$.endorsement[{i}]"),
-            );
+            let path = format!("$.endorsement[{i}]");
+            if let Some(endorsement) = self.linked(Some(endorsement), Class::Endorsement, id, &path)
+            {
+                // The endorser is an issuer profile like any other: fetched and checked.
+                let endorsement_id = endorsement
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or(id)
+                    .to_owned();
+                self.linked(
+                    endorsement.get("issuer"),
+                    Class::Profile,
+                    &endorsement_id,
+                    "$.issuer",
+                );
+            }
         }
         let verification = assertion
             .get("verification")
