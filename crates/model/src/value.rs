@@ -352,10 +352,9 @@ fn parse_time(s: &str) -> Option<NaiveTime> {
     };
     let [h, m, sec] = parts;
     // aniso8601 accepts 24:00:00 as the end of the day; it is rare enough in badges to reject.
-    let base = NaiveTime::from_hms_opt(h, m, sec.min(59))?;
-    if sec > 60 {
-        return None;
-    }
+    // A leap second (:60) is refused, as the official validator refuses it (its date parser
+    // takes seconds 0 to 59 only; checked with ob_validate on 2016-12-31T23:59:60Z).
+    let base = NaiveTime::from_hms_opt(h, m, sec)?;
     let extra = match (fraction, units.len()) {
         (None, _) => 0.0,
         (Some(f), 1) => f * 3600.0,
@@ -469,6 +468,12 @@ mod never_panics {
         fn parse_datetime_never_panics(text in "[0-9T:+\\-.,Z€éW]{0,30}") {
             let _ = super::parse_datetime(&text);
         }
+    }
+
+    #[test]
+    fn a_leap_second_is_refused_as_the_official_validator_does() {
+        assert!(super::parse_datetime("2016-12-31T23:59:60Z").is_none());
+        assert!(super::parse_datetime("2016-12-31T23:59:59Z").is_some());
     }
 
     #[test]
