@@ -10,8 +10,9 @@
 //! award taken by [`Engine::retry_pending`] to the engine that took it: while the lease is live
 //! no other engine over the store calls the backend for it, and a lease outlives the backend
 //! calls made under it (each has a timeout). The operator's path for awards that failed for
-//! good is [`Engine::failed_awards`] and [`Engine::reissue`]. [`Engine::retry_pending`] issues what is due, including
-//! what a crash interrupted; the backend sees the same idempotency key each time.
+//! good is [`Engine::failed_awards`] and [`Engine::reissue`]. [`Engine::retry_pending`] issues
+//! what is due, including what a crash interrupted; the backend sees the same idempotency key
+//! each time.
 //!
 //! After a restart, the host builds a new engine over the same store and replays its event
 //! log: the rules decide the same awards with the same keys, and the store's claims keep
@@ -385,10 +386,31 @@ impl Engine {
         &self.store
     }
 
+    /// The lease in force: the configured one, but never less than four backend timeouts, so
+    /// that a lease outlives the calls made under it.
+    fn effective_lease(&self) -> Duration {
+        let calls = self
+            .backend_timeout
+            .checked_mul(4)
+            .and_then(|d| Duration::from_std(d).ok())
+            .unwrap_or(Duration::MAX);
+        self.lease.max(calls)
+    }
+
     /// When a lease taken now ends.
     fn lease_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        let calls = Duration::from_std(self.backend_timeout * 4).unwrap_or(Duration::MAX);
-        now + self.lease.max(calls)
+        now.checked_add_signed(self.effective_lease())
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    /// How many awards `retry_pending` takes under one lease: as many as two backend calls
+    /// each fit in it (ensure_class and award), between 1 and 16.
+    fn retry_batch(&self) -> usize {
+        let per_award = self.backend_timeout.as_millis().saturating_mul(2).max(1);
+        let lease = u128::try_from(self.effective_lease().num_milliseconds()).unwrap_or(0);
+        usize::try_from(lease / per_award)
+            .unwrap_or(usize::MAX)
+            .clamp(1, 16)
     }
 
     /// Checks each class's image and stores the classes (an existing class is kept as it is).
@@ -489,9 +511,7 @@ impl Engine {
     async fn retry_pending_inner(&self) -> Result<Vec<Outcome>, Error> {
         let mut outcomes = Vec::new();
         // One at a time off the shared list, so that a failure or a panic part-way leaves the
-        // rest where a later call finds it. Awards that fail to claim again are put back
-        // after this round, so that one call tries each once.
-        let mut still_unclaimed = Vec::new();
+        // rest where a later call finds it; the store being down again ends the round.
         loop {
             let Some(award) = self.lock_unclaimed().pop() else {
                 break;
@@ -499,8 +519,7 @@ impl Engine {
             match self.claim_and_issue(&award).await {
                 Ok(outcome) => outcomes.push(outcome),
                 Err(e) => {
-                    still_unclaimed.push(award);
-                    self.lock_unclaimed().append(&mut still_unclaimed);
+                    self.lock_unclaimed().push(award);
                     return Err(e);
                 }
             }
@@ -508,9 +527,7 @@ impl Engine {
         // Each award is tried at most once per call: with a zero retry delay an award would
         // otherwise be due again at once, forever. Awards are taken a few at a time so that
         // every lease outlives the calls made for the awards taken with it.
-        let batch = (self.lease.num_milliseconds()
-            / (self.backend_timeout.as_millis().max(1) as i64 * 2).max(1))
-        .clamp(1, 16) as usize;
+        let batch = self.retry_batch();
         let mut tried = std::collections::HashSet::new();
         loop {
             let now = (self.clock)();
@@ -533,7 +550,7 @@ impl Engine {
             for pending in fresh {
                 tracing::info!(badge = %pending.key.badge, sequence = pending.key.sequence,
                     attempts = pending.attempts, "retrying award");
-                outcomes.push(self.issue_pending(pending, None).await?);
+                outcomes.push(self.issue_with_stored_class(pending).await?);
             }
         }
     }
@@ -561,7 +578,7 @@ impl Engine {
         let now = (self.clock)();
         let pending = self.store.reopen(key, self.lease_until(now)).await?;
         tracing::info!(badge = %key.badge, sequence = key.sequence, "reissuing a failed award");
-        self.issue_pending(pending, None).await
+        self.issue_with_stored_class(pending).await
     }
 
     /// [`Engine::reissue`] for every failed award of one class.
@@ -623,7 +640,7 @@ impl Engine {
             now,
         );
         match self.store.claim(pending, self.lease_until(now)).await? {
-            Claim::Won(pending) => self.issue_pending(pending, None).await,
+            Claim::Won(pending) => self.issue_with_stored_class(pending).await,
             Claim::Exists(existing) => Ok(Outcome::AlreadyClaimed {
                 key,
                 state: existing.state,
@@ -640,19 +657,16 @@ impl Engine {
             self.store.assertion(assertion_id).await?.ok_or_else(|| {
                 badgery_backend::Error::NotFound(format!("assertion {assertion_id}"))
             })?;
-        let revoked = guarded(
-            "revoke",
-            self.backend_timeout,
-            self.backend.revoke(&assertion, reason),
-        )
-        .await
-        .map_err(|f| {
-            Error::Backend(if f.retryable {
-                badgery_backend::Error::Unavailable(f.message)
-            } else {
-                badgery_backend::Error::Rejected(f.message)
-            })
-        })?;
+        let revoked = self
+            .call_backend("revoke", self.backend.revoke(&assertion, reason))
+            .await
+            .map_err(|f| {
+                Error::Backend(if f.retryable {
+                    badgery_backend::Error::Unavailable(f.message)
+                } else {
+                    badgery_backend::Error::Rejected(f.message)
+                })
+            })?;
         self.store.store_revoked(revoked.clone()).await?;
         Ok(revoked)
     }
@@ -742,7 +756,7 @@ impl Engine {
             };
             tracing::info!(reason = %award.reason, "claimed");
             match self.class_for(award).await {
-                Ok(class) => self.issue_pending(pending, Some(class)).await,
+                Ok(class) => self.issue_pending(pending, class).await,
                 Err(Error::InvalidImage(reason)) => self.fail(&key, reason).await,
                 Err(e) => {
                     // The claim stands; the award is retried from the store.
@@ -757,17 +771,20 @@ impl Engine {
         .await
     }
 
-    /// Issues an award this engine holds the lease of: finds its class (unless the caller did)
-    /// and its recipient's email, calls the backend and records what happened.
+    /// [`Engine::issue_pending`] with the award's class as the store has it.
+    async fn issue_with_stored_class(&self, pending: PendingAward) -> Result<Outcome, Error> {
+        let class = self.store.class(&pending.key.badge).await?;
+        self.issue_pending(pending, class).await
+    }
+
+    /// Issues an award this engine holds the lease of, with its class (none: the class is not
+    /// in the store): finds its recipient's email, calls the backend and records what
+    /// happened.
     async fn issue_pending(
         &self,
         mut pending: PendingAward,
-        class: Option<Option<BadgeClassRecord>>,
+        class: Option<BadgeClassRecord>,
     ) -> Result<Outcome, Error> {
-        let class = match class {
-            Some(class) => class,
-            None => self.store.class(&pending.key.badge).await?,
-        };
         let Some(class) = class else {
             let reason = format!("badge class {} is not in the store", pending.key.badge);
             return self.fail(&pending.key, reason).await;
@@ -799,20 +816,10 @@ impl Engine {
     ) -> Result<Outcome, Error> {
         let key = pending.key.clone();
         if class.backend_id.is_none() {
-            let started = std::time::Instant::now();
-            let result = guarded(
-                "ensure_class",
-                self.backend_timeout,
-                self.backend.ensure_class(&class),
-            )
-            .await;
-            tracing::info!(
-                call = "ensure_class",
-                ok = result.is_ok(),
-                duration_ms = started.elapsed().as_millis() as u64,
-                "backend call"
-            );
-            match result {
+            match self
+                .call_backend("ensure_class", self.backend.ensure_class(&class))
+                .await
+            {
                 Ok(id) => {
                     self.store.set_backend_id(&class.slug, &id).await?;
                     class.backend_id = Some(id);
@@ -828,23 +835,36 @@ impl Engine {
             narrative: Some(pending.reason.clone()).filter(|n| !n.is_empty()),
             issued_on: pending.created,
         };
-        let started = std::time::Instant::now();
-        let result = guarded("award", self.backend_timeout, self.backend.award(&request)).await;
-        let duration_ms = started.elapsed().as_millis() as u64;
-        match result {
+        match self
+            .call_backend("award", self.backend.award(&request))
+            .await
+        {
             Ok(assertion) => {
-                tracing::info!(call = "award", ok = true, duration_ms, "backend call");
                 self.store.complete(assertion.clone()).await?;
                 let outcome = Outcome::Issued(Box::new(assertion));
                 self.notify(&outcome);
                 Ok(outcome)
             }
-            Err(failure) => {
-                tracing::warn!(call = "award", ok = false, duration_ms,
-                    retryable = failure.retryable, error = %failure.message, "backend call");
-                self.backend_failed(&pending, failure).await
-            }
+            Err(failure) => self.backend_failed(&pending, failure).await,
         }
+    }
+
+    /// One backend call: under the timeout, a panic caught ([`guarded`]), its duration and
+    /// outcome traced.
+    async fn call_backend<T>(
+        &self,
+        what: &'static str,
+        call: impl Future<Output = Result<T, badgery_backend::Error>>,
+    ) -> Result<T, Failure> {
+        let started = std::time::Instant::now();
+        let result = guarded(what, self.backend_timeout, call).await;
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match &result {
+            Ok(_) => tracing::info!(call = what, ok = true, duration_ms, "backend call"),
+            Err(failure) => tracing::warn!(call = what, ok = false, duration_ms,
+                retryable = failure.retryable, error = %failure.message, "backend call"),
+        }
+        result
     }
 
     async fn backend_failed(

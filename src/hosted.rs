@@ -51,15 +51,14 @@ impl UrlScheme {
         } else {
             format!("{base}/")
         };
-        let parsed =
-            Url::parse(base).map_err(|e| Error::Config(format!("base URL {base:?}: {e}")))?;
-        if parsed.query().is_some() || parsed.fragment().is_some() {
+        let base = Url::parse(&with_slash)
+            .map_err(|e| Error::Config(format!("base URL {base:?}: {e}")))?;
+        // The slash added above lands in the query or fragment, which stay present.
+        if base.query().is_some() || base.fragment().is_some() {
             return Err(Error::Config(format!(
                 "base URL {base}: a query or fragment would be lost from every document's URL"
             )));
         }
-        let base = Url::parse(&with_slash)
-            .map_err(|e| Error::Config(format!("base URL {base:?}: {e}")))?;
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
             return Err(Error::Config(format!(
                 "base URL {base} must be an http(s) URL"
