@@ -36,16 +36,21 @@ use tracing::Instrument;
 use crate::error::Error;
 use crate::hosted::check_class_image;
 
-/// What the engine needs to know about learners and courses; the host implements it.
+/// What the engine needs to know about learners and courses; the host implements it, usually
+/// over its own database (so it is async: the engine awaits it on the awarding path).
+///
+/// A lookup that fails is an answer of `None`: the award waits (no email yet) or goes ahead
+/// without what is missing (a course's pages, a certificate's URL).
+#[async_trait::async_trait]
 pub trait Directory: Send + Sync + fmt::Debug {
     /// The email address a learner's badges are issued to.
-    fn email(&self, learner: &str) -> Option<String>;
+    async fn email(&self, learner: &str) -> Option<String>;
 
     /// A course's name and pages, for classes created automatically.
-    fn course(&self, course: &str) -> Option<CourseInfo>;
+    async fn course(&self, course: &str) -> Option<CourseInfo>;
 
     /// The URL of a learner's certificate in a course, used as evidence.
-    fn certificate_url(&self, _learner: &str, _course: &str) -> Option<String> {
+    async fn certificate_url(&self, _learner: &str, _course: &str) -> Option<String> {
         None
     }
 }
@@ -109,16 +114,17 @@ impl StaticDirectory {
     }
 }
 
+#[async_trait::async_trait]
 impl Directory for StaticDirectory {
-    fn email(&self, learner: &str) -> Option<String> {
+    async fn email(&self, learner: &str) -> Option<String> {
         self.emails.get(learner).cloned()
     }
 
-    fn course(&self, course: &str) -> Option<CourseInfo> {
+    async fn course(&self, course: &str) -> Option<CourseInfo> {
         self.courses.get(course).cloned()
     }
 
-    fn certificate_url(&self, learner: &str, course: &str) -> Option<String> {
+    async fn certificate_url(&self, learner: &str, course: &str) -> Option<String> {
         self.certificates
             .get(&(learner.to_owned(), course.to_owned()))
             .cloned()
@@ -252,19 +258,27 @@ impl fmt::Debug for Engine {
     }
 }
 
-/// Why a backend call did not return an assertion: what the backend said, or what the engine
-/// saw (a timeout, a panic).
+/// Why a backend call did not return an assertion: what the backend said (a timeout the
+/// engine measured is the backend's [`badgery_backend::Error::Timeout`]), or what the engine
+/// saw instead of an answer (a panic, no recipient yet), which is always transient.
 #[derive(Debug)]
-struct Failure {
-    retryable: bool,
-    message: String,
+enum Failure {
+    Backend(badgery_backend::Error),
+    Engine(String),
 }
 
-impl From<badgery_backend::Error> for Failure {
-    fn from(e: badgery_backend::Error) -> Self {
-        Failure {
-            retryable: e.is_retryable(),
-            message: e.to_string(),
+impl Failure {
+    fn retryable(&self) -> bool {
+        match self {
+            Failure::Backend(e) => e.is_retryable(),
+            Failure::Engine(_) => true,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Failure::Backend(e) => e.to_string(),
+            Failure::Engine(message) => message.clone(),
         }
     }
 }
@@ -289,23 +303,19 @@ async fn guarded<T>(
     let mut deadline = futures_timer::Delay::new(timeout);
     std::future::poll_fn(|cx| {
         match std::panic::catch_unwind(AssertUnwindSafe(|| call.as_mut().poll(cx))) {
-            Ok(Poll::Ready(result)) => return Poll::Ready(result.map_err(Failure::from)),
+            Ok(Poll::Ready(result)) => return Poll::Ready(result.map_err(Failure::Backend)),
             Ok(Poll::Pending) => {}
             Err(payload) => {
-                return Poll::Ready(Err(Failure {
-                    retryable: true,
-                    message: format!(
-                        "the backend panicked in {what}: {}",
-                        panic_message(&*payload)
-                    ),
-                }));
+                return Poll::Ready(Err(Failure::Engine(format!(
+                    "the backend panicked in {what}: {}",
+                    panic_message(&*payload)
+                ))));
             }
         }
         match Pin::new(&mut deadline).poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(Failure {
-                retryable: true,
-                message: format!("timed out: the backend's {what} took longer than {timeout:?}"),
-            })),
+            Poll::Ready(()) => Poll::Ready(Err(Failure::Backend(badgery_backend::Error::Timeout(
+                format!("the backend's {what} took longer than {timeout:?}"),
+            )))),
             Poll::Pending => Poll::Pending,
         }
     })
@@ -660,12 +670,9 @@ impl Engine {
         let revoked = self
             .call_backend("revoke", self.backend.revoke(&assertion, reason))
             .await
-            .map_err(|f| {
-                Error::Backend(if f.retryable {
-                    badgery_backend::Error::Unavailable(f.message)
-                } else {
-                    badgery_backend::Error::Rejected(f.message)
-                })
+            .map_err(|f| match f {
+                Failure::Backend(e) => Error::Backend(e),
+                Failure::Engine(message) => Error::BackendPanicked(message),
             })?;
         self.store.store_revoked(revoked.clone()).await?;
         Ok(revoked)
@@ -688,6 +695,7 @@ impl Engine {
         let info = self
             .directory
             .course(course)
+            .await
             .unwrap_or_else(|| CourseInfo::new(course.clone()));
         let dates = match (&info.start, &info.end) {
             (Some(s), Some(e)) => format!(", {s} - {e}"),
@@ -713,12 +721,12 @@ impl Engine {
         Ok(Some(self.store.get_or_create_class(class).await?.0))
     }
 
-    fn evidence(&self, award: &Award) -> Vec<EvidenceItem> {
+    async fn evidence(&self, award: &Award) -> Vec<EvidenceItem> {
         // Count and group badges have no page to point at: give a narrative, never a null URL
         // (which Badgr rejects).
         let url = match &award.rule {
             Rule::CourseCompletion { course, .. } => {
-                self.directory.certificate_url(&award.learner, course)
+                self.directory.certificate_url(&award.learner, course).await
             }
             _ => None,
         };
@@ -736,11 +744,12 @@ impl Engine {
         let key = AwardKey::new(award.learner.clone(), award.badge.clone(), award.sequence);
         let span = tracing::info_span!("award", badge = %key.badge, sequence = key.sequence);
         async {
-            let email = usable_email(self.directory.email(&award.learner)).unwrap_or_default();
+            let email =
+                usable_email(self.directory.email(&award.learner).await).unwrap_or_default();
             let pending = PendingAward::new(
                 key.clone(),
                 Recipient::new(award.learner.clone(), email),
-                self.evidence(award),
+                self.evidence(award).await,
                 award.reason.clone(),
                 now,
             );
@@ -791,16 +800,13 @@ impl Engine {
         };
         if pending.recipient.email.trim().is_empty() {
             // The learner may have added an address since the award was claimed.
-            match usable_email(self.directory.email(&pending.recipient.learner)) {
+            match usable_email(self.directory.email(&pending.recipient.learner).await) {
                 Some(email) => pending.recipient.email = email,
                 None => {
-                    let failure = Failure {
-                        retryable: true,
-                        message: format!(
-                            "no email address for learner {} yet",
-                            pending.recipient.learner
-                        ),
-                    };
+                    let failure = Failure::Engine(format!(
+                        "no email address for learner {} yet",
+                        pending.recipient.learner
+                    ));
                     return self.backend_failed(&pending, failure).await;
                 }
             }
@@ -862,7 +868,7 @@ impl Engine {
         match &result {
             Ok(_) => tracing::info!(call = what, ok = true, duration_ms, "backend call"),
             Err(failure) => tracing::warn!(call = what, ok = false, duration_ms,
-                retryable = failure.retryable, error = %failure.message, "backend call"),
+                retryable = failure.retryable(), error = %failure.message(), "backend call"),
         }
         result
     }
@@ -873,28 +879,26 @@ impl Engine {
         failure: Failure,
     ) -> Result<Outcome, Error> {
         let attempt = pending.attempts + 1;
-        if !failure.retryable {
-            return self.fail(&pending.key, failure.message).await;
+        let message = failure.message();
+        if !failure.retryable() {
+            return self.fail(&pending.key, message).await;
         }
         if attempt >= self.retry.max_attempts {
             return self
                 .fail(
                     &pending.key,
-                    format!(
-                        "gave up after {attempt} attempts; last error: {}",
-                        failure.message
-                    ),
+                    format!("gave up after {attempt} attempts; last error: {message}"),
                 )
                 .await;
         }
         let next_attempt = (self.clock)() + self.retry.delay(attempt);
         self.store
-            .retry_later(&pending.key, &failure.message, next_attempt)
+            .retry_later(&pending.key, &message, next_attempt)
             .await?;
         tracing::info!(attempt, %next_attempt, "award deferred");
         let outcome = Outcome::Deferred {
             key: pending.key.clone(),
-            error: failure.message,
+            error: message,
             next_attempt,
         };
         self.notify(&outcome);

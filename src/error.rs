@@ -8,6 +8,9 @@ pub enum Error {
     /// a retry can help).
     #[error(transparent)]
     Backend(#[from] badgery_backend::Error),
+    /// The backend panicked instead of answering (the message says where and why).
+    #[error("{0}")]
+    BackendPanicked(String),
     /// An event or a rule set was rejected.
     #[error(transparent)]
     Rules(#[from] badgery_rules::Error),

@@ -90,9 +90,7 @@ impl<B: BadgeBackend> BadgeBackend for FlakyBackend<B> {
 
     async fn ensure_class(&self, class: &BadgeClassRecord) -> Result<String, Error> {
         match self.draw() {
-            Some(true) => Err(Error::Unavailable(
-                "injected: service unavailable".to_owned(),
-            )),
+            Some(true) => Err(Error::unavailable("injected: service unavailable")),
             Some(false) => {
                 self.inner.ensure_class(class).await?;
                 Err(Error::Timeout("injected: response lost".to_owned()))
@@ -104,9 +102,7 @@ impl<B: BadgeBackend> BadgeBackend for FlakyBackend<B> {
     async fn award(&self, request: &AwardRequest) -> Result<IssuedAssertion, Error> {
         let fate = self.draw();
         if fate == Some(true) {
-            return Err(Error::Unavailable(
-                "injected: service unavailable".to_owned(),
-            ));
+            return Err(Error::unavailable("injected: service unavailable"));
         }
         let assertion = self.inner.award(request).await?;
         let mut state = self.lock();

@@ -376,7 +376,9 @@ impl BadgeBackend for HostedIssuer {
         check_class_image(&class.slug, &class.image).map_err(rejected)?;
         let token = self.assertion_token(request);
         let recipient = IdentityObject::hashed(IdentityType::Email, &request.recipient.email)
-            .map_err(|e| BackendError::Unavailable(e.to_string()))?;
+            .map_err(|e| {
+                BackendError::unavailable_from("drawing a salt for the recipient's hashed email", e)
+            })?;
         let image_url = self.scheme.assertion_image(&token, class.image.format);
         let mut assertion = Assertion::new(
             self.scheme.assertion(&token),

@@ -49,6 +49,9 @@ mod error;
 pub mod fault;
 mod hosted;
 
+/// The attribute the traits a host implements ([`Directory`], the backend and store traits)
+/// are written with; re-exported so that a host needs no dependency of its own for it.
+pub use async_trait::async_trait;
 pub use badgery_backend as backend;
 pub use badgery_bake as bake;
 pub use badgery_model as model;

@@ -16,8 +16,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use badgery::backend::{
-    AssertionFilter, AwardRequest, AwardState, BadgeBackend, BadgeClassRecord, BadgeStore,
-    ClassImage, Error as BackendError, Expiry, ImageFormat, IssuedAssertion, MemoryStore,
+    AssertionFilter, AssertionRepository, AwardLedger, AwardRequest, AwardState, BadgeBackend,
+    BadgeClassRecord, ClassCatalog, ClassImage, Error as BackendError, Expiry, ImageFormat,
+    IssuedAssertion, MemoryStore,
 };
 use badgery::model::validate::{DocumentSet, Options, validate};
 use badgery::rules::{BadgeClass, Event, RuleSet};
@@ -107,10 +108,52 @@ impl BadgeBackend for RecordingBackend {
         assertion: &IssuedAssertion,
         reason: &str,
     ) -> Result<IssuedAssertion, BackendError> {
+        if reason == "while the service is down" {
+            let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+            return Err(BackendError::unavailable_from("POST /revoke", refused));
+        }
         let mut a = assertion.clone();
         a.revoked = Some(reason.into());
         Ok(a)
     }
+}
+
+/// A failed backend call reaches the host as the backend's own error, with its source.
+#[tokio::test]
+async fn a_backend_error_reaches_the_host_with_its_source() {
+    let rules = RuleSet::new(vec![BadgeClass::course_completion("rust", RUST, None)]).unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let engine = Engine::new(
+        rules,
+        store.clone(),
+        Arc::new(RecordingBackend::default()),
+        Arc::new(directory()),
+    );
+    engine
+        .register_classes(vec![
+            BadgeClassRecord::new("rust", "Rust", "d", "c", png()).for_course(RUST, None),
+        ])
+        .await
+        .unwrap();
+    let id = match &engine.handle(&cert("ada", RUST)).await.unwrap()[..] {
+        [Outcome::Issued(a)] => a.id.clone(),
+        other => panic!("not issued: {other:?}"),
+    };
+    let err = engine
+        .revoke(&id, "while the service is down")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Backend(BackendError::Unavailable { .. })),
+        "{err:?}"
+    );
+    let mut causes = Vec::new();
+    let mut cause = std::error::Error::source(&err);
+    while let Some(c) = cause {
+        causes.push(c.to_string());
+        cause = c.source();
+    }
+    assert_eq!(causes, ["refused"], "the transport's error is kept: {err:?}");
 }
 
 /// Use case 1: a class for a course and (optional) mode, awarded on a certificate in that
@@ -400,10 +443,10 @@ async fn retries_back_off_and_permanent_failures_are_kept_with_their_reason() {
             "down"
         }
         async fn ensure_class(&self, _: &BadgeClassRecord) -> Result<String, BackendError> {
-            Err(BackendError::Unavailable("503".into()))
+            Err(BackendError::unavailable("503"))
         }
         async fn award(&self, _: &AwardRequest) -> Result<IssuedAssertion, BackendError> {
-            Err(BackendError::Unavailable("503".into()))
+            Err(BackendError::unavailable("503"))
         }
         async fn revoke(
             &self,

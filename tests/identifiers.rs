@@ -7,8 +7,8 @@
 mod hosted;
 
 use badgery::backend::{
-    AwardKey, AwardRequest, BadgeBackend, BadgeClassRecord, BadgeStore, Claim, Error, EvidenceItem,
-    MemoryStore, PendingAward, Recipient,
+    AwardKey, AwardLedger, AwardRequest, BadgeBackend, BadgeClassRecord, Claim, ClassCatalog,
+    Error, EvidenceItem, MemoryStore, PendingAward, Recipient,
 };
 use badgery::{UrlScheme, rules::RuleSet};
 use hosted::{issuer, png};

@@ -13,7 +13,7 @@ use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
 use badgery::backend::{
-    AwardKey, AwardRequest, AwardState, BadgeBackend, BadgeClassRecord, BadgeStore,
+    AwardKey, AwardLedger, AwardRequest, AwardState, BadgeBackend, BadgeClassRecord, BadgeStore,
     Error as BackendError, IssuedAssertion, MemoryStore,
 };
 use badgery::fault::FlakyBackend;
@@ -333,11 +333,12 @@ async fn a_panicking_backend_or_notifier_loses_no_award() {
 #[derive(Debug, Default)]
 struct LiveDirectory(Mutex<HashMap<String, String>>);
 
+#[async_trait]
 impl Directory for LiveDirectory {
-    fn email(&self, learner: &str) -> Option<String> {
+    async fn email(&self, learner: &str) -> Option<String> {
         self.0.lock().unwrap().get(learner).cloned()
     }
-    fn course(&self, _: &str) -> Option<CourseInfo> {
+    async fn course(&self, _: &str) -> Option<CourseInfo> {
         None
     }
 }

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use badgery::backend::{
-    AssertionFilter, AwardState, BadgeClassRecord, BadgeStore, ClassImage, Expiry, ImageFormat,
-    IssuedAssertion, MemoryStore,
+    AssertionFilter, AssertionRepository, AwardLedger, AwardState, BadgeClassRecord, ClassCatalog,
+    ClassImage, Expiry, ImageFormat, IssuedAssertion, MemoryStore,
 };
 use badgery::fault::FlakyBackend;
 use badgery::model::validate::{DocumentSet, Options, validate};

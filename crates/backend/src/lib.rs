@@ -1,16 +1,17 @@
 //! The traits a host platform implements or picks to issue Open Badges: where an award goes
 //! ([`BadgeBackend`]: the platform's own hosted issuer, Badgr, others) and where badge classes,
-//! issued assertions and pending awards are kept ([`BadgeStore`]), with an in-memory store
+//! issued assertions and pending awards are kept ([`BadgeStore`]: a [`ClassCatalog`], an
+//! [`AwardLedger`] and an [`AssertionRepository`]), with an in-memory store
 //! ([`MemoryStore`]) and a conformance suite any store can run (`conformance`, feature
 //! `testing`).
 //!
-//! The store's atomic [`BadgeStore::claim`] is what makes issuing exactly-once: an award is
+//! The ledger's atomic [`AwardLedger::claim`] is what makes issuing exactly-once: an award is
 //! claimed before the backend is called, so of two concurrent attempts only one goes ahead,
 //! and a crash between the call and its recording leaves a pending award that is retried with
 //! the same idempotency key.
 //!
 //! ```
-//! use badgery_backend::{AwardKey, BadgeStore, Claim, MemoryStore, PendingAward, Recipient};
+//! use badgery_backend::{AwardKey, AwardLedger, Claim, MemoryStore, PendingAward, Recipient};
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let store = MemoryStore::new();
 //! let now = chrono::Utc::now();
@@ -31,9 +32,9 @@ mod memory;
 mod traits;
 mod types;
 
-pub use error::Error;
+pub use error::{Cause, Error};
 pub use memory::MemoryStore;
-pub use traits::{BadgeBackend, BadgeStore};
+pub use traits::{AssertionRepository, AwardLedger, BadgeBackend, BadgeStore, ClassCatalog};
 pub use types::{
     AssertionFilter, AwardKey, AwardRequest, AwardState, BadgeClassRecord, Claim, ClassImage,
     CourseFilter, EvidenceItem, Expiry, ImageFormat, IssuedAssertion, PendingAward, Recipient,

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::error::Error;
-use crate::traits::BadgeStore;
+use crate::traits::{AssertionRepository, AwardLedger, ClassCatalog};
 use crate::types::{
     AssertionFilter, AwardKey, AwardState, BadgeClassRecord, Claim, IssuedAssertion, PendingAward,
 };
@@ -20,7 +20,7 @@ struct Inner {
     by_learner: HashMap<String, Vec<String>>,
 }
 
-/// A [`BadgeStore`] held in memory behind one mutex (every method is one critical section,
+/// A [`BadgeStore`](crate::BadgeStore) held in memory behind one mutex (every method is one critical section,
 /// which makes each atomic).
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -51,7 +51,7 @@ fn not_claimed(key: &AwardKey) -> Error {
 }
 
 #[async_trait]
-impl BadgeStore for MemoryStore {
+impl ClassCatalog for MemoryStore {
     async fn get_or_create_class(
         &self,
         class: BadgeClassRecord,
@@ -112,7 +112,10 @@ impl BadgeStore for MemoryStore {
     async fn classes(&self) -> Result<Vec<BadgeClassRecord>, Error> {
         Ok(self.lock().classes.values().cloned().collect())
     }
+}
 
+#[async_trait]
+impl AwardLedger for MemoryStore {
     async fn claim(&self, award: PendingAward, lease_until: DateTime<Utc>) -> Result<Claim, Error> {
         award.key.check()?;
         let mut inner = self.lock();
@@ -248,7 +251,10 @@ impl BadgeStore for MemoryStore {
         }
         Ok(())
     }
+}
 
+#[async_trait]
+impl AssertionRepository for MemoryStore {
     async fn assertion(&self, id: &str) -> Result<Option<IssuedAssertion>, Error> {
         Ok(self.lock().assertions.get(id).cloned())
     }

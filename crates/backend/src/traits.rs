@@ -45,16 +45,12 @@ pub trait BadgeBackend: Send + Sync + Debug {
     ) -> Result<IssuedAssertion, Error>;
 }
 
-/// Where badge classes, issued assertions and pending awards are kept.
+/// Where badge classes are kept: the catalogue the engine resolves a course to a class in.
 ///
-/// Every method is atomic. [`BadgeStore::claim`] is the exactly-once guarantee: of any number
-/// of concurrent claims of one [`AwardKey`], exactly one wins, and the winner holds a *lease*
-/// on the award: until the lease ends, [`BadgeStore::take_due`] hands the award to nobody
-/// else, so only the claimer calls the backend. A claimer that dies leaves the award to be
-/// taken again once its lease has ended. [`BadgeStore::complete`], [`BadgeStore::retry_later`]
-/// and [`BadgeStore::fail`] end the lease.
+/// Every method is atomic. Slugs are unique; so is a class's (course, mode), a class with no
+/// mode being the course's fallback.
 #[async_trait]
-pub trait BadgeStore: Send + Sync + Debug {
+pub trait ClassCatalog: Send + Sync + Debug {
     /// Stores a class unless one with its slug exists, and returns the stored class and whether
     /// it was created. An existing class is never altered. A class for a course and mode that
     /// another class already has is a [`Error::Conflict`]; a class that fails
@@ -95,9 +91,20 @@ pub trait BadgeStore: Send + Sync + Debug {
     /// # Errors
     /// The store's own errors.
     async fn classes(&self) -> Result<Vec<BadgeClassRecord>, Error>;
+}
 
+/// Where awards are kept from the moment one is decided until it is issued or fails for good.
+///
+/// Every method is atomic. [`AwardLedger::claim`] is the exactly-once guarantee: of any number
+/// of concurrent claims of one [`AwardKey`], exactly one wins, and the winner holds a *lease*
+/// on the award: until the lease ends, [`AwardLedger::take_due`] hands the award to nobody
+/// else, so only the claimer calls the backend. A claimer that dies leaves the award to be
+/// taken again once its lease has ended. [`AwardLedger::complete`],
+/// [`AwardLedger::retry_later`] and [`AwardLedger::fail`] end the lease.
+#[async_trait]
+pub trait AwardLedger: Send + Sync + Debug {
     /// Claims an award: stores it as pending unless its key was claimed before. A won claim is
-    /// leased to the caller until `lease_until`: no [`BadgeStore::take_due`] returns it before.
+    /// leased to the caller until `lease_until`: no [`AwardLedger::take_due`] returns it before.
     ///
     /// # Errors
     /// [`Error::Rejected`] for a key that fails [`AwardKey::check`]; the store's own errors.
@@ -171,7 +178,12 @@ pub trait BadgeStore: Send + Sync + Debug {
     /// # Errors
     /// [`Error::NotFound`] when the award was never claimed.
     async fn fail(&self, key: &AwardKey, reason: &str) -> Result<(), Error>;
+}
 
+/// Where issued assertions are kept and looked up (to serve them, list a learner's badges, or
+/// revoke one).
+#[async_trait]
+pub trait AssertionRepository: Send + Sync + Debug {
     /// The assertion with this id.
     ///
     /// # Errors
@@ -195,6 +207,13 @@ pub trait BadgeStore: Send + Sync + Debug {
     async fn store_revoked(&self, assertion: IssuedAssertion) -> Result<(), Error>;
 }
 
+/// A whole store: the class catalogue, the award ledger and the assertion repository, which the
+/// engine needs together. Implemented for every type that implements the three; a store's
+/// [`AwardLedger::complete`] writes to its own repository in the same transaction.
+pub trait BadgeStore: ClassCatalog + AwardLedger + AssertionRepository {}
+
+impl<T: ClassCatalog + AwardLedger + AssertionRepository + ?Sized> BadgeStore for T {}
+
 macro_rules! forward_backend {
     ($($ptr:ty),*) => {$(
         #[async_trait]
@@ -208,3 +227,38 @@ macro_rules! forward_backend {
 }
 
 forward_backend!(Arc<T>, Box<T>);
+
+macro_rules! forward_store {
+    ($($ptr:ty),*) => {$(
+        #[async_trait]
+        impl<T: ClassCatalog + ?Sized> ClassCatalog for $ptr {
+            async fn get_or_create_class(&self, class: BadgeClassRecord) -> Result<(BadgeClassRecord, bool), Error> { (**self).get_or_create_class(class).await }
+            async fn class(&self, slug: &str) -> Result<Option<BadgeClassRecord>, Error> { (**self).class(slug).await }
+            async fn class_for_course(&self, course: &str, mode: Option<&str>) -> Result<Option<BadgeClassRecord>, Error> { (**self).class_for_course(course, mode).await }
+            async fn set_backend_id(&self, slug: &str, backend_id: &str) -> Result<(), Error> { (**self).set_backend_id(slug, backend_id).await }
+            async fn classes(&self) -> Result<Vec<BadgeClassRecord>, Error> { (**self).classes().await }
+        }
+
+        #[async_trait]
+        impl<T: AwardLedger + ?Sized> AwardLedger for $ptr {
+            async fn claim(&self, award: PendingAward, lease_until: DateTime<Utc>) -> Result<Claim, Error> { (**self).claim(award, lease_until).await }
+            async fn take_due(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: usize) -> Result<Vec<PendingAward>, Error> { (**self).take_due(now, lease_until, limit).await }
+            async fn release(&self, key: &AwardKey) -> Result<(), Error> { (**self).release(key).await }
+            async fn unissued(&self) -> Result<Vec<PendingAward>, Error> { (**self).unissued().await }
+            async fn reopen(&self, key: &AwardKey, lease_until: DateTime<Utc>) -> Result<PendingAward, Error> { (**self).reopen(key, lease_until).await }
+            async fn latest_award(&self, learner: &str, badge: &str) -> Result<Option<PendingAward>, Error> { (**self).latest_award(learner, badge).await }
+            async fn complete(&self, assertion: IssuedAssertion) -> Result<(), Error> { (**self).complete(assertion).await }
+            async fn retry_later(&self, key: &AwardKey, error: &str, next_attempt: DateTime<Utc>) -> Result<(), Error> { (**self).retry_later(key, error, next_attempt).await }
+            async fn fail(&self, key: &AwardKey, reason: &str) -> Result<(), Error> { (**self).fail(key, reason).await }
+        }
+
+        #[async_trait]
+        impl<T: AssertionRepository + ?Sized> AssertionRepository for $ptr {
+            async fn assertion(&self, id: &str) -> Result<Option<IssuedAssertion>, Error> { (**self).assertion(id).await }
+            async fn assertions_for(&self, learner: &str, filter: &AssertionFilter) -> Result<Vec<IssuedAssertion>, Error> { (**self).assertions_for(learner, filter).await }
+            async fn store_revoked(&self, assertion: IssuedAssertion) -> Result<(), Error> { (**self).store_revoked(assertion).await }
+        }
+    )*};
+}
+
+forward_store!(Arc<T>, Box<T>);
