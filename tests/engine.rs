@@ -153,7 +153,11 @@ async fn a_backend_error_reaches_the_host_with_its_source() {
         causes.push(c.to_string());
         cause = c.source();
     }
-    assert_eq!(causes, ["refused"], "the transport's error is kept: {err:?}");
+    assert_eq!(
+        causes,
+        ["refused"],
+        "the transport's error is kept: {err:?}"
+    );
 }
 
 /// Use case 1: a class for a course and (optional) mode, awarded on a certificate in that
@@ -788,5 +792,5 @@ async fn hosted_documents_validate_expire_and_revoke() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_store_passes_the_store_conformance_suite() {
-    badgery::backend::conformance::check_store(MemoryStore::new).await;
+    badgery::backend::conformance::check_store(|| async { MemoryStore::new() }).await;
 }

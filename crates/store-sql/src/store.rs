@@ -1,0 +1,612 @@
+//! The store traits over SQL. Each method's statements are written once and run on the
+//! dialect's own sqlx driver (the [`on_pool!`] macro expands a body once per enabled
+//! database); where SQLite and PostgreSQL differ (taking due awards, beginning a transaction
+//! that writes) the dialect says how.
+
+use async_trait::async_trait;
+use badgery_backend::{
+    AssertionFilter, AssertionRepository, AwardKey, AwardLedger, BadgeClassRecord, Claim,
+    ClassCatalog, Error, IssuedAssertion, PendingAward,
+};
+use chrono::{DateTime, Utc};
+
+use crate::SqlStore;
+use crate::columns::{
+    assertion_from, award_from, class_from, evidence_json, expiry_json, format_name, json, micros,
+    sequence, state_columns,
+};
+
+/// The connections of one database.
+#[derive(Debug, Clone)]
+pub(crate) enum Pool {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+}
+
+/// The columns an award is read from.
+macro_rules! award_columns {
+    () => {
+        "learner, badge, sequence, email, evidence, reason, created, state, outcome, attempts, \
+         next_attempt, last_error"
+    };
+}
+
+/// The database a store runs on, for the statements in which SQLite and PostgreSQL differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    #[cfg(feature = "sqlite")]
+    Sqlite,
+    #[cfg(feature = "postgres")]
+    Postgres,
+}
+
+impl Dialect {
+    /// The statement that opens a transaction which will write. On SQLite `BEGIN IMMEDIATE`
+    /// takes the write lock up front, so a read inside the transaction cannot go stale (SQLite
+    /// fails a deferred transaction's later write with `SQLITE_BUSY_SNAPSHOT`, busy timeout or
+    /// not).
+    fn begin(self) -> &'static str {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            #[cfg(feature = "postgres")]
+            Dialect::Postgres => "BEGIN",
+        }
+    }
+
+    /// Pending awards due at `$2` whose lease has ended, oldest due first, leased until `$1`;
+    /// at most `$3`. On PostgreSQL the rows are locked as they are chosen and rows another
+    /// transaction holds are skipped (`FOR UPDATE SKIP LOCKED`), so concurrent callers share
+    /// the due awards out instead of queueing; on SQLite the statement runs in a
+    /// `BEGIN IMMEDIATE` transaction, beside which no other writer runs.
+    fn take_due(self) -> &'static str {
+        macro_rules! take_due {
+            ($lock:literal) => {
+                concat!(
+                    "UPDATE badgery_awards SET lease_until = $1 \
+                     WHERE (learner, badge, sequence) IN (SELECT learner, badge, sequence \
+                     FROM badgery_awards WHERE state = 'pending' AND next_attempt <= $2 \
+                     AND (lease_until IS NULL OR lease_until <= $2) \
+                     ORDER BY next_attempt, learner, badge, sequence LIMIT $3",
+                    $lock,
+                    ") RETURNING ",
+                    award_columns!()
+                )
+            };
+        }
+        match self {
+            #[cfg(feature = "sqlite")]
+            Dialect::Sqlite => take_due!(""),
+            #[cfg(feature = "postgres")]
+            Dialect::Postgres => take_due!(" FOR UPDATE SKIP LOCKED"),
+        }
+    }
+}
+
+/// Runs `$body` with `$pool` bound to the store's sqlx pool and `$dialect` to its
+/// [`Dialect`]: the body is written once and compiled for each enabled driver.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident, $dialect:ident| $body:expr) => {
+        match &$store.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite($pool) => {
+                #[allow(unused_variables)]
+                let $dialect = Dialect::Sqlite;
+                $body
+            }
+            #[cfg(feature = "postgres")]
+            Pool::Postgres($pool) => {
+                #[allow(unused_variables)]
+                let $dialect = Dialect::Postgres;
+                $body
+            }
+        }
+    };
+}
+
+/// Wraps a database error with what the store was doing.
+fn db(doing: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Error {
+    let doing = doing.into();
+    move |e| Error::storage(doing, e)
+}
+
+fn key_text(key: &AwardKey) -> String {
+    format!("{} / {} #{}", key.learner, key.badge, key.sequence)
+}
+
+fn not_claimed(key: &AwardKey) -> Error {
+    Error::NotFound(format!("no claimed award for {}", key_text(key)))
+}
+
+#[async_trait]
+impl ClassCatalog for SqlStore {
+    async fn get_or_create_class(
+        &self,
+        class: BadgeClassRecord,
+    ) -> Result<(BadgeClassRecord, bool), Error> {
+        class.check()?;
+        let doing = format!("storing badge class {}", class.slug);
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin()).await.map_err(db(&doing))?;
+            // Any unique index may refuse the row: the slug's (then the class exists) or one of
+            // the course indexes (then another class has the course and mode).
+            let inserted = sqlx::query(
+                "INSERT INTO badgery_classes (slug, issuing_component, course, mode, name, \
+                 description, criteria_url, criteria_narrative, image_format, image, expiry, \
+                 backend_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&class.slug)
+            .bind(&class.issuing_component)
+            .bind(&class.course)
+            .bind(&class.mode)
+            .bind(&class.name)
+            .bind(&class.description)
+            .bind(&class.criteria_url)
+            .bind(&class.criteria_narrative)
+            .bind(format_name(class.image.format))
+            .bind(&class.image.bytes)
+            .bind(expiry_json(class.expiry.as_ref()))
+            .bind(&class.backend_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(&doing))?
+            .rows_affected()
+                == 1;
+            let result = if inserted {
+                Ok((class, true))
+            } else if let Some(row) = sqlx::query("SELECT * FROM badgery_classes WHERE slug = $1")
+                .bind(&class.slug)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db(&doing))?
+            {
+                Ok((class_from(&row)?, false))
+            } else {
+                let other: Option<String> = sqlx::query_scalar(
+                    "SELECT slug FROM badgery_classes WHERE course = $1 \
+                     AND (mode = $2 OR (mode IS NULL AND $2 IS NULL))",
+                )
+                .bind(&class.course)
+                .bind(&class.mode)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db(&doing))?;
+                Err(Error::Conflict(format!(
+                    "badge class {} is for course {} and mode {}, which class {} already has",
+                    class.slug,
+                    class.course.as_deref().unwrap_or("(none)"),
+                    class.mode.as_deref().unwrap_or("(any)"),
+                    other.as_deref().unwrap_or("(another)"),
+                )))
+            };
+            tx.commit().await.map_err(db(&doing))?;
+            result
+        })
+    }
+
+    async fn class(&self, slug: &str) -> Result<Option<BadgeClassRecord>, Error> {
+        on_pool!(self, |pool, dialect| {
+            sqlx::query("SELECT * FROM badgery_classes WHERE slug = $1")
+                .bind(slug)
+                .fetch_optional(pool)
+                .await
+                .map_err(db(format!("reading badge class {slug}")))?
+                .map(|row| class_from(&row))
+                .transpose()
+        })
+    }
+
+    async fn class_for_course(
+        &self,
+        course: &str,
+        mode: Option<&str>,
+    ) -> Result<Option<BadgeClassRecord>, Error> {
+        // The exact (course, mode) class sorts before the course's mode-less one.
+        on_pool!(self, |pool, dialect| {
+            sqlx::query(
+                "SELECT * FROM badgery_classes WHERE course = $1 AND (mode = $2 OR mode IS NULL) \
+                 ORDER BY mode IS NULL LIMIT 1",
+            )
+            .bind(course)
+            .bind(mode)
+            .fetch_optional(pool)
+            .await
+            .map_err(db(format!("reading the class of course {course}")))?
+            .map(|row| class_from(&row))
+            .transpose()
+        })
+    }
+
+    async fn set_backend_id(&self, slug: &str, backend_id: &str) -> Result<(), Error> {
+        let updated = on_pool!(self, |pool, dialect| {
+            sqlx::query("UPDATE badgery_classes SET backend_id = $1 WHERE slug = $2")
+                .bind(backend_id)
+                .bind(slug)
+                .execute(pool)
+                .await
+                .map_err(db(format!("recording the backend id of class {slug}")))?
+                .rows_affected()
+        });
+        if updated == 0 {
+            return Err(Error::NotFound(format!("badge class {slug}")));
+        }
+        Ok(())
+    }
+
+    async fn classes(&self) -> Result<Vec<BadgeClassRecord>, Error> {
+        on_pool!(self, |pool, dialect| {
+            sqlx::query("SELECT * FROM badgery_classes ORDER BY slug")
+                .fetch_all(pool)
+                .await
+                .map_err(db("listing badge classes"))?
+                .iter()
+                .map(class_from)
+                .collect()
+        })
+    }
+}
+
+#[async_trait]
+impl AwardLedger for SqlStore {
+    async fn claim(&self, award: PendingAward, lease_until: DateTime<Utc>) -> Result<Claim, Error> {
+        award.key.check()?;
+        let doing = format!("claiming {}", key_text(&award.key));
+        let (state, outcome) = state_columns(&award.state);
+        on_pool!(self, |pool, dialect| {
+            // The primary key decides: of concurrent claims, one inserts.
+            let won = sqlx::query(
+                "INSERT INTO badgery_awards (learner, badge, sequence, email, evidence, reason, \
+                 created, state, outcome, attempts, next_attempt, last_error, lease_until) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                 ON CONFLICT (learner, badge, sequence) DO NOTHING",
+            )
+            .bind(&award.key.learner)
+            .bind(&award.key.badge)
+            .bind(sequence(&award.key))
+            .bind(&award.recipient.email)
+            .bind(evidence_json(&award.evidence))
+            .bind(&award.reason)
+            .bind(micros(award.created))
+            .bind(state)
+            .bind(outcome)
+            .bind(i64::from(award.attempts))
+            .bind(micros(award.next_attempt))
+            .bind(&award.last_error)
+            .bind(micros(lease_until))
+            .execute(pool)
+            .await
+            .map_err(db(&doing))?
+            .rows_affected()
+                == 1;
+            if won {
+                return Ok(Claim::Won(award));
+            }
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                award_columns!(),
+                " FROM badgery_awards \
+                 WHERE learner = $1 AND badge = $2 AND sequence = $3"
+            ))
+            .bind(&award.key.learner)
+            .bind(&award.key.badge)
+            .bind(sequence(&award.key))
+            .fetch_one(pool)
+            .await
+            .map_err(db(&doing))?;
+            Ok(Claim::Exists(award_from(&row)?))
+        })
+    }
+
+    async fn take_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<PendingAward>, Error> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut due = on_pool!(self, |pool, dialect| {
+            let mut tx = pool
+                .begin_with(dialect.begin())
+                .await
+                .map_err(db("taking due awards"))?;
+            let rows = sqlx::query(dialect.take_due())
+                .bind(micros(lease_until))
+                .bind(micros(now))
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db("taking due awards"))?;
+            let due = rows.iter().map(award_from).collect::<Result<Vec<_>, _>>()?;
+            tx.commit().await.map_err(db("taking due awards"))?;
+            due
+        });
+        due.sort_by(|a, b| (a.next_attempt, &a.key).cmp(&(b.next_attempt, &b.key)));
+        Ok(due)
+    }
+
+    async fn release(&self, key: &AwardKey) -> Result<(), Error> {
+        let updated = on_pool!(self, |pool, dialect| {
+            sqlx::query(
+                "UPDATE badgery_awards SET lease_until = NULL \
+                 WHERE learner = $1 AND badge = $2 AND sequence = $3",
+            )
+            .bind(&key.learner)
+            .bind(&key.badge)
+            .bind(sequence(key))
+            .execute(pool)
+            .await
+            .map_err(db(format!("releasing {}", key_text(key))))?
+            .rows_affected()
+        });
+        if updated == 0 {
+            return Err(not_claimed(key));
+        }
+        Ok(())
+    }
+
+    async fn unissued(&self) -> Result<Vec<PendingAward>, Error> {
+        on_pool!(self, |pool, dialect| {
+            sqlx::query(concat!(
+                "SELECT ",
+                award_columns!(),
+                " FROM badgery_awards WHERE state <> 'issued' \
+                 ORDER BY learner, badge, sequence"
+            ))
+            .fetch_all(pool)
+            .await
+            .map_err(db("listing unissued awards"))?
+            .iter()
+            .map(award_from)
+            .collect()
+        })
+    }
+
+    async fn reopen(
+        &self,
+        key: &AwardKey,
+        lease_until: DateTime<Utc>,
+    ) -> Result<PendingAward, Error> {
+        let doing = format!("reopening {}", key_text(key));
+        let reopened = on_pool!(self, |pool, dialect| {
+            sqlx::query(concat!(
+                "UPDATE badgery_awards SET state = 'pending', last_error = outcome, \
+                 outcome = NULL, attempts = 0, lease_until = $4 \
+                 WHERE learner = $1 AND badge = $2 AND sequence = $3 AND state = 'failed' \
+                 RETURNING ",
+                award_columns!(),
+                ""
+            ))
+            .bind(&key.learner)
+            .bind(&key.badge)
+            .bind(sequence(key))
+            .bind(micros(lease_until))
+            .fetch_optional(pool)
+            .await
+            .map_err(db(&doing))?
+            .map(|row| award_from(&row))
+            .transpose()?
+        });
+        match reopened {
+            Some(award) => Ok(award),
+            None => match self.award(key).await? {
+                None => Err(not_claimed(key)),
+                Some(_) => Err(Error::Conflict(format!(
+                    "the award {} has not failed",
+                    key_text(key)
+                ))),
+            },
+        }
+    }
+
+    async fn latest_award(
+        &self,
+        learner: &str,
+        badge: &str,
+    ) -> Result<Option<PendingAward>, Error> {
+        on_pool!(self, |pool, dialect| {
+            sqlx::query(concat!(
+                "SELECT ",
+                award_columns!(),
+                " FROM badgery_awards WHERE learner = $1 AND badge = $2 \
+                 ORDER BY sequence DESC LIMIT 1"
+            ))
+            .bind(learner)
+            .bind(badge)
+            .fetch_optional(pool)
+            .await
+            .map_err(db(format!(
+                "reading the latest award of {badge} to {learner}"
+            )))?
+            .map(|row| award_from(&row))
+            .transpose()
+        })
+    }
+
+    async fn complete(&self, assertion: IssuedAssertion) -> Result<(), Error> {
+        let key = &assertion.key;
+        let doing = format!("recording assertion {} for {}", assertion.id, key_text(key));
+        on_pool!(self, |pool, dialect| {
+            // One transaction: the award is issued if and only if its assertion is stored.
+            let mut tx = pool.begin_with(dialect.begin()).await.map_err(db(&doing))?;
+            let updated = sqlx::query(
+                "UPDATE badgery_awards SET state = 'issued', outcome = $4, \
+                 attempts = attempts + 1, lease_until = NULL \
+                 WHERE learner = $1 AND badge = $2 AND sequence = $3",
+            )
+            .bind(&key.learner)
+            .bind(&key.badge)
+            .bind(sequence(key))
+            .bind(&assertion.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(&doing))?
+            .rows_affected();
+            if updated == 0 {
+                return Err(not_claimed(key));
+            }
+            let baked = assertion.baked_image.as_ref();
+            sqlx::query(
+                "INSERT INTO badgery_assertions (id, learner, badge, sequence, issuing_component, \
+                 course, backend, issued_on, image_url, data, baked_format, baked_image, revoked) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&assertion.id)
+            .bind(&key.learner)
+            .bind(&key.badge)
+            .bind(sequence(key))
+            .bind(&assertion.issuing_component)
+            .bind(&assertion.course)
+            .bind(&assertion.backend)
+            .bind(micros(assertion.issued_on))
+            .bind(&assertion.image_url)
+            .bind(json(&assertion.data))
+            .bind(baked.map(|b| format_name(b.format)))
+            .bind(baked.map(|b| b.bytes.as_slice()))
+            .bind(&assertion.revoked)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(&doing))?;
+            tx.commit().await.map_err(db(&doing))
+        })
+    }
+
+    async fn retry_later(
+        &self,
+        key: &AwardKey,
+        error: &str,
+        next_attempt: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let updated = on_pool!(self, |pool, dialect| {
+            sqlx::query(
+                "UPDATE badgery_awards SET attempts = attempts + 1, next_attempt = $4, \
+                 last_error = $5, lease_until = NULL \
+                 WHERE learner = $1 AND badge = $2 AND sequence = $3 AND state = 'pending'",
+            )
+            .bind(&key.learner)
+            .bind(&key.badge)
+            .bind(sequence(key))
+            .bind(micros(next_attempt))
+            .bind(error)
+            .execute(pool)
+            .await
+            .map_err(db(format!("deferring {}", key_text(key))))?
+            .rows_affected()
+        });
+        self.updated_or_claimed(updated, key).await
+    }
+
+    async fn fail(&self, key: &AwardKey, reason: &str) -> Result<(), Error> {
+        let updated = on_pool!(self, |pool, dialect| {
+            sqlx::query(
+                "UPDATE badgery_awards SET attempts = attempts + 1, state = 'failed', \
+                 outcome = $4, lease_until = NULL \
+                 WHERE learner = $1 AND badge = $2 AND sequence = $3 AND state = 'pending'",
+            )
+            .bind(&key.learner)
+            .bind(&key.badge)
+            .bind(sequence(key))
+            .bind(reason)
+            .execute(pool)
+            .await
+            .map_err(db(format!("failing {}", key_text(key))))?
+            .rows_affected()
+        });
+        self.updated_or_claimed(updated, key).await
+    }
+}
+
+impl SqlStore {
+    /// One award by key, in any state.
+    async fn award(&self, key: &AwardKey) -> Result<Option<PendingAward>, Error> {
+        on_pool!(self, |pool, dialect| {
+            sqlx::query(concat!(
+                "SELECT ",
+                award_columns!(),
+                " FROM badgery_awards \
+                 WHERE learner = $1 AND badge = $2 AND sequence = $3"
+            ))
+            .bind(&key.learner)
+            .bind(&key.badge)
+            .bind(sequence(key))
+            .fetch_optional(pool)
+            .await
+            .map_err(db(format!("reading {}", key_text(key))))?
+            .map(|row| award_from(&row))
+            .transpose()
+        })
+    }
+
+    /// After an update of a pending award: none updated is fine when the award exists in
+    /// another state (the update changes nothing then), and not found when it was never
+    /// claimed.
+    async fn updated_or_claimed(&self, updated: u64, key: &AwardKey) -> Result<(), Error> {
+        if updated == 0 && self.award(key).await?.is_none() {
+            return Err(not_claimed(key));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AssertionRepository for SqlStore {
+    async fn assertion(&self, id: &str) -> Result<Option<IssuedAssertion>, Error> {
+        on_pool!(self, |pool, dialect| {
+            sqlx::query("SELECT * FROM badgery_assertions WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+                .map_err(db(format!("reading assertion {id}")))?
+                .map(|row| assertion_from(&row))
+                .transpose()
+        })
+    }
+
+    async fn assertions_for(
+        &self,
+        learner: &str,
+        filter: &AssertionFilter,
+    ) -> Result<Vec<IssuedAssertion>, Error> {
+        let rows: Vec<IssuedAssertion> = on_pool!(self, |pool, dialect| {
+            sqlx::query(
+                "SELECT * FROM badgery_assertions WHERE learner = $1 \
+                 ORDER BY issued_on DESC, id DESC",
+            )
+            .bind(learner)
+            .fetch_all(pool)
+            .await
+            .map_err(db(format!("listing the assertions of {learner}")))?
+            .iter()
+            .map(assertion_from)
+            .collect::<Result<_, _>>()?
+        });
+        Ok(rows.into_iter().filter(|a| filter.matches(a)).collect())
+    }
+
+    async fn store_revoked(&self, assertion: IssuedAssertion) -> Result<(), Error> {
+        let baked = assertion.baked_image.as_ref();
+        let updated = on_pool!(self, |pool, dialect| {
+            sqlx::query(
+                "UPDATE badgery_assertions SET revoked = $2, data = $3, image_url = $4, \
+                 baked_format = $5, baked_image = $6 WHERE id = $1",
+            )
+            .bind(&assertion.id)
+            .bind(&assertion.revoked)
+            .bind(json(&assertion.data))
+            .bind(&assertion.image_url)
+            .bind(baked.map(|b| format_name(b.format)))
+            .bind(baked.map(|b| b.bytes.as_slice()))
+            .execute(pool)
+            .await
+            .map_err(db(format!("recording the revocation of {}", assertion.id)))?
+            .rows_affected()
+        });
+        if updated == 0 {
+            return Err(Error::NotFound(format!("assertion {}", assertion.id)));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,53 @@
+//! The store conformance suite of `badgery-backend`, on SQLite in memory and in a file and on a
+//! real PostgreSQL server, with the concurrent checks racing over several connections.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use badgery_backend::conformance::check_store;
+use badgery_store_sql::SqlStore;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_in_memory_passes_the_store_conformance_suite() {
+    check_store(|| async { SqlStore::open("sqlite::memory:").await.expect("open") }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_in_a_file_passes_the_store_conformance_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = AtomicU32::new(0);
+    check_store(|| {
+        let path = dir.path().join(format!(
+            "store-{}.sqlite3",
+            n.fetch_add(1, Ordering::Relaxed)
+        ));
+        async move {
+            SqlStore::open(&format!("sqlite:{}", path.display()))
+                .await
+                .expect("open")
+        }
+    })
+    .await;
+}
+
+/// Runs with the features `postgres` and `testing` (`cargo test --workspace` enables them, as
+/// does `cargo test -p badgery-store-sql --all-features`).
+#[cfg(all(feature = "postgres", feature = "testing"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_passes_the_store_conformance_suite() {
+    use badgery_store_sql::testing::TempPostgres;
+    let Some(server) = TempPostgres::start_or_skip("postgres_passes_the_store_conformance_suite")
+    else {
+        return;
+    };
+    let n = AtomicU32::new(0);
+    check_store(|| {
+        let url = server
+            .create_database(&format!(
+                "conformance_{}",
+                n.fetch_add(1, Ordering::Relaxed)
+            ))
+            .expect("createdb");
+        async move { SqlStore::open(&url).await.expect("open") }
+    })
+    .await;
+}
