@@ -4,7 +4,8 @@
 //! [`Engine`] (events → rules → exactly-once awards through a backend → the store) and the
 //! [`HostedIssuer`] backend, which issues hosted OB 2.0 assertions itself and bakes them. It
 //! re-exports the parts: [`model`] (`badgery-model`), [`bake`] (`badgery-bake`), [`rules`]
-//! (`badgery-rules`) and [`backend`] (`badgery-backend`).
+//! (`badgery-rules`), [`backend`] (`badgery-backend`) and `store_sql` (`badgery-store-sql`,
+//! features `sqlite`, on by default, and `postgres`).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -56,6 +57,10 @@ pub use badgery_backend as backend;
 pub use badgery_bake as bake;
 pub use badgery_model as model;
 pub use badgery_rules as rules;
+/// The durable stores (`badgery-store-sql`): SQLite (feature `sqlite`, on by default) and
+/// PostgreSQL (feature `postgres`).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use badgery_store_sql as store_sql;
 pub use engine::{
     AutoClasses, CourseInfo, Directory, Engine, Notifier, Outcome, RetryPolicy, StaticDirectory,
 };

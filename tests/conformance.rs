@@ -382,7 +382,12 @@ fn award_flow_output_passes_the_official_validator_and_the_python_bakery() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let report = runtime.block_on(platform::run(Some(dir.path()), 0.3, 11));
+    let report = runtime.block_on(platform::run(
+        std::sync::Arc::new(badgery::backend::MemoryStore::new()),
+        Some(dir.path()),
+        0.3,
+        11,
+    ));
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
     let docs = dir.path().to_str().unwrap();
     for a in &report.assertions {

@@ -194,3 +194,34 @@ fn validate_reads_baked_images_and_jws_and_follows_the_hosted_original() {
         "{text}"
     );
 }
+
+/// The table of a run of `award_flow`: its lines up to the summary.
+fn table(text: &str) -> String {
+    text.lines()
+        .take_while(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `award_flow` keeps its awards in a SQLite file: run again over the same file (even with
+/// failures injected), it issues nothing new and prints the same table.
+#[test]
+fn award_flow_run_twice_over_one_sqlite_file_issues_nothing_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("flow");
+    let (code, first) = run("award_flow", &[Path::new("--out"), &out]);
+    assert_eq!(code, 0, "{first}");
+    assert!(out.join("badgery.sqlite3").is_file(), "the default store is OUT/badgery.sqlite3");
+    assert!(first.contains("13 awards issued of 13 expected; backend calls: 24"), "{first}");
+    let args = [
+        Path::new("--out"),
+        &out,
+        Path::new("--backend-failure-rate"),
+        Path::new("0.5"),
+    ];
+    let (code, second) = run("award_flow", &args);
+    assert_eq!(code, 0, "{second}");
+    assert!(second.contains("backend calls: 0,"), "nothing issued again: {second}");
+    assert_eq!(table(&first), table(&second));
+    assert_eq!(table(&first).lines().count(), 14, "a header and 13 awards:\n{first}");
+}

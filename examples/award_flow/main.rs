@@ -2,17 +2,19 @@
 //! out.
 //!
 //! ```text
-//! cargo run --example award_flow -- [--out DIR] [--backend-failure-rate R] [--seed S]
+//! cargo run --example award_flow -- [--out DIR] [--store URL] [--backend-failure-rate R] [--seed S]
 //! ```
 //!
 //! Plays an issuer, badge classes with images (`examples/images/`), a rule set covering every
 //! rule kind and a scripted stream of learner events; issues through the hosted issuer with
-//! the in-memory store; writes every served document and baked image under DIR (default
+//! the store named by `--store` (`sqlite:PATH`, default `sqlite:DIR/badgery.sqlite3`; `memory`;
+//! or `postgres://…`); writes every served document and baked image under DIR (default
 //! `target/award_flow`); unbakes each image and validates each assertion; prints a table of
 //! learner, badge, rule and assertion id. With `--backend-failure-rate R`, that share of
 //! backend calls fails (half before the call, half with the response lost) and the engine is
 //! restarted once midway from the store; the table is the same. Exit status 0 only when every
-//! expected award was issued exactly once and every check passed.
+//! expected award was issued exactly once and every check passed. Run again over the same
+//! store, it issues nothing new (no backend call) and prints the same table.
 
 mod platform;
 
@@ -21,6 +23,7 @@ use std::process::ExitCode;
 
 struct Args {
     out: PathBuf,
+    store: Option<String>,
     failure_rate: f64,
     seed: u64,
 }
@@ -28,6 +31,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         out: PathBuf::from("target/award_flow"),
+        store: None,
         failure_rate: 0.0,
         seed: 1,
     };
@@ -36,6 +40,7 @@ fn parse_args() -> Result<Args, String> {
         let mut value = || it.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
             "--out" => args.out = PathBuf::from(value()?),
+            "--store" => args.store = Some(value()?),
             "--backend-failure-rate" => {
                 let text = value()?;
                 args.failure_rate = text
@@ -54,7 +59,7 @@ fn parse_args() -> Result<Args, String> {
             }
             other => {
                 return Err(format!(
-                    "unknown argument {other}\nusage: award_flow [--out DIR] [--backend-failure-rate R] [--seed S]"
+                    "unknown argument {other}\nusage: award_flow [--out DIR] [--store URL] [--backend-failure-rate R] [--seed S]"
                 ));
             }
         }
@@ -74,14 +79,33 @@ fn main() -> ExitCode {
         eprintln!("cannot create {}: {e}", args.out.display());
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start a runtime: {e}");
             return ExitCode::from(2);
         }
     };
-    let report = runtime.block_on(platform::run(Some(&args.out), args.failure_rate, args.seed));
+    let url = args
+        .store
+        .clone()
+        .unwrap_or_else(|| format!("sqlite:{}", args.out.join("badgery.sqlite3").display()));
+    let store = match runtime.block_on(platform::open_store(&url)) {
+        Ok(store) => store,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = runtime.block_on(platform::run(
+        store,
+        Some(&args.out),
+        args.failure_rate,
+        args.seed,
+    ));
 
     let widths = [8, 52, 18];
     println!(
@@ -121,7 +145,7 @@ fn main() -> ExitCode {
         report.restarts
     );
     println!(
-        "documents and baked images written under {}",
+        "documents and baked images written under {}; awards kept in {url}",
         args.out.display()
     );
     if report.problems.is_empty() && report.assertions.len() == report.expected {

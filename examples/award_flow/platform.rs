@@ -1,6 +1,6 @@
 //! A small learning platform played end to end: an issuer, badge classes with images, a rule
 //! set covering every rule kind, a scripted stream of learner events, issuing through the
-//! hosted issuer with the in-memory store, optionally through a backend that fails a share of
+//! hosted issuer with the store given, optionally through a backend that fails a share of
 //! calls and an engine restarted midway. Shared by `examples/award_flow` and the tests.
 
 use std::collections::{BTreeMap, HashSet};
@@ -8,12 +8,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use badgery::backend::{
-    AssertionFilter, AssertionRepository, AwardLedger, AwardState, BadgeClassRecord, ClassCatalog,
-    ClassImage, Expiry, ImageFormat, IssuedAssertion, MemoryStore,
+    AssertionFilter, AwardState, BadgeClassRecord, BadgeStore, ClassImage, Expiry, ImageFormat,
+    IssuedAssertion, MemoryStore,
 };
 use badgery::fault::FlakyBackend;
 use badgery::model::validate::{DocumentSet, Options, validate};
 use badgery::rules::{Evaluator, Event, RuleSet};
+use badgery::store_sql::SqlStore;
 use badgery::{
     AutoClasses, CourseInfo, Engine, HostedIssuer, IdSecret, IssuerProfile, RetryPolicy,
     StaticDirectory, UrlScheme,
@@ -288,13 +289,40 @@ fn expected_awards() -> BTreeMap<(String, String, u32), String> {
         .collect()
 }
 
+/// The store a `--store` URL names: `memory`, `sqlite:PATH` or `postgres://…`.
+pub(crate) async fn open_store(url: &str) -> Result<Arc<dyn BadgeStore>, String> {
+    if url == "memory" {
+        return Ok(Arc::new(MemoryStore::new()));
+    }
+    if let Some(parent) = url
+        .strip_prefix("sqlite:")
+        .map(Path::new)
+        .and_then(Path::parent)
+    {
+        if !parent.as_os_str().is_empty() && !url.contains(":memory:") {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+    }
+    let store = SqlStore::open(url).await.map_err(|e| {
+        let cause = std::error::Error::source(&e)
+            .map(|c| format!(": {c}"))
+            .unwrap_or_default();
+        format!("--store {url}: {e}{cause}")
+    })?;
+    Ok(Arc::new(store))
+}
+
 /// Plays the platform: issues everything, with `failure_rate` of backend calls failing and one
 /// engine restart midway when it is above zero. Writes every served document and baked image
 /// under `out` when given, and checks everything: each expected award issued exactly once,
 /// each baked image unbaking to its assertion, each assertion valid.
-pub(crate) async fn run(out: Option<&Path>, failure_rate: f64, seed: u64) -> Report {
+pub(crate) async fn run(
+    store: Arc<dyn BadgeStore>,
+    out: Option<&Path>,
+    failure_rate: f64,
+    seed: u64,
+) -> Report {
     let rules = RuleSet::from_toml(RULES).expect("the rules are valid");
-    let store: Arc<MemoryStore> = Arc::new(MemoryStore::new());
     let secret = match id_secret(out) {
         Ok(secret) => secret,
         Err(e) => {
