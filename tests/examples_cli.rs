@@ -211,8 +211,14 @@ fn award_flow_run_twice_over_one_sqlite_file_issues_nothing_new() {
     let out = dir.path().join("flow");
     let (code, first) = run("award_flow", &[Path::new("--out"), &out]);
     assert_eq!(code, 0, "{first}");
-    assert!(out.join("badgery.sqlite3").is_file(), "the default store is OUT/badgery.sqlite3");
-    assert!(first.contains("13 awards issued of 13 expected; backend calls: 24"), "{first}");
+    assert!(
+        out.join("badgery.sqlite3").is_file(),
+        "the default store is OUT/badgery.sqlite3"
+    );
+    assert!(
+        first.contains("13 awards issued of 13 expected; backend calls: 24"),
+        "{first}"
+    );
     let args = [
         Path::new("--out"),
         &out,
@@ -221,7 +227,88 @@ fn award_flow_run_twice_over_one_sqlite_file_issues_nothing_new() {
     ];
     let (code, second) = run("award_flow", &args);
     assert_eq!(code, 0, "{second}");
-    assert!(second.contains("backend calls: 0,"), "nothing issued again: {second}");
+    assert!(
+        second.contains("backend calls: 0,"),
+        "nothing issued again: {second}"
+    );
     assert_eq!(table(&first), table(&second));
-    assert_eq!(table(&first).lines().count(), 14, "a header and 13 awards:\n{first}");
+    assert_eq!(
+        table(&first).lines().count(),
+        14,
+        "a header and 13 awards:\n{first}"
+    );
+}
+
+/// `issue`: a bad event line is exit 2 with file and line, before anything is issued; a good
+/// log issues the awards `replay` decides, and `--list` prints them in key order.
+#[test]
+fn issue_refuses_bad_input_before_issuing_and_lists_what_it_issued() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rules");
+    let rules = data.join("platform.toml");
+    let events = data.join("events.jsonl");
+    let store = format!("sqlite:{}", dir.path().join("s.sqlite3").display());
+    let store = Path::new(&store);
+    let mut bad = std::fs::read_to_string(&events).unwrap();
+    bad.push_str("{\"event\":\"certificate\",\"learner\":\"zed\"}\n");
+    let bad_events = dir.path().join("bad.jsonl");
+    std::fs::write(&bad_events, &bad).unwrap();
+    let work = |events: &Path| {
+        run(
+            "issue",
+            &[
+                Path::new("--store"),
+                store,
+                Path::new("--rules"),
+                &rules,
+                events,
+            ],
+        )
+    };
+
+    let (code, text) = work(&bad_events);
+    assert_eq!(code, 2, "{text}");
+    let line = bad.lines().count();
+    assert!(
+        text.contains(&format!("bad.jsonl:{line}:")),
+        "file and line: {text}"
+    );
+    let (code, listed) = run("issue", &[Path::new("--store"), store, Path::new("--list")]);
+    assert_eq!((code, listed.as_str()), (0, ""), "nothing issued");
+
+    let (code, text) = work(&events);
+    assert_eq!(code, 0, "{text}");
+    let (code, listed) = run("issue", &[Path::new("--store"), store, Path::new("--list")]);
+    assert_eq!(code, 0, "{listed}");
+    let (_, replayed) = run("replay", &[&rules, &events]);
+    let mut decided: Vec<(String, String)> = replayed
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["learner"].as_str().unwrap().into(),
+                v["badge"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    decided.sort();
+    let issued: Vec<(String, String)> = listed
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert!(
+                v["assertion"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("https://badges.example.org/")
+            );
+            (
+                v["learner"].as_str().unwrap().into(),
+                v["badge"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(issued, decided, "every award replay decides, in key order");
+    let (code, usage) = run("issue", &[Path::new("--store"), store]);
+    assert_eq!(code, 2, "{usage}");
 }

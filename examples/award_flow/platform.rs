@@ -238,14 +238,18 @@ pub(crate) fn events() -> Vec<Event> {
 }
 
 pub(crate) fn issuer(secret: IdSecret) -> HostedIssuer {
+    issuer_at(UrlScheme::new(BASE).expect("a base URL"), secret)
+}
+
+/// The example platform's issuer, serving its documents under `scheme`.
+pub(crate) fn issuer_at(scheme: UrlScheme, secret: IdSecret) -> HostedIssuer {
     let mut profile = IssuerProfile::new(
         "Example Academy",
         "https://lms.example.org".parse().expect("a URL"),
         "badges@lms.example.org",
     );
     profile.description = Some("Badges of the Example Academy learning platform.".to_owned());
-    HostedIssuer::new(UrlScheme::new(BASE).expect("a base URL"), profile, secret)
-        .expect("a valid issuer")
+    HostedIssuer::new(scheme, profile, secret).expect("a valid issuer")
 }
 
 /// One issued award, for the table.

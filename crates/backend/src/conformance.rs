@@ -90,6 +90,7 @@ where
     claim_leases(&make().await).await;
     concurrent_take_due(Arc::new(make().await)).await;
     reopen_and_latest(&make().await).await;
+    paging(&make().await).await;
     completion_and_failure(&make().await).await;
     listings(&make().await).await;
 }
@@ -439,6 +440,47 @@ async fn reopen_and_latest<S: BadgeStore>(store: &S) {
         Some(3),
         "the latest award is the one with the highest number, of that learner and class only"
     );
+}
+
+async fn paging<S: BadgeStore>(store: &S) {
+    let now = t0();
+    assert!(store.awards(None, 10).await.expect("awards").is_empty());
+    let keys = [
+        ("b", "x", 10),
+        ("a", "y", 1),
+        ("b", "x", 2),
+        ("a", "x", 3),
+        ("b", "w", 1),
+    ];
+    for (learner, badge, n) in keys {
+        store
+            .claim(award(learner, badge, n), now)
+            .await
+            .expect("claim");
+    }
+    let ordered = [
+        ("a", "x", 3),
+        ("a", "y", 1),
+        ("b", "w", 1),
+        ("b", "x", 2),
+        ("b", "x", 10),
+    ]
+    .map(|(l, b, n)| AwardKey::new(l, b, n));
+    let mut pages = Vec::new();
+    let mut after: Option<AwardKey> = None;
+    loop {
+        let page = store.awards(after.as_ref(), 2).await.expect("awards");
+        assert!(page.len() <= 2, "a page holds at most the limit");
+        let Some(last) = page.last() else { break };
+        after = Some(last.key.clone());
+        pages.push(page.into_iter().map(|a| a.key).collect::<Vec<_>>());
+    }
+    assert_eq!(
+        pages.concat(),
+        ordered,
+        "awards pages through every award once, by learner, class and award number (as a number)"
+    );
+    assert_eq!(pages.len(), 3);
 }
 
 async fn completion_and_failure<S: BadgeStore>(store: &S) {

@@ -188,6 +188,22 @@ impl AwardLedger for MemoryStore {
         Ok(award.clone())
     }
 
+    async fn awards(
+        &self,
+        after: Option<&AwardKey>,
+        limit: usize,
+    ) -> Result<Vec<PendingAward>, Error> {
+        use std::ops::Bound;
+        let inner = self.lock();
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+        Ok(inner
+            .awards
+            .range((from, Bound::Unbounded))
+            .take(limit)
+            .map(|(_, (a, _))| a.clone())
+            .collect())
+    }
+
     async fn latest_award(
         &self,
         learner: &str,

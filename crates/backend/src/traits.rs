@@ -148,6 +148,17 @@ pub trait AwardLedger: Send + Sync + Debug {
         lease_until: DateTime<Utc>,
     ) -> Result<PendingAward, Error>;
 
+    /// Every award in any state, in key order (learner, class, award number), starting after
+    /// `after` and at most `limit`: pages through the whole ledger.
+    ///
+    /// # Errors
+    /// The store's own errors.
+    async fn awards(
+        &self,
+        after: Option<&AwardKey>,
+        limit: usize,
+    ) -> Result<Vec<PendingAward>, Error>;
+
     /// The claimed award of `badge` to `learner` with the highest award number, in any state.
     ///
     /// # Errors
@@ -246,6 +257,7 @@ macro_rules! forward_store {
             async fn release(&self, key: &AwardKey) -> Result<(), Error> { (**self).release(key).await }
             async fn unissued(&self) -> Result<Vec<PendingAward>, Error> { (**self).unissued().await }
             async fn reopen(&self, key: &AwardKey, lease_until: DateTime<Utc>) -> Result<PendingAward, Error> { (**self).reopen(key, lease_until).await }
+            async fn awards(&self, after: Option<&AwardKey>, limit: usize) -> Result<Vec<PendingAward>, Error> { (**self).awards(after, limit).await }
             async fn latest_award(&self, learner: &str, badge: &str) -> Result<Option<PendingAward>, Error> { (**self).latest_award(learner, badge).await }
             async fn complete(&self, assertion: IssuedAssertion) -> Result<(), Error> { (**self).complete(assertion).await }
             async fn retry_later(&self, key: &AwardKey, error: &str, next_attempt: DateTime<Utc>) -> Result<(), Error> { (**self).retry_later(key, error, next_attempt).await }

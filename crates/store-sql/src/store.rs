@@ -401,6 +401,41 @@ impl AwardLedger for SqlStore {
         }
     }
 
+    async fn awards(
+        &self,
+        after: Option<&AwardKey>,
+        limit: usize,
+    ) -> Result<Vec<PendingAward>, Error> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // Row-value comparison: the keys after `after` in the primary key's order.
+        let (learner, badge, number) = match after {
+            Some(key) => (
+                Some(key.learner.as_str()),
+                Some(key.badge.as_str()),
+                sequence(key),
+            ),
+            None => (None, None, 0),
+        };
+        on_pool!(self, |pool, dialect| {
+            sqlx::query(concat!(
+                "SELECT ",
+                award_columns!(),
+                " FROM badgery_awards WHERE $1 IS NULL OR (learner, badge, sequence) > ($1, $2, $3) \
+                 ORDER BY learner, badge, sequence LIMIT $4"
+            ))
+            .bind(learner)
+            .bind(badge)
+            .bind(number)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(db("listing awards"))?
+            .iter()
+            .map(award_from)
+            .collect()
+        })
+    }
+
     async fn latest_award(
         &self,
         learner: &str,
