@@ -25,6 +25,24 @@ pub(crate) enum Pool {
     Postgres(sqlx::PgPool),
 }
 
+/// Claims an award: inserted unless its key exists (the primary key decides between
+/// concurrent claims).
+pub(crate) const CLAIM: &str = "INSERT INTO badgery_awards (learner, badge, sequence, email, \
+     evidence, reason, created, state, outcome, attempts, next_attempt, last_error, lease_until) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+     ON CONFLICT (learner, badge, sequence) DO NOTHING";
+
+/// Marks an award issued as assertion `$4`, ending its lease.
+pub(crate) const MARK_ISSUED: &str = "UPDATE badgery_awards SET state = 'issued', outcome = $4, \
+     attempts = attempts + 1, lease_until = NULL \
+     WHERE learner = $1 AND badge = $2 AND sequence = $3";
+
+/// Stores an assertion unless one with its id is stored.
+pub(crate) const INSERT_ASSERTION: &str = "INSERT INTO badgery_assertions (id, learner, badge, \
+     sequence, issuing_component, course, backend, issued_on, image_url, data, baked_format, \
+     baked_image, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+     ON CONFLICT (id) DO NOTHING";
+
 /// The columns an award is read from.
 macro_rules! award_columns {
     () => {
@@ -253,33 +271,38 @@ impl ClassCatalog for SqlStore {
 impl AwardLedger for SqlStore {
     async fn claim(&self, award: PendingAward, lease_until: DateTime<Utc>) -> Result<Claim, Error> {
         award.key.check()?;
+        #[cfg(feature = "sqlite")]
+        if let Some(writer) = &self.group_commit {
+            if writer.claim(award.clone(), micros(lease_until)).await? {
+                return Ok(Claim::Won(award));
+            }
+            let existing = self.award(&award.key).await?;
+            return existing
+                .map(Claim::Exists)
+                .ok_or_else(|| not_claimed(&award.key));
+        }
         let doing = format!("claiming {}", key_text(&award.key));
         let (state, outcome) = state_columns(&award.state);
         on_pool!(self, |pool, dialect| {
             // The primary key decides: of concurrent claims, one inserts.
-            let won = sqlx::query(
-                "INSERT INTO badgery_awards (learner, badge, sequence, email, evidence, reason, \
-                 created, state, outcome, attempts, next_attempt, last_error, lease_until) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-                 ON CONFLICT (learner, badge, sequence) DO NOTHING",
-            )
-            .bind(&award.key.learner)
-            .bind(&award.key.badge)
-            .bind(sequence(&award.key))
-            .bind(&award.recipient.email)
-            .bind(evidence_json(&award.evidence))
-            .bind(&award.reason)
-            .bind(micros(award.created))
-            .bind(state)
-            .bind(outcome)
-            .bind(i64::from(award.attempts))
-            .bind(micros(award.next_attempt))
-            .bind(&award.last_error)
-            .bind(micros(lease_until))
-            .execute(pool)
-            .await
-            .map_err(db(&doing))?
-            .rows_affected()
+            let won = sqlx::query(CLAIM)
+                .bind(&award.key.learner)
+                .bind(&award.key.badge)
+                .bind(sequence(&award.key))
+                .bind(&award.recipient.email)
+                .bind(evidence_json(&award.evidence))
+                .bind(&award.reason)
+                .bind(micros(award.created))
+                .bind(state)
+                .bind(outcome)
+                .bind(i64::from(award.attempts))
+                .bind(micros(award.next_attempt))
+                .bind(&award.last_error)
+                .bind(micros(lease_until))
+                .execute(pool)
+                .await
+                .map_err(db(&doing))?
+                .rows_affected()
                 == 1;
             if won {
                 return Ok(Claim::Won(award));
@@ -462,49 +485,48 @@ impl AwardLedger for SqlStore {
 
     async fn complete(&self, assertion: IssuedAssertion) -> Result<(), Error> {
         let key = &assertion.key;
+        #[cfg(feature = "sqlite")]
+        if let Some(writer) = &self.group_commit {
+            let key = key.clone();
+            return match writer.complete(assertion).await? {
+                true => Ok(()),
+                false => Err(not_claimed(&key)),
+            };
+        }
         let doing = format!("recording assertion {} for {}", assertion.id, key_text(key));
         on_pool!(self, |pool, dialect| {
             // One transaction: the award is issued if and only if its assertion is stored.
             let mut tx = pool.begin_with(dialect.begin()).await.map_err(db(&doing))?;
-            let updated = sqlx::query(
-                "UPDATE badgery_awards SET state = 'issued', outcome = $4, \
-                 attempts = attempts + 1, lease_until = NULL \
-                 WHERE learner = $1 AND badge = $2 AND sequence = $3",
-            )
-            .bind(&key.learner)
-            .bind(&key.badge)
-            .bind(sequence(key))
-            .bind(&assertion.id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db(&doing))?
-            .rows_affected();
+            let updated = sqlx::query(MARK_ISSUED)
+                .bind(&key.learner)
+                .bind(&key.badge)
+                .bind(sequence(key))
+                .bind(&assertion.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db(&doing))?
+                .rows_affected();
             if updated == 0 {
                 return Err(not_claimed(key));
             }
             let baked = assertion.baked_image.as_ref();
-            sqlx::query(
-                "INSERT INTO badgery_assertions (id, learner, badge, sequence, issuing_component, \
-                 course, backend, issued_on, image_url, data, baked_format, baked_image, revoked) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(&assertion.id)
-            .bind(&key.learner)
-            .bind(&key.badge)
-            .bind(sequence(key))
-            .bind(&assertion.issuing_component)
-            .bind(&assertion.course)
-            .bind(&assertion.backend)
-            .bind(micros(assertion.issued_on))
-            .bind(&assertion.image_url)
-            .bind(json(&assertion.data))
-            .bind(baked.map(|b| format_name(b.format)))
-            .bind(baked.map(|b| b.bytes.as_slice()))
-            .bind(&assertion.revoked)
-            .execute(&mut *tx)
-            .await
-            .map_err(db(&doing))?;
+            sqlx::query(INSERT_ASSERTION)
+                .bind(&assertion.id)
+                .bind(&key.learner)
+                .bind(&key.badge)
+                .bind(sequence(key))
+                .bind(&assertion.issuing_component)
+                .bind(&assertion.course)
+                .bind(&assertion.backend)
+                .bind(micros(assertion.issued_on))
+                .bind(&assertion.image_url)
+                .bind(json(&assertion.data))
+                .bind(baked.map(|b| format_name(b.format)))
+                .bind(baked.map(|b| b.bytes.as_slice()))
+                .bind(&assertion.revoked)
+                .execute(&mut *tx)
+                .await
+                .map_err(db(&doing))?;
             tx.commit().await.map_err(db(&doing))
         })
     }

@@ -1,0 +1,242 @@
+//! Group commit for SQLite: the claims and completions of concurrent callers share one
+//! transaction, and so one `fsync`.
+//!
+//! A durable SQLite commit costs one sync of the WAL file (0.5 to 1 ms on the project's
+//! machine; see BENCHMARKS.md), and SQLite runs one writer at a time, so a store that commits
+//! each claim and each completion on its own is held to about one award per two syncs however
+//! many engines run. PostgreSQL does this batching itself (concurrent commits share a WAL
+//! flush); SQLite does not. Here a single writer task, on a connection of its own, takes every
+//! queued claim and completion, runs each inside its own savepoint of one `BEGIN IMMEDIATE`
+//! transaction (so one failing operation undoes only its own changes), commits, and only then
+//! answers each caller. A caller's operation is durable when it is answered, exactly as if it
+//! had committed alone; a failed commit fails every operation of the batch, none of which is
+//! then stored.
+
+use badgery_backend::{AwardKey, Error, IssuedAssertion, PendingAward};
+use sqlx::{SqliteConnection, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::columns::{evidence_json, format_name, json, micros, sequence, state_columns};
+
+/// The most operations one transaction takes: a batch's callers wait for its whole commit.
+const MAX_BATCH: usize = 128;
+
+/// A write the group-commit writer runs for a caller.
+enum Write {
+    /// Insert the award unless its key exists; answers whether it was inserted.
+    Claim {
+        award: Box<PendingAward>,
+        lease_until: i64,
+        answer: oneshot::Sender<Result<bool, Error>>,
+    },
+    /// Mark the award issued and store its assertion; answers whether the award existed.
+    Complete {
+        assertion: Box<IssuedAssertion>,
+        answer: oneshot::Sender<Result<bool, Error>>,
+    },
+}
+
+/// The handle callers queue their writes on. Dropping every handle stops the writer.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupCommit {
+    queue: mpsc::UnboundedSender<Write>,
+}
+
+impl GroupCommit {
+    /// Starts the writer on `runtime`, writing through a connection of `pool`.
+    pub(crate) fn start(runtime: &tokio::runtime::Handle, pool: SqlitePool) -> Self {
+        let (queue, writes) = mpsc::unbounded_channel();
+        runtime.spawn(writer(pool, writes));
+        GroupCommit { queue }
+    }
+
+    /// Claims `award`: whether this call inserted it.
+    pub(crate) async fn claim(&self, award: PendingAward, lease_until: i64) -> Result<bool, Error> {
+        let (answer, answered) = oneshot::channel();
+        self.send(Write::Claim {
+            award: Box::new(award),
+            lease_until,
+            answer,
+        })?;
+        answered.await.map_err(|_| stopped())?
+    }
+
+    /// Completes the award of `assertion`: whether the award was claimed.
+    pub(crate) async fn complete(&self, assertion: IssuedAssertion) -> Result<bool, Error> {
+        let (answer, answered) = oneshot::channel();
+        self.send(Write::Complete {
+            assertion: Box::new(assertion),
+            answer,
+        })?;
+        answered.await.map_err(|_| stopped())?
+    }
+
+    fn send(&self, write: Write) -> Result<(), Error> {
+        self.queue.send(write).map_err(|_| stopped())
+    }
+}
+
+fn stopped() -> Error {
+    Error::Storage {
+        message: "the SQLite store's writer stopped".to_owned(),
+        source: None,
+    }
+}
+
+async fn writer(pool: SqlitePool, mut writes: mpsc::UnboundedReceiver<Write>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while writes.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let batch = std::mem::take(&mut batch);
+        // A connection per batch, so that a broken one is replaced by the pool.
+        match pool.acquire().await {
+            Ok(mut connection) => run_batch(&mut connection, batch).await,
+            Err(e) => {
+                let e = Error::storage("connecting the SQLite store's writer", e);
+                for write in batch {
+                    answer(write, Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Runs a batch in one transaction and answers every caller once it has committed.
+async fn run_batch(connection: &mut SqliteConnection, batch: Vec<Write>) {
+    let db = |doing: &str| {
+        let doing = doing.to_owned();
+        move |e| Error::storage(doing, e)
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    let began = sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *connection)
+        .await
+        .map_err(db("beginning a batch of writes"));
+    if let Err(e) = began {
+        for write in batch {
+            answer(write, Err(e.clone()));
+        }
+        return;
+    }
+    for write in &batch {
+        results.push(run_one(connection, write).await);
+    }
+    let committed = sqlx::query("COMMIT")
+        .execute(&mut *connection)
+        .await
+        .map_err(db("committing a batch of writes"));
+    if let Err(e) = committed {
+        // Nothing of the batch is stored: say so to every caller, and leave no transaction
+        // open for the next batch.
+        let _rolled_back = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+        for write in batch {
+            answer(write, Err(e.clone()));
+        }
+        return;
+    }
+    for (write, result) in batch.into_iter().zip(results) {
+        answer(write, result);
+    }
+}
+
+/// Runs one write in a savepoint of its own, undone unless it did what it was for.
+async fn run_one(connection: &mut SqliteConnection, write: &Write) -> Result<bool, Error> {
+    sqlx::query("SAVEPOINT one_write")
+        .execute(&mut *connection)
+        .await
+        .map_err(|e| Error::storage("opening a write", e))?;
+    let result = match write {
+        Write::Claim {
+            award, lease_until, ..
+        } => claim(connection, award, *lease_until).await,
+        Write::Complete { assertion, .. } => complete(connection, assertion).await,
+    };
+    if !matches!(result, Ok(true)) {
+        // Undo whatever this write did (a completion of no award inserts nothing).
+        sqlx::query("ROLLBACK TO one_write")
+            .execute(&mut *connection)
+            .await
+            .map_err(|e| Error::storage("undoing a write", e))?;
+    }
+    sqlx::query("RELEASE one_write")
+        .execute(&mut *connection)
+        .await
+        .map_err(|e| Error::storage("closing a write", e))?;
+    result
+}
+
+fn answer(write: Write, result: Result<bool, Error>) {
+    // A caller that stopped waiting (its task was cancelled) needs no answer.
+    let _delivered = match write {
+        Write::Claim { answer, .. } | Write::Complete { answer, .. } => answer.send(result),
+    };
+}
+
+fn failed(key: &AwardKey, doing: &str) -> impl FnOnce(sqlx::Error) -> Error {
+    let doing = format!("{doing} {} / {} #{}", key.learner, key.badge, key.sequence);
+    move |e| Error::storage(doing, e)
+}
+
+async fn claim(
+    connection: &mut SqliteConnection,
+    award: &PendingAward,
+    lease_until: i64,
+) -> Result<bool, Error> {
+    let (state, outcome) = state_columns(&award.state);
+    Ok(sqlx::query(crate::store::CLAIM)
+        .bind(&award.key.learner)
+        .bind(&award.key.badge)
+        .bind(sequence(&award.key))
+        .bind(&award.recipient.email)
+        .bind(evidence_json(&award.evidence))
+        .bind(&award.reason)
+        .bind(micros(award.created))
+        .bind(state)
+        .bind(outcome)
+        .bind(i64::from(award.attempts))
+        .bind(micros(award.next_attempt))
+        .bind(&award.last_error)
+        .bind(lease_until)
+        .execute(&mut *connection)
+        .await
+        .map_err(failed(&award.key, "claiming"))?
+        .rows_affected()
+        == 1)
+}
+
+async fn complete(
+    connection: &mut SqliteConnection,
+    assertion: &IssuedAssertion,
+) -> Result<bool, Error> {
+    let key = &assertion.key;
+    let updated = sqlx::query(crate::store::MARK_ISSUED)
+        .bind(&key.learner)
+        .bind(&key.badge)
+        .bind(sequence(key))
+        .bind(&assertion.id)
+        .execute(&mut *connection)
+        .await
+        .map_err(failed(key, "completing"))?
+        .rows_affected();
+    if updated == 0 {
+        return Ok(false);
+    }
+    let baked = assertion.baked_image.as_ref();
+    sqlx::query(crate::store::INSERT_ASSERTION)
+        .bind(&assertion.id)
+        .bind(&key.learner)
+        .bind(&key.badge)
+        .bind(sequence(key))
+        .bind(&assertion.issuing_component)
+        .bind(&assertion.course)
+        .bind(&assertion.backend)
+        .bind(micros(assertion.issued_on))
+        .bind(&assertion.image_url)
+        .bind(json(&assertion.data))
+        .bind(baked.map(|b| format_name(b.format)))
+        .bind(baked.map(|b| b.bytes.as_slice()))
+        .bind(&assertion.revoked)
+        .execute(&mut *connection)
+        .await
+        .map_err(failed(key, "storing the assertion of"))?;
+    Ok(true)
+}
