@@ -213,6 +213,9 @@ fn bench(c: &mut Criterion) {
         group.bench_function("claim", |b| {
             b.iter_custom(|n| runtime.block_on(timed(n, 1, Arc::clone(&claim))))
         });
+        group.bench_function("claim_32_in_flight", |b| {
+            b.iter_custom(|n| runtime.block_on(timed(n, CONCURRENCY, Arc::clone(&claim))))
+        });
         group.bench_function("complete", |b| {
             b.iter_custom(|n| {
                 // Claimed and issued beforehand, outside the measurement.

@@ -6,9 +6,9 @@
 //! each claim and each completion on its own is held to about one award per two syncs however
 //! many engines run. PostgreSQL does this batching itself (concurrent commits share a WAL
 //! flush); SQLite does not. Here a single writer task, on a connection of its own, takes every
-//! queued claim and completion, runs each inside its own savepoint of one `BEGIN IMMEDIATE`
-//! transaction (so one failing operation undoes only its own changes), commits, and only then
-//! answers each caller. A caller's operation is durable when it is answered, exactly as if it
+//! queued claim and completion in one `BEGIN IMMEDIATE` transaction, each so that failing it
+//! undoes only its own changes (a claim is one statement; a completion runs in a savepoint),
+//! commits, and only then answers each caller. A caller's operation is durable when it is answered, exactly as if it
 //! had committed alone; a failed commit fails every operation of the batch, none of which is
 //! then stored.
 
@@ -138,30 +138,33 @@ async fn run_batch(connection: &mut SqliteConnection, batch: Vec<Write>) {
     }
 }
 
-/// Runs one write in a savepoint of its own, undone unless it did what it was for.
+/// Runs one write so that, failing, it undoes only itself. A claim is one statement, which
+/// SQLite undoes by itself when it fails (its default conflict resolution, ABORT, backs out
+/// the statement and keeps the transaction); a completion's two statements run in a savepoint.
 async fn run_one(connection: &mut SqliteConnection, write: &Write) -> Result<bool, Error> {
-    sqlx::query("SAVEPOINT one_write")
-        .execute(&mut *connection)
-        .await
-        .map_err(|e| Error::storage("opening a write", e))?;
-    let result = match write {
+    match write {
         Write::Claim {
             award, lease_until, ..
         } => claim(connection, award, *lease_until).await,
-        Write::Complete { assertion, .. } => complete(connection, assertion).await,
-    };
-    if !matches!(result, Ok(true)) {
-        // Undo whatever this write did (a completion of no award inserts nothing).
-        sqlx::query("ROLLBACK TO one_write")
-            .execute(&mut *connection)
-            .await
-            .map_err(|e| Error::storage("undoing a write", e))?;
+        Write::Complete { assertion, .. } => {
+            sqlx::query("SAVEPOINT one_write")
+                .execute(&mut *connection)
+                .await
+                .map_err(|e| Error::storage("opening a write", e))?;
+            let result = complete(connection, assertion).await;
+            if result.is_err() {
+                sqlx::query("ROLLBACK TO one_write")
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(|e| Error::storage("undoing a write", e))?;
+            }
+            sqlx::query("RELEASE one_write")
+                .execute(&mut *connection)
+                .await
+                .map_err(|e| Error::storage("closing a write", e))?;
+            result
+        }
     }
-    sqlx::query("RELEASE one_write")
-        .execute(&mut *connection)
-        .await
-        .map_err(|e| Error::storage("closing a write", e))?;
-    result
 }
 
 fn answer(write: Write, result: Result<bool, Error>) {

@@ -43,6 +43,19 @@ pub(crate) const INSERT_ASSERTION: &str = "INSERT INTO badgery_assertions (id, l
      baked_image, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
      ON CONFLICT (id) DO NOTHING";
 
+/// [`MARK_ISSUED`] and [`INSERT_ASSERTION`] as one PostgreSQL statement (data-modifying
+/// common table expressions, which commit together); returns how many awards were marked.
+#[cfg(feature = "postgres")]
+const COMPLETE_POSTGRES: &str = "WITH issued AS (UPDATE badgery_awards SET state = 'issued', \
+     outcome = $1, attempts = attempts + 1, lease_until = NULL \
+     WHERE learner = $2 AND badge = $3 AND sequence = $4 RETURNING 1), \
+     stored AS (INSERT INTO badgery_assertions (id, learner, badge, sequence, issuing_component, \
+     course, backend, issued_on, image_url, data, baked_format, baked_image, revoked) \
+     SELECT $1, $2, $3, $4, $5::TEXT, $6::TEXT, $7::TEXT, $8::BIGINT, $9::TEXT, $10::TEXT, \
+     $11::TEXT, $12::BYTEA, $13::TEXT WHERE EXISTS (SELECT 1 FROM issued) \
+     ON CONFLICT (id) DO NOTHING) \
+     SELECT count(*) FROM issued";
+
 /// The columns an award is read from.
 macro_rules! award_columns {
     () => {
@@ -494,6 +507,35 @@ impl AwardLedger for SqlStore {
             };
         }
         let doing = format!("recording assertion {} for {}", assertion.id, key_text(key));
+        #[cfg(feature = "postgres")]
+        #[allow(irrefutable_let_patterns)] // Without the sqlite feature, Postgres is the only pool.
+        if let Pool::Postgres(pool) = &self.pool {
+            // One statement, so one round trip: the award is issued if and only if its
+            // assertion is stored.
+            let baked = assertion.baked_image.as_ref();
+            let updated: i64 = sqlx::query_scalar(COMPLETE_POSTGRES)
+                .bind(&assertion.id)
+                .bind(&key.learner)
+                .bind(&key.badge)
+                .bind(sequence(key))
+                .bind(&assertion.issuing_component)
+                .bind(&assertion.course)
+                .bind(&assertion.backend)
+                .bind(micros(assertion.issued_on))
+                .bind(&assertion.image_url)
+                .bind(json(&assertion.data))
+                .bind(baked.map(|b| format_name(b.format)))
+                .bind(baked.map(|b| b.bytes.as_slice()))
+                .bind(&assertion.revoked)
+                .fetch_one(pool)
+                .await
+                .map_err(db(&doing))?;
+            return if updated == 0 {
+                Err(not_claimed(key))
+            } else {
+                Ok(())
+            };
+        }
         on_pool!(self, |pool, dialect| {
             // One transaction: the award is issued if and only if its assertion is stored.
             let mut tx = pool.begin_with(dialect.begin()).await.map_err(db(&doing))?;
