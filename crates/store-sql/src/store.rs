@@ -508,7 +508,8 @@ impl AwardLedger for SqlStore {
         }
         let doing = format!("recording assertion {} for {}", assertion.id, key_text(key));
         #[cfg(feature = "postgres")]
-        #[allow(irrefutable_let_patterns)] // Without the sqlite feature, Postgres is the only pool.
+        #[allow(irrefutable_let_patterns)]
+        // Without the sqlite feature, Postgres is the only pool.
         if let Pool::Postgres(pool) = &self.pool {
             // One statement, so one round trip: the award is issued if and only if its
             // assertion is stored.
