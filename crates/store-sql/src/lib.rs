@@ -36,7 +36,7 @@
 //!   one store. No TLS is built in: connect over a unix socket or a trusted network.
 //!
 //! A host that configures its own pool gives it to [`SqlStore::from_sqlite`] or
-//! [`SqlStore::from_postgres`]. sqlx needs the tokio runtime; the Badgery engine itself needs
+//! `SqlStore::from_postgres` (feature `postgres`). sqlx needs the tokio runtime; the Badgery engine itself needs
 //! none.
 //!
 //! # Migrations
