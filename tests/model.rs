@@ -623,3 +623,37 @@ fn an_endorsements_issuer_is_followed() {
     let report = validate(&assertion, &docs, &now);
     assert!(!endorser_missing(&report), "{report}");
 }
+
+/// A copy whose hosted original is of another version (a 1.0 assertion still served for a copy
+/// read as 2.0, as 0.5-era backpack bakes with `verify.url` are) is compared by its claims:
+/// recipient, badge and issue date.
+#[test]
+fn a_copy_is_compared_with_an_original_of_another_version_by_its_claims() {
+    let id = "https://lms.example.org/ob/assertions/v1-0";
+    let original = read("legacy/v1_0-assertion.json");
+    let (copy, _) = legacy::upgrade(original.clone(), Some(id)).unwrap();
+    let check = |original: Value| {
+        let mut docs = DocumentSet::new();
+        docs.insert_at(id, original);
+        validate(&copy, &docs, &Options::at(now()))
+    };
+    let report = check(original.clone());
+    assert!(
+        !report.has(Code::IdMismatch),
+        "the same claims in 1.0: {report}"
+    );
+    let mut other = original.clone();
+    other["recipient"]["identity"] = json!("sha256$0000");
+    other["issuedOn"] = json!("2016-02-02");
+    let report = check(other);
+    let mismatched: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::IdMismatch)
+        .map(|f| f.path.as_str())
+        .collect();
+    assert_eq!(mismatched, ["$.recipient", "$.issuedOn"], "{report}");
+    let mut revoked = original;
+    revoked["revoked"] = json!(true);
+    assert!(check(revoked).has(Code::Revoked));
+}

@@ -189,6 +189,17 @@ impl Walk<'_> {
         let Ok(original) = self.resolver.resolve(id) else {
             return;
         };
+        let same_version = original.get("@context") == assertion.get("@context");
+        // An original of another version (a 1.0 assertion still hosted for a 0.5-era or 2.0
+        // copy, say) is read as 2.0 like the copy was, then compared by what it claims.
+        let original = if same_version {
+            original
+        } else {
+            match crate::legacy::upgrade(original.clone(), Some(id)) {
+                Ok((upgraded, _)) => upgraded,
+                Err(_) => original,
+            }
+        };
         if original.get("revoked").and_then(Value::as_bool) == Some(true) {
             let reason = original
                 .get("revocationReason")
@@ -202,8 +213,7 @@ impl Walk<'_> {
                 Code::Revoked,
                 format!("the assertion hosted at its id is revoked{reason}"),
             );
-        } else if original.get("@context") == assertion.get("@context") && original != *assertion {
-            // Documents of another version are upgraded differently: compared only alike.
+        } else if same_version && original != *assertion {
             self.finding(
                 Severity::Error,
                 id,
@@ -211,6 +221,39 @@ impl Walk<'_> {
                 Code::IdMismatch,
                 "this copy differs from the assertion hosted at its id".to_owned(),
             );
+        } else if !same_version {
+            // Versions differ in how they say the same thing (and in what else they carry):
+            // the claims must agree, not the bytes.
+            let badge_id = |v: &Value| match v.get("badge") {
+                Some(Value::Object(b)) => b.get("id").cloned(),
+                other => other.cloned(),
+            };
+            let recipient = |v: &Value| {
+                v.get("recipient")
+                    .map(|r| (r.get("identity").cloned(), r.get("salt").cloned()))
+            };
+            let issued = |v: &Value| {
+                v.get("issuedOn")
+                    .and_then(Value::as_str)
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            };
+            let differs = [
+                ("recipient", recipient(&original) != recipient(assertion)),
+                ("badge", badge_id(&original) != badge_id(assertion)),
+                ("issuedOn", issued(&original) != issued(assertion)),
+            ];
+            for (field, _) in differs.iter().filter(|(_, differs)| *differs) {
+                self.finding(
+                    Severity::Error,
+                    id,
+                    &format!("$.{field}"),
+                    Code::IdMismatch,
+                    format!(
+                        "this copy's {field} differs from that of the assertion hosted at its id \
+                         (a document of another version)"
+                    ),
+                );
+            }
         }
     }
 
