@@ -7,6 +7,52 @@ use badgery_backend::{
 };
 use chrono::{DateTime, Utc};
 
+/// Binds the columns of [`crate::store::CLAIM`] for `$award` (a `&PendingAward`), leased until
+/// `$lease_until` (microseconds).
+macro_rules! bind_claim {
+    ($query:expr, $award:expr, $lease_until:expr) => {{
+        let award: &badgery_backend::PendingAward = $award;
+        let (state, outcome) = $crate::columns::state_columns(&award.state);
+        $query
+            .bind(&award.key.learner)
+            .bind(&award.key.badge)
+            .bind($crate::columns::sequence(&award.key))
+            .bind(&award.recipient.email)
+            .bind($crate::columns::evidence_json(&award.evidence))
+            .bind(&award.reason)
+            .bind($crate::columns::micros(award.created))
+            .bind(state)
+            .bind(outcome)
+            .bind(i64::from(award.attempts))
+            .bind($crate::columns::micros(award.next_attempt))
+            .bind(&award.last_error)
+            .bind($lease_until)
+    }};
+}
+
+/// Binds the columns of [`crate::store::INSERT_ASSERTION`] (`$1` to `$13`) for `$assertion`
+/// (a `&IssuedAssertion`).
+macro_rules! bind_assertion {
+    ($query:expr, $assertion:expr) => {{
+        let assertion: &badgery_backend::IssuedAssertion = $assertion;
+        let baked = assertion.baked_image.as_ref();
+        $query
+            .bind(&assertion.id)
+            .bind(&assertion.key.learner)
+            .bind(&assertion.key.badge)
+            .bind($crate::columns::sequence(&assertion.key))
+            .bind(&assertion.issuing_component)
+            .bind(&assertion.course)
+            .bind(&assertion.backend)
+            .bind($crate::columns::micros(assertion.issued_on))
+            .bind(&assertion.image_url)
+            .bind($crate::columns::json(&assertion.data))
+            .bind(baked.map(|b| $crate::columns::format_name(b.format)))
+            .bind(baked.map(|b| b.bytes.as_slice()))
+            .bind(&assertion.revoked)
+    }};
+}
+
 /// Reads one column of a row, naming the column when its value cannot be read.
 pub(crate) trait Columns {
     fn text(&self, column: &str) -> Result<String, Error>;

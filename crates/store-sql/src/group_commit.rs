@@ -16,7 +16,7 @@ use badgery_backend::{AwardKey, Error, IssuedAssertion, PendingAward};
 use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::columns::{evidence_json, format_name, json, micros, sequence, state_columns};
+use crate::columns::sequence;
 
 /// The most operations one transaction takes: a batch's callers wait for its whole commit.
 const MAX_BATCH: usize = 128;
@@ -184,26 +184,14 @@ async fn claim(
     award: &PendingAward,
     lease_until: i64,
 ) -> Result<bool, Error> {
-    let (state, outcome) = state_columns(&award.state);
-    Ok(sqlx::query(crate::store::CLAIM)
-        .bind(&award.key.learner)
-        .bind(&award.key.badge)
-        .bind(sequence(&award.key))
-        .bind(&award.recipient.email)
-        .bind(evidence_json(&award.evidence))
-        .bind(&award.reason)
-        .bind(micros(award.created))
-        .bind(state)
-        .bind(outcome)
-        .bind(i64::from(award.attempts))
-        .bind(micros(award.next_attempt))
-        .bind(&award.last_error)
-        .bind(lease_until)
-        .execute(&mut *connection)
-        .await
-        .map_err(failed(&award.key, "claiming"))?
-        .rows_affected()
-        == 1)
+    Ok(
+        bind_claim!(sqlx::query(crate::store::CLAIM), award, lease_until)
+            .execute(&mut *connection)
+            .await
+            .map_err(failed(&award.key, "claiming"))?
+            .rows_affected()
+            == 1,
+    )
 }
 
 async fn complete(
@@ -223,21 +211,7 @@ async fn complete(
     if updated == 0 {
         return Ok(false);
     }
-    let baked = assertion.baked_image.as_ref();
-    sqlx::query(crate::store::INSERT_ASSERTION)
-        .bind(&assertion.id)
-        .bind(&key.learner)
-        .bind(&key.badge)
-        .bind(sequence(key))
-        .bind(&assertion.issuing_component)
-        .bind(&assertion.course)
-        .bind(&assertion.backend)
-        .bind(micros(assertion.issued_on))
-        .bind(&assertion.image_url)
-        .bind(json(&assertion.data))
-        .bind(baked.map(|b| format_name(b.format)))
-        .bind(baked.map(|b| b.bytes.as_slice()))
-        .bind(&assertion.revoked)
+    bind_assertion!(sqlx::query(crate::store::INSERT_ASSERTION), assertion)
         .execute(&mut *connection)
         .await
         .map_err(failed(key, "storing the assertion of"))?;

@@ -92,6 +92,7 @@
 #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
 compile_error!("badgery-store-sql needs the feature `sqlite`, `postgres` or both");
 
+#[macro_use]
 mod columns;
 #[cfg(feature = "sqlite")]
 mod group_commit;

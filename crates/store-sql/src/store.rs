@@ -12,8 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::SqlStore;
 use crate::columns::{
-    assertion_from, award_from, class_from, evidence_json, expiry_json, format_name, json, micros,
-    sequence, state_columns,
+    assertion_from, award_from, class_from, expiry_json, format_name, json, micros, sequence,
 };
 
 /// The connections of one database.
@@ -295,23 +294,9 @@ impl AwardLedger for SqlStore {
                 .ok_or_else(|| not_claimed(&award.key));
         }
         let doing = format!("claiming {}", key_text(&award.key));
-        let (state, outcome) = state_columns(&award.state);
         on_pool!(self, |pool, dialect| {
             // The primary key decides: of concurrent claims, one inserts.
-            let won = sqlx::query(CLAIM)
-                .bind(&award.key.learner)
-                .bind(&award.key.badge)
-                .bind(sequence(&award.key))
-                .bind(&award.recipient.email)
-                .bind(evidence_json(&award.evidence))
-                .bind(&award.reason)
-                .bind(micros(award.created))
-                .bind(state)
-                .bind(outcome)
-                .bind(i64::from(award.attempts))
-                .bind(micros(award.next_attempt))
-                .bind(&award.last_error)
-                .bind(micros(lease_until))
+            let won = bind_claim!(sqlx::query(CLAIM), &award, micros(lease_until))
                 .execute(pool)
                 .await
                 .map_err(db(&doing))?
@@ -513,21 +498,7 @@ impl AwardLedger for SqlStore {
         if let Pool::Postgres(pool) = &self.pool {
             // One statement, so one round trip: the award is issued if and only if its
             // assertion is stored.
-            let baked = assertion.baked_image.as_ref();
-            let updated: i64 = sqlx::query_scalar(COMPLETE_POSTGRES)
-                .bind(&assertion.id)
-                .bind(&key.learner)
-                .bind(&key.badge)
-                .bind(sequence(key))
-                .bind(&assertion.issuing_component)
-                .bind(&assertion.course)
-                .bind(&assertion.backend)
-                .bind(micros(assertion.issued_on))
-                .bind(&assertion.image_url)
-                .bind(json(&assertion.data))
-                .bind(baked.map(|b| format_name(b.format)))
-                .bind(baked.map(|b| b.bytes.as_slice()))
-                .bind(&assertion.revoked)
+            let updated: i64 = bind_assertion!(sqlx::query_scalar(COMPLETE_POSTGRES), &assertion)
                 .fetch_one(pool)
                 .await
                 .map_err(db(&doing))?;
@@ -552,21 +523,7 @@ impl AwardLedger for SqlStore {
             if updated == 0 {
                 return Err(not_claimed(key));
             }
-            let baked = assertion.baked_image.as_ref();
-            sqlx::query(INSERT_ASSERTION)
-                .bind(&assertion.id)
-                .bind(&key.learner)
-                .bind(&key.badge)
-                .bind(sequence(key))
-                .bind(&assertion.issuing_component)
-                .bind(&assertion.course)
-                .bind(&assertion.backend)
-                .bind(micros(assertion.issued_on))
-                .bind(&assertion.image_url)
-                .bind(json(&assertion.data))
-                .bind(baked.map(|b| format_name(b.format)))
-                .bind(baked.map(|b| b.bytes.as_slice()))
-                .bind(&assertion.revoked)
+            bind_assertion!(sqlx::query(INSERT_ASSERTION), &assertion)
                 .execute(&mut *tx)
                 .await
                 .map_err(db(&doing))?;
