@@ -44,10 +44,7 @@ impl MemoryStore {
 }
 
 fn not_claimed(key: &AwardKey) -> Error {
-    Error::NotFound(format!(
-        "no claimed award for {} / {} #{}",
-        key.learner, key.badge, key.sequence
-    ))
+    Error::NotFound(format!("no claimed award for {key}"))
 }
 
 #[async_trait]
@@ -176,10 +173,7 @@ impl AwardLedger for MemoryStore {
         let mut inner = self.lock();
         let (award, lease) = inner.awards.get_mut(key).ok_or_else(|| not_claimed(key))?;
         let AwardState::Failed { reason } = &award.state else {
-            return Err(Error::Conflict(format!(
-                "the award {} / {} #{} has not failed",
-                key.learner, key.badge, key.sequence
-            )));
+            return Err(Error::Conflict(format!("the award {key} has not failed")));
         };
         award.last_error = Some(reason.clone());
         award.state = AwardState::Pending;

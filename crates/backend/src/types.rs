@@ -278,6 +278,13 @@ pub struct AwardKey {
     pub sequence: u32,
 }
 
+/// `learner / badge #sequence`, as messages name an award.
+impl std::fmt::Display for AwardKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} / {} #{}", self.learner, self.badge, self.sequence)
+    }
+}
+
 impl AwardKey {
     /// The key of the `sequence`-th award of `badge` to `learner`.
     pub fn new(learner: impl Into<String>, badge: impl Into<String>, sequence: u32) -> Self {

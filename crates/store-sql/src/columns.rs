@@ -7,7 +7,7 @@ use badgery_backend::{
 };
 use chrono::{DateTime, Utc};
 
-/// Binds the columns of [`crate::store::CLAIM`] for `$award` (a `&PendingAward`), leased until
+/// Binds the columns of `CLAIM` for `$award` (a `&PendingAward`), leased until
 /// `$lease_until` (microseconds).
 macro_rules! bind_claim {
     ($query:expr, $award:expr, $lease_until:expr) => {{
@@ -30,8 +30,8 @@ macro_rules! bind_claim {
     }};
 }
 
-/// Binds the columns of [`crate::store::INSERT_ASSERTION`] (`$1` to `$13`) for `$assertion`
-/// (a `&IssuedAssertion`).
+/// Binds the columns of `INSERT_ASSERTION` (`$1` to `$13`, which `COMPLETE_POSTGRES` takes
+/// too) for `$assertion` (a `&IssuedAssertion`).
 macro_rules! bind_assertion {
     ($query:expr, $assertion:expr) => {{
         let assertion: &badgery_backend::IssuedAssertion = $assertion;

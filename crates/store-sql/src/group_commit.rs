@@ -1,16 +1,18 @@
 //! Group commit for SQLite: the claims and completions of concurrent callers share one
 //! transaction, and so one `fsync`.
 //!
-//! A durable SQLite commit costs one sync of the WAL file (0.5 to 1 ms on the project's
-//! machine; see BENCHMARKS.md), and SQLite runs one writer at a time, so a store that commits
-//! each claim and each completion on its own is held to about one award per two syncs however
-//! many engines run. PostgreSQL does this batching itself (concurrent commits share a WAL
-//! flush); SQLite does not. Here a single writer task, on a connection of its own, takes every
-//! queued claim and completion in one `BEGIN IMMEDIATE` transaction, each so that failing it
-//! undoes only its own changes (a claim is one statement; a completion runs in a savepoint),
-//! commits, and only then answers each caller. A caller's operation is durable when it is answered, exactly as if it
-//! had committed alone; a failed commit fails every operation of the batch, none of which is
-//! then stored.
+//! A durable SQLite commit costs one sync of the WAL file (0.6 to 1.5 ms in this session's
+//! benchmark runs; see BENCHMARKS.md), and SQLite runs one writer at a time, so a store that
+//! commits each claim and each completion on its own is held to about one award per two syncs
+//! however many engines run. PostgreSQL does this batching itself (concurrent commits share a
+//! WAL flush); SQLite does not. Here a single writer task takes every queued claim and
+//! completion into one `BEGIN IMMEDIATE` transaction on a connection of the pool, each so that
+//! failing it undoes only its own changes (a claim is one statement; a completion runs in a
+//! savepoint), commits, and only then answers each caller. A caller's operation is durable
+//! when it is answered, as if it had committed alone; a failed commit fails every operation of
+//! the batch, none of which is then stored.
+
+use std::sync::{Arc, OnceLock};
 
 use badgery_backend::{AwardKey, Error, IssuedAssertion, PendingAward};
 use sqlx::{SqliteConnection, SqlitePool};
@@ -36,18 +38,21 @@ enum Write {
     },
 }
 
-/// The handle callers queue their writes on. Dropping every handle stops the writer.
+/// The handle callers queue their writes on. The writer task starts with the first write (on
+/// the tokio runtime that write runs on) and stops when every handle is dropped.
 #[derive(Debug, Clone)]
 pub(crate) struct GroupCommit {
-    queue: mpsc::UnboundedSender<Write>,
+    pool: SqlitePool,
+    queue: Arc<OnceLock<mpsc::UnboundedSender<Write>>>,
 }
 
 impl GroupCommit {
-    /// Starts the writer on `runtime`, writing through a connection of `pool`.
-    pub(crate) fn start(runtime: &tokio::runtime::Handle, pool: SqlitePool) -> Self {
-        let (queue, writes) = mpsc::unbounded_channel();
-        runtime.spawn(writer(pool, writes));
-        GroupCommit { queue }
+    /// A writer for `pool`'s database, writing through a connection of the pool.
+    pub(crate) fn new(pool: SqlitePool) -> Self {
+        GroupCommit {
+            pool,
+            queue: Arc::default(),
+        }
     }
 
     /// Claims `award`: whether this call inserted it.
@@ -72,7 +77,19 @@ impl GroupCommit {
     }
 
     fn send(&self, write: Write) -> Result<(), Error> {
-        self.queue.send(write).map_err(|_| stopped())
+        let queue = match self.queue.get() {
+            Some(queue) => queue,
+            None => {
+                let runtime = tokio::runtime::Handle::try_current()
+                    .map_err(|e| Error::storage("the SQLite store needs a tokio runtime", e))?;
+                self.queue.get_or_init(|| {
+                    let (queue, writes) = mpsc::unbounded_channel();
+                    runtime.spawn(writer(self.pool.clone(), writes));
+                    queue
+                })
+            }
+        };
+        queue.send(write).map_err(|_| stopped())
     }
 }
 
@@ -175,7 +192,7 @@ fn answer(write: Write, result: Result<bool, Error>) {
 }
 
 fn failed(key: &AwardKey, doing: &str) -> impl FnOnce(sqlx::Error) -> Error {
-    let doing = format!("{doing} {} / {} #{}", key.learner, key.badge, key.sequence);
+    let doing = format!("{doing} {key}");
     move |e| Error::storage(doing, e)
 }
 

@@ -118,9 +118,6 @@ pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: Pool,
-    /// SQLite's claims and completions, committed in groups (see `group_commit`).
-    #[cfg(feature = "sqlite")]
-    group_commit: Option<group_commit::GroupCommit>,
 }
 
 impl SqlStore {
@@ -182,17 +179,14 @@ impl SqlStore {
         )))
     }
 
-    /// A store over a SQLite pool the host configured. Called within a tokio runtime, claims
-    /// and completions of concurrent callers are committed together, in one transaction (see
-    /// the crate docs); outside one, each commits alone.
+    /// A store over a SQLite pool the host configured. Its claims and completions are
+    /// committed in groups by a writer task on the tokio runtime of the first write (see the
+    /// crate docs).
     #[cfg(feature = "sqlite")]
     pub fn from_sqlite(pool: sqlx::SqlitePool) -> Self {
-        let group_commit = tokio::runtime::Handle::try_current()
-            .ok()
-            .map(|runtime| group_commit::GroupCommit::start(&runtime, pool.clone()));
+        let writer = group_commit::GroupCommit::new(pool.clone());
         SqlStore {
-            pool: Pool::Sqlite(pool),
-            group_commit,
+            pool: Pool::Sqlite(pool, writer),
         }
     }
 
@@ -201,8 +195,6 @@ impl SqlStore {
     pub fn from_postgres(pool: sqlx::PgPool) -> Self {
         SqlStore {
             pool: Pool::Postgres(pool),
-            #[cfg(feature = "sqlite")]
-            group_commit: None,
         }
     }
 
@@ -210,7 +202,7 @@ impl SqlStore {
     pub fn migrator(&self) -> &'static sqlx::migrate::Migrator {
         match &self.pool {
             #[cfg(feature = "sqlite")]
-            Pool::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Pool::Sqlite(..) => &SQLITE_MIGRATIONS,
             #[cfg(feature = "postgres")]
             Pool::Postgres(_) => &POSTGRES_MIGRATIONS,
         }
@@ -225,7 +217,7 @@ impl SqlStore {
         let migrator = self.migrator();
         let result = match &self.pool {
             #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => migrator.run(pool).await,
+            Pool::Sqlite(pool, _) => migrator.run(pool).await,
             #[cfg(feature = "postgres")]
             Pool::Postgres(pool) => migrator.run(pool).await,
         };
@@ -236,7 +228,7 @@ impl SqlStore {
     pub async fn close(&self) {
         match &self.pool {
             #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Sqlite(pool, _) => pool.close().await,
             #[cfg(feature = "postgres")]
             Pool::Postgres(pool) => pool.close().await,
         }

@@ -14,12 +14,15 @@ use crate::SqlStore;
 use crate::columns::{
     assertion_from, award_from, class_from, expiry_json, format_name, json, micros, sequence,
 };
+#[cfg(feature = "sqlite")]
+use crate::group_commit::GroupCommit;
 
-/// The connections of one database.
+/// The connections of one database (and, for SQLite, the writer that commits claims and
+/// completions in groups).
 #[derive(Debug, Clone)]
 pub(crate) enum Pool {
     #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::SqlitePool),
+    Sqlite(sqlx::SqlitePool, GroupCommit),
     #[cfg(feature = "postgres")]
     Postgres(sqlx::PgPool),
 }
@@ -31,18 +34,22 @@ pub(crate) const CLAIM: &str = "INSERT INTO badgery_awards (learner, badge, sequ
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
      ON CONFLICT (learner, badge, sequence) DO NOTHING";
 
-/// Marks an award issued as assertion `$4`, ending its lease.
+/// Marks an award issued as assertion `$4`, ending its lease (SQLite's writer; PostgreSQL
+/// runs it inside `COMPLETE_POSTGRES`).
+#[cfg(feature = "sqlite")]
 pub(crate) const MARK_ISSUED: &str = "UPDATE badgery_awards SET state = 'issued', outcome = $4, \
      attempts = attempts + 1, lease_until = NULL \
      WHERE learner = $1 AND badge = $2 AND sequence = $3";
 
-/// Stores an assertion unless one with its id is stored.
+/// Stores an assertion unless one with its id is stored (SQLite's writer; PostgreSQL runs it
+/// inside `COMPLETE_POSTGRES`).
+#[cfg(feature = "sqlite")]
 pub(crate) const INSERT_ASSERTION: &str = "INSERT INTO badgery_assertions (id, learner, badge, \
      sequence, issuing_component, course, backend, issued_on, image_url, data, baked_format, \
      baked_image, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
      ON CONFLICT (id) DO NOTHING";
 
-/// [`MARK_ISSUED`] and [`INSERT_ASSERTION`] as one PostgreSQL statement (data-modifying
+/// `MARK_ISSUED` and `INSERT_ASSERTION` as one PostgreSQL statement (data-modifying
 /// common table expressions, which commit together); returns how many awards were marked.
 #[cfg(feature = "postgres")]
 const COMPLETE_POSTGRES: &str = "WITH issued AS (UPDATE badgery_awards SET state = 'issued', \
@@ -121,7 +128,7 @@ macro_rules! on_pool {
     ($store:expr, |$pool:ident, $dialect:ident| $body:expr) => {
         match &$store.pool {
             #[cfg(feature = "sqlite")]
-            Pool::Sqlite($pool) => {
+            Pool::Sqlite($pool, _) => {
                 #[allow(unused_variables)]
                 let $dialect = Dialect::Sqlite;
                 $body
@@ -142,12 +149,8 @@ fn db(doing: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Error {
     move |e| Error::storage(doing, e)
 }
 
-fn key_text(key: &AwardKey) -> String {
-    format!("{} / {} #{}", key.learner, key.badge, key.sequence)
-}
-
 fn not_claimed(key: &AwardKey) -> Error {
-    Error::NotFound(format!("no claimed award for {}", key_text(key)))
+    Error::NotFound(format!("no claimed award for {key}"))
 }
 
 #[async_trait]
@@ -283,42 +286,27 @@ impl ClassCatalog for SqlStore {
 impl AwardLedger for SqlStore {
     async fn claim(&self, award: PendingAward, lease_until: DateTime<Utc>) -> Result<Claim, Error> {
         award.key.check()?;
-        #[cfg(feature = "sqlite")]
-        if let Some(writer) = &self.group_commit {
-            if writer.claim(award.clone(), micros(lease_until)).await? {
-                return Ok(Claim::Won(award));
+        // The primary key decides: of concurrent claims, one inserts.
+        let won = match &self.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(_, writer) => writer.claim(award.clone(), micros(lease_until)).await?,
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => {
+                bind_claim!(sqlx::query(CLAIM), &award, micros(lease_until))
+                    .execute(pool)
+                    .await
+                    .map_err(db(format!("claiming {}", award.key)))?
+                    .rows_affected()
+                    == 1
             }
-            let existing = self.award(&award.key).await?;
-            return existing
-                .map(Claim::Exists)
-                .ok_or_else(|| not_claimed(&award.key));
+        };
+        if won {
+            return Ok(Claim::Won(award));
         }
-        let doing = format!("claiming {}", key_text(&award.key));
-        on_pool!(self, |pool, dialect| {
-            // The primary key decides: of concurrent claims, one inserts.
-            let won = bind_claim!(sqlx::query(CLAIM), &award, micros(lease_until))
-                .execute(pool)
-                .await
-                .map_err(db(&doing))?
-                .rows_affected()
-                == 1;
-            if won {
-                return Ok(Claim::Won(award));
-            }
-            let row = sqlx::query(concat!(
-                "SELECT ",
-                award_columns!(),
-                " FROM badgery_awards \
-                 WHERE learner = $1 AND badge = $2 AND sequence = $3"
-            ))
-            .bind(&award.key.learner)
-            .bind(&award.key.badge)
-            .bind(sequence(&award.key))
-            .fetch_one(pool)
-            .await
-            .map_err(db(&doing))?;
-            Ok(Claim::Exists(award_from(&row)?))
-        })
+        let existing = self.award(&award.key).await?;
+        existing
+            .map(Claim::Exists)
+            .ok_or_else(|| not_claimed(&award.key))
     }
 
     async fn take_due(
@@ -359,7 +347,7 @@ impl AwardLedger for SqlStore {
             .bind(sequence(key))
             .execute(pool)
             .await
-            .map_err(db(format!("releasing {}", key_text(key))))?
+            .map_err(db(format!("releasing {key}")))?
             .rows_affected()
         });
         if updated == 0 {
@@ -390,7 +378,7 @@ impl AwardLedger for SqlStore {
         key: &AwardKey,
         lease_until: DateTime<Utc>,
     ) -> Result<PendingAward, Error> {
-        let doing = format!("reopening {}", key_text(key));
+        let doing = format!("reopening {key}");
         let reopened = on_pool!(self, |pool, dialect| {
             sqlx::query(concat!(
                 "UPDATE badgery_awards SET state = 'pending', last_error = outcome, \
@@ -414,10 +402,7 @@ impl AwardLedger for SqlStore {
             Some(award) => Ok(award),
             None => match self.award(key).await? {
                 None => Err(not_claimed(key)),
-                Some(_) => Err(Error::Conflict(format!(
-                    "the award {} has not failed",
-                    key_text(key)
-                ))),
+                Some(_) => Err(Error::Conflict(format!("the award {} has not failed", key))),
             },
         }
     }
@@ -482,53 +467,31 @@ impl AwardLedger for SqlStore {
     }
 
     async fn complete(&self, assertion: IssuedAssertion) -> Result<(), Error> {
-        let key = &assertion.key;
-        #[cfg(feature = "sqlite")]
-        if let Some(writer) = &self.group_commit {
-            let key = key.clone();
-            return match writer.complete(assertion).await? {
-                true => Ok(()),
-                false => Err(not_claimed(&key)),
-            };
-        }
-        let doing = format!("recording assertion {} for {}", assertion.id, key_text(key));
-        #[cfg(feature = "postgres")]
-        #[allow(irrefutable_let_patterns)]
-        // Without the sqlite feature, Postgres is the only pool.
-        if let Pool::Postgres(pool) = &self.pool {
-            // One statement, so one round trip: the award is issued if and only if its
-            // assertion is stored.
-            let updated: i64 = bind_assertion!(sqlx::query_scalar(COMPLETE_POSTGRES), &assertion)
-                .fetch_one(pool)
-                .await
-                .map_err(db(&doing))?;
-            return if updated == 0 {
-                Err(not_claimed(key))
-            } else {
-                Ok(())
-            };
-        }
-        on_pool!(self, |pool, dialect| {
-            // One transaction: the award is issued if and only if its assertion is stored.
-            let mut tx = pool.begin_with(dialect.begin()).await.map_err(db(&doing))?;
-            let updated = sqlx::query(MARK_ISSUED)
-                .bind(&key.learner)
-                .bind(&key.badge)
-                .bind(sequence(key))
-                .bind(&assertion.id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db(&doing))?
-                .rows_affected();
-            if updated == 0 {
-                return Err(not_claimed(key));
+        // The award is issued if and only if its assertion is stored: SQLite's writer runs
+        // both statements in one savepoint of its transaction, PostgreSQL runs them as one
+        // statement (one round trip).
+        let key = assertion.key.clone();
+        let marked = match &self.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(_, writer) => writer.complete(assertion).await?,
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => {
+                let updated: i64 =
+                    bind_assertion!(sqlx::query_scalar(COMPLETE_POSTGRES), &assertion)
+                        .fetch_one(pool)
+                        .await
+                        .map_err(db(format!(
+                            "recording assertion {} for {key}",
+                            assertion.id
+                        )))?;
+                updated > 0
             }
-            bind_assertion!(sqlx::query(INSERT_ASSERTION), &assertion)
-                .execute(&mut *tx)
-                .await
-                .map_err(db(&doing))?;
-            tx.commit().await.map_err(db(&doing))
-        })
+        };
+        if marked {
+            Ok(())
+        } else {
+            Err(not_claimed(&key))
+        }
     }
 
     async fn retry_later(
@@ -550,7 +513,7 @@ impl AwardLedger for SqlStore {
             .bind(error)
             .execute(pool)
             .await
-            .map_err(db(format!("deferring {}", key_text(key))))?
+            .map_err(db(format!("deferring {key}")))?
             .rows_affected()
         });
         self.updated_or_claimed(updated, key).await
@@ -569,7 +532,7 @@ impl AwardLedger for SqlStore {
             .bind(reason)
             .execute(pool)
             .await
-            .map_err(db(format!("failing {}", key_text(key))))?
+            .map_err(db(format!("failing {key}")))?
             .rows_affected()
         });
         self.updated_or_claimed(updated, key).await
@@ -591,7 +554,7 @@ impl SqlStore {
             .bind(sequence(key))
             .fetch_optional(pool)
             .await
-            .map_err(db(format!("reading {}", key_text(key))))?
+            .map_err(db(format!("reading {key}")))?
             .map(|row| award_from(&row))
             .transpose()
         })
