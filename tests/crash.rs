@@ -1,6 +1,8 @@
-//! Durability by killing processes: the `issue` worker runs as a child process over a SQLite
-//! file (and a PostgreSQL server), is SIGKILLed at random points, restarted each time, and at
-//! the end the store holds exactly the awards of an uninterrupted run, each issued once.
+//! Durability by killing processes and concurrency by running several: the `issue` worker runs
+//! as a child process over a SQLite file (and a PostgreSQL server), is SIGKILLed at random
+//! points, restarted each time, and at the end the store holds exactly the awards of an
+//! uninterrupted run, each issued once; two workers run at once over one store and, between
+//! them, get one answer from the backend per award.
 //!
 //! The worker is the `issue` example's binary, which `cargo test` builds (`cargo test --test
 //! crash` alone does not: build it first with `cargo build --example issue`).
@@ -8,7 +10,7 @@
 #![allow(clippy::unwrap_used)] // A test's helpers may panic: that is how a test fails.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -21,16 +23,9 @@ const EVENTS: &str = include_str!("data/rules/events.jsonl");
 /// How many times a run is killed.
 const KILLS: u32 = 20;
 
-fn example(name: &str) -> PathBuf {
-    // target/debug/deps/THIS_TEST → target/debug/examples/NAME
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name)
-}
+#[path = "support/examples.rs"]
+mod examples;
+use examples::example;
 
 /// The example platform's events for `copies` times as many learners (`ada` becomes `ada-0`,
 /// `ada-1`, …): 17 awards per copy.
@@ -217,6 +212,76 @@ fn killed_runs_equal_an_uninterrupted_one(dir: &Path, reference: &str, store: &s
          their answer before it was recorded",
         calls.values().map(Vec::len).sum::<usize>()
     );
+}
+
+/// Two workers over one store, started together on the same events: the store's claims and
+/// leases share the awards out, so the backend answers once per award across both processes.
+fn two_workers_at_once_share_the_awards(dir: &Path, reference: &str, store: &str) {
+    let events = dir.join("events.jsonl");
+    std::fs::write(&events, scaled_events(40)).unwrap();
+    let clean_log = dir.join("clean-calls.log");
+    let clean = Worker {
+        store: reference,
+        events: &events,
+        call_log: &clean_log,
+    };
+    clean.finish();
+    let expected = clean.list();
+
+    let log = dir.join("calls.log");
+    let worker = Worker {
+        store,
+        events: &events,
+        call_log: &log,
+    };
+    let children: Vec<_> = (0..2).map(|_| worker.command().spawn().unwrap()).collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "a worker failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert_eq!(
+        worker.list(),
+        expected,
+        "the awards of one uninterrupted worker"
+    );
+    let calls = calls(&log);
+    assert_eq!(calls.len(), 17 * 40, "the backend answered for every award");
+    let twice: Vec<_> = calls.iter().filter(|(_, ids)| ids.len() > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "awards the backend answered twice: {twice:?}"
+    );
+    eprintln!(
+        "{store}: 2 workers at once, {} awards, {} answered backend calls",
+        calls.len(),
+        calls.values().map(Vec::len).sum::<usize>()
+    );
+}
+
+#[test]
+fn two_workers_at_once_over_sqlite_issue_each_award_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = format!("sqlite:{}", dir.path().join("reference.sqlite3").display());
+    let store = format!("sqlite:{}", dir.path().join("store.sqlite3").display());
+    two_workers_at_once_share_the_awards(dir.path(), &reference, &store);
+}
+
+#[test]
+fn two_workers_at_once_over_postgres_issue_each_award_once() {
+    use badgery::store_sql::testing::TempPostgres;
+    let Some(server) =
+        TempPostgres::start_or_skip("two_workers_at_once_over_postgres_issue_each_award_once")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let reference = server.create_database("reference").unwrap();
+    let store = server.create_database("shared").unwrap();
+    two_workers_at_once_share_the_awards(dir.path(), &reference, &store);
 }
 
 #[test]

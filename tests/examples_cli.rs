@@ -6,16 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn example(name: &str) -> PathBuf {
-    // target/debug/deps/THIS_TEST → target/debug/examples/NAME
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name)
-}
+#[path = "support/examples.rs"]
+mod examples;
+use examples::example;
 
 /// Runs an example: its exit code, and what it printed (stdout, then stderr).
 fn run(name: &str, args: &[&Path]) -> (i32, String) {

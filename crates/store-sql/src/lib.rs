@@ -112,6 +112,10 @@ use crate::store::Pool;
 /// store reports the database busy.
 pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How many times a SQLite store tries its migrations when processes open a new file at once.
+#[cfg(feature = "sqlite")]
+const SQLITE_MIGRATION_ATTEMPTS: u64 = 5;
+
 /// A Badgery store in a SQL database: a [`ClassCatalog`], an [`AwardLedger`] and an
 /// [`AssertionRepository`], so a [`badgery_backend::BadgeStore`]. Cloning shares the
 /// connections.
@@ -208,8 +212,11 @@ impl SqlStore {
         }
     }
 
-    /// Applies the migrations not yet applied (each once, however many processes run this at
-    /// the same time: sqlx takes the database's migration lock).
+    /// Applies the migrations not yet applied, each once however many processes run this at
+    /// the same time. On PostgreSQL sqlx holds the database's advisory migration lock. SQLite
+    /// has no such lock: each migration is one transaction, so a process that loses the race
+    /// (its migration fails because another process's has just committed) reads the applied
+    /// list again and goes on; a migration that really fails fails every attempt.
     ///
     /// # Errors
     /// [`Error::Storage`] with the failing migration.
@@ -217,7 +224,18 @@ impl SqlStore {
         let migrator = self.migrator();
         let result = match &self.pool {
             #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool, _) => migrator.run(pool).await,
+            Pool::Sqlite(pool, _) => {
+                let mut attempt = 1;
+                loop {
+                    match migrator.run(pool).await {
+                        Err(_) if attempt < SQLITE_MIGRATION_ATTEMPTS => {
+                            tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                            attempt += 1;
+                        }
+                        result => break result,
+                    }
+                }
+            }
             #[cfg(feature = "postgres")]
             Pool::Postgres(pool) => migrator.run(pool).await,
         };

@@ -51,3 +51,24 @@ async fn postgres_passes_the_store_conformance_suite() {
     })
     .await;
 }
+
+/// Several stores (as several processes would) opening one new SQLite file at once each get a
+/// migrated schema: SQLite has no migration lock, so the one that loses the race retries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stores_opening_a_new_sqlite_file_at_once_all_migrate() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("new.sqlite3").display());
+        let opens: Vec<_> = (0..8)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move { SqlStore::open(&url).await })
+            })
+            .collect();
+        for open in opens {
+            if let Err(e) = open.await.unwrap() {
+                panic!("round {round}: {e}: {:?}", std::error::Error::source(&e));
+            }
+        }
+    }
+}
