@@ -100,22 +100,8 @@ fn parse_args() -> Result<Args, String> {
             "--rules" => args.rules = Some(PathBuf::from(value()?)),
             "--base-url" => args.base_url = value()?,
             "--email-domain" => args.email_domain = value()?,
-            "--backend-failure-rate" => {
-                let text = value()?;
-                args.failure_rate = text
-                    .parse()
-                    .ok()
-                    .filter(|r| (0.0..=1.0).contains(r))
-                    .ok_or(format!(
-                        "--backend-failure-rate {text:?}: expected a number from 0 to 1"
-                    ))?;
-            }
-            "--seed" => {
-                let text = value()?;
-                args.seed = text
-                    .parse()
-                    .map_err(|_| format!("--seed {text:?}: expected a whole number"))?;
-            }
+            "--backend-failure-rate" => args.failure_rate = platform::failure_rate(&value()?)?,
+            "--seed" => args.seed = platform::seed(&value()?)?,
             "--list" => args.list = true,
             other if other.starts_with("--") => {
                 return Err(format!("unknown argument {other}\n{USAGE}"));

@@ -41,22 +41,8 @@ fn parse_args() -> Result<Args, String> {
         match arg.as_str() {
             "--out" => args.out = PathBuf::from(value()?),
             "--store" => args.store = Some(value()?),
-            "--backend-failure-rate" => {
-                let text = value()?;
-                args.failure_rate = text
-                    .parse()
-                    .ok()
-                    .filter(|r| (0.0..=1.0).contains(r))
-                    .ok_or(format!(
-                        "--backend-failure-rate {text:?}: expected a number from 0 to 1"
-                    ))?;
-            }
-            "--seed" => {
-                let text = value()?;
-                args.seed = text
-                    .parse()
-                    .map_err(|_| format!("--seed {text:?}: expected a whole number"))?;
-            }
+            "--backend-failure-rate" => args.failure_rate = platform::failure_rate(&value()?)?,
+            "--seed" => args.seed = platform::seed(&value()?)?,
             other => {
                 return Err(format!(
                     "unknown argument {other}\nusage: award_flow [--out DIR] [--store URL] [--backend-failure-rate R] [--seed S]"

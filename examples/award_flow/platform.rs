@@ -293,6 +293,22 @@ fn expected_awards() -> BTreeMap<(String, String, u32), String> {
         .collect()
 }
 
+/// The value of `--backend-failure-rate`: a share of backend calls, from 0 to 1.
+pub(crate) fn failure_rate(text: &str) -> Result<f64, String> {
+    text.parse()
+        .ok()
+        .filter(|r| (0.0..=1.0).contains(r))
+        .ok_or(format!(
+            "--backend-failure-rate {text:?}: expected a number from 0 to 1"
+        ))
+}
+
+/// The value of `--seed`: a whole number.
+pub(crate) fn seed(text: &str) -> Result<u64, String> {
+    text.parse()
+        .map_err(|_| format!("--seed {text:?}: expected a whole number"))
+}
+
 /// The store a `--store` URL names: `memory`, `sqlite:PATH` or `postgres://…`.
 pub(crate) async fn open_store(url: &str) -> Result<Arc<dyn BadgeStore>, String> {
     if url == "memory" {
