@@ -28,7 +28,7 @@
 //!
 //! [`SqlStore::open`] takes a URL:
 //! - `sqlite:PATH` (feature `sqlite`, on by default): a file, created if missing, in WAL mode
-//!   with `synchronous=FULL` (a committed award survives a power loss) and a busy timeout of
+//!   with `synchronous=FULL` (a commit returns once the WAL is synced to disk) and a busy timeout of
 //!   [`SQLITE_BUSY_TIMEOUT`]; `sqlite::memory:` is a database in memory shared by the
 //!   store's connections, gone when the store is dropped. SQLite is compiled into the
 //!   program: there is nothing to install.
