@@ -112,9 +112,10 @@ use crate::store::Pool;
 /// store reports the database busy.
 pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How many times a SQLite store tries its migrations when processes open a new file at once.
+/// How many times a SQLite store tries to connect, and to migrate, when processes open a new
+/// file at once.
 #[cfg(feature = "sqlite")]
-const SQLITE_MIGRATION_ATTEMPTS: u64 = 5;
+const SQLITE_OPEN_ATTEMPTS: u64 = 10;
 
 /// A Badgery store in a SQL database: a [`ClassCatalog`], an [`AwardLedger`] and an
 /// [`AssertionRepository`], so a [`badgery_backend::BadgeStore`]. Cloning shares the
@@ -155,14 +156,19 @@ impl SqlStore {
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true);
             // An in-memory database lives as long as one of its connections: keep them all.
-            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            let pool_options = sqlx::sqlite::SqlitePoolOptions::new()
                 .max_connections(4)
                 .min_connections(1)
                 .idle_timeout(None)
-                .max_lifetime(None)
-                .connect_with(options)
-                .await
-                .map_err(open_error)?;
+                .max_lifetime(None);
+            // Switching a new file to WAL takes a lock that the busy timeout does not wait
+            // for, so processes creating one file at once can find it locked: try again.
+            let pool = sqlite_retrying(
+                || pool_options.clone().connect_with(options.clone()),
+                is_sqlite_busy,
+            )
+            .await
+            .map_err(open_error)?;
             return Ok(Self::from_sqlite(pool));
         }
         #[cfg(feature = "postgres")]
@@ -224,18 +230,7 @@ impl SqlStore {
         let migrator = self.migrator();
         let result = match &self.pool {
             #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool, _) => {
-                let mut attempt = 1;
-                loop {
-                    match migrator.run(pool).await {
-                        Err(_) if attempt < SQLITE_MIGRATION_ATTEMPTS => {
-                            tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
-                            attempt += 1;
-                        }
-                        result => break result,
-                    }
-                }
-            }
+            Pool::Sqlite(pool, _) => sqlite_retrying(|| migrator.run(pool), |_| true).await,
             #[cfg(feature = "postgres")]
             Pool::Postgres(pool) => migrator.run(pool).await,
         };
@@ -251,6 +246,37 @@ impl SqlStore {
             Pool::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// Runs `attempt` until it succeeds, fails in a way `retry` refuses, or has been tried
+/// [`SQLITE_OPEN_ATTEMPTS`] times, waiting a little longer after each failure.
+#[cfg(feature = "sqlite")]
+async fn sqlite_retrying<T, E, F: Future<Output = Result<T, E>>>(
+    mut attempt: impl FnMut() -> F,
+    retry: impl Fn(&E) -> bool,
+) -> Result<T, E> {
+    let mut tried = 1;
+    loop {
+        match attempt().await {
+            Err(e) if tried < SQLITE_OPEN_ATTEMPTS && retry(&e) => {
+                tokio::time::sleep(Duration::from_millis(50 * tried)).await;
+                tried += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Whether SQLite answered `SQLITE_BUSY` ("database is locked") or one of its extended codes.
+#[cfg(feature = "sqlite")]
+fn is_sqlite_busy(error: &sqlx::Error) -> bool {
+    const SQLITE_BUSY: u32 = 5;
+    let sqlx::Error::Database(e) = error else {
+        return false;
+    };
+    e.code()
+        .and_then(|code| code.parse::<u32>().ok())
+        .is_some_and(|code| code & 0xff == SQLITE_BUSY)
 }
 
 #[cfg(feature = "sqlite")]
