@@ -7,10 +7,9 @@
 //! however many engines run. PostgreSQL does this batching itself (concurrent commits share a
 //! WAL flush); SQLite does not. Here a single writer task takes every queued claim and
 //! completion into one `BEGIN IMMEDIATE` transaction on a connection of the pool, each so that
-//! failing it undoes only its own changes (a claim is one statement; a completion runs in a
-//! savepoint), commits, and only then answers each caller. A caller's operation is durable
-//! when it is answered, as if it had committed alone; a failed commit fails every operation of
-//! the batch, none of which is then stored.
+//! failing it undoes only its own changes, commits, and only then answers each caller. A
+//! caller's operation is durable when it is answered, as if it had committed alone; a failed
+//! commit fails every operation of the batch, none of which is then stored.
 
 use std::sync::{Arc, OnceLock};
 
@@ -155,32 +154,16 @@ async fn run_batch(connection: &mut SqliteConnection, batch: Vec<Write>) {
     }
 }
 
-/// Runs one write so that, failing, it undoes only itself. A claim is one statement, which
-/// SQLite undoes by itself when it fails (its default conflict resolution, ABORT, backs out
-/// the statement and keeps the transaction); a completion's two statements run in a savepoint.
+/// Runs one write so that, failing, it undoes only itself: the batch's other writes are
+/// kept. A failed statement undoes itself (SQLite's default conflict resolution, ABORT, backs
+/// out the statement and keeps the transaction); a completion's second statement failing
+/// takes back what its first stored.
 async fn run_one(connection: &mut SqliteConnection, write: &Write) -> Result<bool, Error> {
     match write {
         Write::Claim {
             award, lease_until, ..
         } => claim(connection, award, *lease_until).await,
-        Write::Complete { assertion, .. } => {
-            sqlx::query("SAVEPOINT one_write")
-                .execute(&mut *connection)
-                .await
-                .map_err(|e| Error::storage("opening a write", e))?;
-            let result = complete(connection, assertion).await;
-            if result.is_err() {
-                sqlx::query("ROLLBACK TO one_write")
-                    .execute(&mut *connection)
-                    .await
-                    .map_err(|e| Error::storage("undoing a write", e))?;
-            }
-            sqlx::query("RELEASE one_write")
-                .execute(&mut *connection)
-                .await
-                .map_err(|e| Error::storage("closing a write", e))?;
-            result
-        }
+        Write::Complete { assertion, .. } => complete(connection, assertion).await,
     }
 }
 
@@ -211,26 +194,147 @@ async fn claim(
     )
 }
 
+/// Stores the assertion, then marks its award issued: in this order so that the one statement
+/// that can need undoing is an insert, undone by deleting what it inserted.
 async fn complete(
     connection: &mut SqliteConnection,
     assertion: &IssuedAssertion,
 ) -> Result<bool, Error> {
     let key = &assertion.key;
-    let updated = sqlx::query(crate::store::MARK_ISSUED)
+    let inserted = bind_assertion!(sqlx::query(crate::store::INSERT_ASSERTION), assertion)
+        .execute(&mut *connection)
+        .await
+        .map_err(failed(key, "storing the assertion of"))?
+        .rows_affected()
+        == 1;
+    let marked = sqlx::query(crate::store::MARK_ISSUED)
         .bind(&key.learner)
         .bind(&key.badge)
         .bind(sequence(key))
         .bind(&assertion.id)
         .execute(&mut *connection)
         .await
-        .map_err(failed(key, "completing"))?
-        .rows_affected();
-    if updated == 0 {
-        return Ok(false);
+        .map_err(failed(key, "completing"));
+    match marked {
+        // No award: the insert found none either, so stored nothing.
+        Ok(marked) => Ok(marked.rows_affected() == 1),
+        Err(e) => {
+            if inserted {
+                sqlx::query(crate::store::UNDO_INSERT_ASSERTION)
+                    .bind(&assertion.id)
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(failed(key, "taking back the assertion of"))?;
+            }
+            Err(e)
+        }
     }
-    bind_assertion!(sqlx::query(crate::store::INSERT_ASSERTION), assertion)
-        .execute(&mut *connection)
-        .await
-        .map_err(failed(key, "storing the assertion of"))?;
-    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use badgery_backend::{AssertionRepository, AwardLedger, AwardState, Recipient};
+    use chrono::Utc;
+
+    use super::*;
+    use crate::SqlStore;
+    use crate::store::Pool;
+
+    fn award(learner: &str) -> PendingAward {
+        let recipient = Recipient::new(learner, format!("{learner}@example.org"));
+        PendingAward::new(
+            AwardKey::new(learner, "b", 1),
+            recipient,
+            vec![],
+            "t",
+            Utc::now(),
+        )
+    }
+
+    fn assertion(learner: &str) -> IssuedAssertion {
+        IssuedAssertion {
+            id: format!("https://example.org/assertions/{learner}"),
+            key: AwardKey::new(learner, "b", 1),
+            issuing_component: "t".to_owned(),
+            course: None,
+            backend: "test".to_owned(),
+            issued_on: Utc::now(),
+            image_url: None,
+            data: serde_json::Value::Null,
+            baked_image: None,
+            revoked: None,
+        }
+    }
+
+    /// Writes that fail in a batch undo only themselves; the batch's other writes commit.
+    /// SQLite triggers make the mark of `a`'s award and the claim of `c` fail.
+    #[tokio::test]
+    async fn a_failing_write_in_a_batch_undoes_only_itself() {
+        let store = SqlStore::open("sqlite::memory:").await.unwrap();
+        #[allow(
+            irrefutable_let_patterns,
+            reason = "refutable with the postgres feature"
+        )]
+        let Pool::Sqlite(pool, _) = &store.pool else {
+            unreachable!("a SQLite URL")
+        };
+        let lease = Utc::now();
+        for learner in ["a", "b"] {
+            store.claim(award(learner), lease).await.unwrap();
+        }
+        for trigger in [
+            "CREATE TRIGGER fail_mark BEFORE UPDATE ON badgery_awards \
+             WHEN NEW.learner = 'a' BEGIN SELECT RAISE(ABORT, 'injected'); END",
+            "CREATE TRIGGER fail_claim BEFORE INSERT ON badgery_awards \
+             WHEN NEW.learner = 'c' BEGIN SELECT RAISE(ABORT, 'injected'); END",
+        ] {
+            sqlx::query(trigger).execute(pool).await.unwrap();
+        }
+        let mut answers = Vec::new();
+        let mut batch = Vec::new();
+        for (learner, complete) in [("a", true), ("b", true), ("c", false), ("d", false)] {
+            let (answer, answered) = oneshot::channel();
+            answers.push((learner, answered));
+            batch.push(if complete {
+                Write::Complete {
+                    assertion: Box::new(assertion(learner)),
+                    answer,
+                }
+            } else {
+                Write::Claim {
+                    award: Box::new(award(learner)),
+                    lease_until: 0,
+                    answer,
+                }
+            });
+        }
+        run_batch(&mut pool.acquire().await.unwrap(), batch).await;
+        let mut outcomes = Vec::new();
+        for (learner, answered) in answers {
+            outcomes.push((learner, answered.await.unwrap().is_ok()));
+        }
+        assert_eq!(
+            outcomes,
+            [("a", false), ("b", true), ("c", false), ("d", true)]
+        );
+
+        for (learner, issued) in [("a", false), ("b", true)] {
+            let stored = store.assertion(&assertion(learner).id).await.unwrap();
+            assert_eq!(stored.is_some(), issued, "{learner}'s assertion");
+        }
+        let mut states = Vec::new();
+        for learner in ["a", "b", "c", "d"] {
+            let key = AwardKey::new(learner, "b", 1);
+            states.push(store.award(&key).await.unwrap().map(|award| award.state));
+        }
+        assert!(matches!(
+            states.as_slice(),
+            [
+                Some(AwardState::Pending),
+                Some(AwardState::Issued { .. }),
+                None,
+                Some(AwardState::Pending)
+            ]
+        ));
+    }
 }

@@ -74,8 +74,10 @@
 //!   assertion in one transaction.
 //! - **Group commit on SQLite**: a durable commit costs one sync of the WAL, and SQLite runs
 //!   one writer at a time, so claims and completions go through one writer task that runs
-//!   all those queued at that moment in one `BEGIN IMMEDIATE` transaction, each in a
-//!   savepoint of its own (one failing write undoes only itself), and answers each caller
+//!   all those queued at that moment in one `BEGIN IMMEDIATE` transaction, each so that
+//!   failing it undoes only itself (a claim is one statement; a completion inserts the
+//!   assertion, then marks the award, deleting the assertion if the mark fails), and answers
+//!   each caller
 //!   once the transaction has committed. An answered write is as durable as one committed
 //!   alone; concurrent engines share syncs (PostgreSQL does this itself).
 //! - **Classes**: the unique indexes above; get-or-create inserts with `ON CONFLICT DO

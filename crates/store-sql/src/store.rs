@@ -34,20 +34,24 @@ pub(crate) const CLAIM: &str = "INSERT INTO badgery_awards (learner, badge, sequ
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
      ON CONFLICT (learner, badge, sequence) DO NOTHING";
 
-/// Marks an award issued as assertion `$4`, ending its lease (SQLite's writer; PostgreSQL
-/// runs it inside `COMPLETE_POSTGRES`).
+/// Stores an assertion if its award exists, unless one with its id is stored (SQLite's
+/// writer, before `MARK_ISSUED`; PostgreSQL runs both inside `COMPLETE_POSTGRES`).
+#[cfg(feature = "sqlite")]
+pub(crate) const INSERT_ASSERTION: &str = "INSERT INTO badgery_assertions (id, learner, badge, \
+     sequence, issuing_component, course, backend, issued_on, image_url, data, baked_format, \
+     baked_image, revoked) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 \
+     WHERE EXISTS (SELECT 1 FROM badgery_awards WHERE learner = $2 AND badge = $3 \
+     AND sequence = $4) ON CONFLICT (id) DO NOTHING";
+
+/// Marks an award issued as assertion `$4`, ending its lease (SQLite's writer).
 #[cfg(feature = "sqlite")]
 pub(crate) const MARK_ISSUED: &str = "UPDATE badgery_awards SET state = 'issued', outcome = $4, \
      attempts = attempts + 1, lease_until = NULL \
      WHERE learner = $1 AND badge = $2 AND sequence = $3";
 
-/// Stores an assertion unless one with its id is stored (SQLite's writer; PostgreSQL runs it
-/// inside `COMPLETE_POSTGRES`).
+/// Takes back an assertion `INSERT_ASSERTION` stored when `MARK_ISSUED` then failed.
 #[cfg(feature = "sqlite")]
-pub(crate) const INSERT_ASSERTION: &str = "INSERT INTO badgery_assertions (id, learner, badge, \
-     sequence, issuing_component, course, backend, issued_on, image_url, data, baked_format, \
-     baked_image, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-     ON CONFLICT (id) DO NOTHING";
+pub(crate) const UNDO_INSERT_ASSERTION: &str = "DELETE FROM badgery_assertions WHERE id = $1";
 
 /// `MARK_ISSUED` and `INSERT_ASSERTION` as one PostgreSQL statement (data-modifying
 /// common table expressions, which commit together); returns how many awards were marked.
@@ -467,8 +471,8 @@ impl AwardLedger for SqlStore {
     }
 
     async fn complete(&self, assertion: IssuedAssertion) -> Result<(), Error> {
-        // The award is issued if and only if its assertion is stored: SQLite's writer runs
-        // both statements in one savepoint of its transaction, PostgreSQL runs them as one
+        // The award is issued if and only if its assertion is stored: SQLite's writer takes
+        // back the assertion when marking the award fails, PostgreSQL runs both as one
         // statement (one round trip).
         let key = assertion.key.clone();
         let marked = match &self.pool {
@@ -541,7 +545,7 @@ impl AwardLedger for SqlStore {
 
 impl SqlStore {
     /// One award by key, in any state.
-    async fn award(&self, key: &AwardKey) -> Result<Option<PendingAward>, Error> {
+    pub(crate) async fn award(&self, key: &AwardKey) -> Result<Option<PendingAward>, Error> {
         on_pool!(self, |pool, dialect| {
             sqlx::query(concat!(
                 "SELECT ",
