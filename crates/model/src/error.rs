@@ -63,6 +63,26 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A compact JWS cannot be read.
+    #[error("cannot read the JWS {part}: {message}")]
+    Jws {
+        /// The part that is wrong: `token`, `header`, `payload` or `signature`.
+        part: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A JWS signature does not verify.
+    #[error("signature refused: {message}")]
+    Signature {
+        /// Why.
+        message: String,
+    },
+    /// A signing or public key cannot be read or made.
+    #[error("key refused: {message}")]
+    Key {
+        /// Why.
+        message: String,
+    },
     /// The system random number generator failed (needed for recipient salts).
     #[error("the system random number generator failed: {0}")]
     Random(String),

@@ -61,6 +61,7 @@ mod document;
 mod endorsement;
 mod error;
 mod identity;
+pub mod jws;
 mod key;
 pub mod legacy;
 mod objects;

@@ -1,0 +1,552 @@
+//! Signed badges: an Assertion as a JSON Web Signature in compact serialization (RFC 7515),
+//! the form Open Badges 2.0's `SignedBadge` verification takes, and the keys that sign and
+//! verify it.
+//!
+//! RS256 (RSASSA-PKCS1-v1_5 with SHA-256) is what the official validator verifies, and what
+//! an issuer should sign with. ES256 (ECDSA P-256 with SHA-256) is read and written too, but
+//! the reference tools do not accept it. Nothing else is accepted: not `none`, not HMAC (a
+//! shared secret proves nothing to a third party), not RSA keys under 2048 bits.
+//!
+//! ```
+//! use badgery_model::jws::{Algorithm, CompactJws, SigningKey};
+//! let key = SigningKey::generate(Algorithm::Es256)?;
+//! let token = key.sign(&serde_json::json!({"type": "Assertion"}))?;
+//! let jws = CompactJws::parse(&token)?;
+//! jws.verify(&key.public_key())?;
+//! assert_eq!(jws.payload()["type"], "Assertion");
+//! # Ok::<(), badgery_model::Error>(())
+//! ```
+
+use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _, RsaKeyPair, UnparsedPublicKey};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+
+use crate::error::Error;
+
+/// The signature algorithms accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256, RSA keys of 2048 to 8192 bits: what the official
+    /// validator verifies.
+    Rs256,
+    /// ECDSA over P-256 with SHA-256 (a 64-byte `r || s` signature): beyond what the
+    /// reference tools accept.
+    Es256,
+}
+
+impl Algorithm {
+    /// The JWS `alg` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Rs256 => "RS256",
+            Algorithm::Es256 => "ES256",
+        }
+    }
+
+    fn from_name(name: &str) -> Result<Self, Error> {
+        match name {
+            "RS256" => Ok(Algorithm::Rs256),
+            "ES256" => Ok(Algorithm::Es256),
+            other => Err(jws_error(
+                "header",
+                format!(
+                    "alg {other:?} is not accepted: only RS256 and ES256 are (an unsigned or \
+                     HMAC-signed badge proves nothing about its issuer)"
+                ),
+            )),
+        }
+    }
+}
+
+/// The longest compact JWS read, in bytes: far more than any assertion needs.
+pub const MAX_JWS_LEN: usize = 1 << 20;
+
+fn jws_error(part: &'static str, message: impl Into<String>) -> Error {
+    Error::Jws {
+        part,
+        message: message.into(),
+    }
+}
+
+fn key_error(message: impl Into<String>) -> Error {
+    Error::Key {
+        message: message.into(),
+    }
+}
+
+/// A compact JWS, parsed but not yet verified: [`CompactJws::verify`] checks the signature.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompactJws {
+    header: Value,
+    algorithm: Algorithm,
+    payload: Value,
+    /// `BASE64URL(header) . BASE64URL(payload)`, the bytes signed.
+    signing_input: String,
+    signature: Vec<u8>,
+}
+
+impl CompactJws {
+    /// Parses `header.payload.signature` (surrounding whitespace ignored): three base64url
+    /// parts without padding, a JSON object header naming an accepted `alg`, and a JSON
+    /// payload.
+    ///
+    /// # Errors
+    /// [`Error::Jws`] naming the part that is wrong: longer than [`MAX_JWS_LEN`], not three
+    /// parts, not base64url, not JSON, or an `alg` that is not accepted.
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        let text = text.trim();
+        if text.len() > MAX_JWS_LEN {
+            return Err(jws_error(
+                "token",
+                format!("{} bytes, over the limit of {MAX_JWS_LEN}", text.len()),
+            ));
+        }
+        let mut parts = text.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(jws_error(
+                "token",
+                format!(
+                    "{} parts separated by '.'; a compact JWS has 3",
+                    text.split('.').count()
+                ),
+            ));
+        };
+        let decode = |part: &'static str, text: &str| {
+            URL_SAFE_NO_PAD
+                .decode(text)
+                .map_err(|e| jws_error(part, format!("not base64url without padding: {e}")))
+        };
+        let header_json: Value = serde_json::from_slice(&decode("header", header)?)
+            .map_err(|e| jws_error("header", format!("not JSON: {e}")))?;
+        let algorithm = match header_json.get("alg") {
+            Some(Value::String(alg)) => Algorithm::from_name(alg)?,
+            _ => return Err(jws_error("header", "no alg string")),
+        };
+        if header_json.get("crit").is_some() {
+            // RFC 7515 §4.1.11: extensions a reader does not understand must be refused.
+            return Err(jws_error(
+                "header",
+                "crit names extensions this reader does not know",
+            ));
+        }
+        let payload_json = serde_json::from_slice(&decode("payload", payload)?)
+            .map_err(|e| jws_error("payload", format!("not JSON: {e}")))?;
+        Ok(CompactJws {
+            header: header_json,
+            algorithm,
+            payload: payload_json,
+            signing_input: format!("{header}.{payload}"),
+            signature: decode("signature", signature)?,
+        })
+    }
+
+    /// The protected header.
+    pub fn header(&self) -> &Value {
+        &self.header
+    }
+
+    /// The header's algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The payload (for a badge, the Assertion), not to be trusted before
+    /// [`CompactJws::verify`] succeeds.
+    pub fn payload(&self) -> &Value {
+        &self.payload
+    }
+
+    /// Checks the signature with `key`.
+    ///
+    /// # Errors
+    /// [`Error::Signature`] when the key is not of the header's algorithm or the signature
+    /// does not verify.
+    pub fn verify(&self, key: &PublicKey) -> Result<(), Error> {
+        if key.algorithm != self.algorithm {
+            return Err(Error::Signature {
+                message: format!(
+                    "the token is signed {} but the key is an {} key",
+                    self.algorithm.name(),
+                    key.algorithm.name()
+                ),
+            });
+        }
+        let verification: &dyn signature::VerificationAlgorithm = match self.algorithm {
+            Algorithm::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+            Algorithm::Es256 => &signature::ECDSA_P256_SHA256_FIXED,
+        };
+        UnparsedPublicKey::new(verification, &key.spki_der)
+            .verify(self.signing_input.as_bytes(), &self.signature)
+            .map_err(|_| Error::Signature {
+                message: format!(
+                    "the {} signature does not verify with the key",
+                    self.algorithm.name()
+                ),
+            })
+    }
+}
+
+/// A public key that verifies signatures, read from and written as PEM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    algorithm: Algorithm,
+    /// X.509 SubjectPublicKeyInfo, DER.
+    spki_der: Vec<u8>,
+}
+
+/// DER of the rsaEncryption object identifier (1.2.840.113549.1.1.1).
+const RSA_ENCRYPTION: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+];
+/// DER of id-ecPublicKey (1.2.840.10045.2.1) followed by prime256v1 (1.2.840.10045.3.1.7).
+const EC_P256: &[u8] = &[
+    0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+    0x03, 0x01, 0x07,
+];
+
+impl PublicKey {
+    /// Reads a PEM public key: `PUBLIC KEY` (X.509 SubjectPublicKeyInfo, RSA or P-256) or
+    /// `RSA PUBLIC KEY` (PKCS#1), as Open Badges' `publicKeyPem` holds it.
+    ///
+    /// # Errors
+    /// [`Error::Key`] when the text is not such a PEM key.
+    pub fn from_pem(pem: &str) -> Result<Self, Error> {
+        let (label, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes())
+            .map_err(|e| key_error(format!("not a PEM document: {e}")))?;
+        let key = match label {
+            "PUBLIC KEY" => {
+                // The algorithm identifier comes first in the SubjectPublicKeyInfo: look for
+                // it there, then let the verifier parse the whole key.
+                let head = &der[..der.len().min(32)];
+                let has = |oid: &[u8]| head.windows(oid.len()).any(|w| w == oid);
+                let algorithm = if has(RSA_ENCRYPTION) {
+                    Algorithm::Rs256
+                } else if has(EC_P256) {
+                    Algorithm::Es256
+                } else {
+                    return Err(key_error("neither an RSA nor a P-256 public key"));
+                };
+                PublicKey {
+                    algorithm,
+                    spki_der: der,
+                }
+            }
+            "RSA PUBLIC KEY" => PublicKey {
+                algorithm: Algorithm::Rs256,
+                spki_der: der,
+            },
+            other => {
+                return Err(key_error(format!(
+                    "a PEM {other:?}; a public key is \"PUBLIC KEY\" or \"RSA PUBLIC KEY\""
+                )));
+            }
+        };
+        // Parse it now, so that a broken key is reported as such and not as a bad signature.
+        let check: &dyn signature::VerificationAlgorithm = match key.algorithm {
+            Algorithm::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+            Algorithm::Es256 => &signature::ECDSA_P256_SHA256_FIXED,
+        };
+        signature::ParsedPublicKey::new(check, &key.spki_der)
+            .map_err(|e| key_error(format!("the key cannot be read: {e}")))?;
+        Ok(key)
+    }
+
+    /// The algorithm this key verifies.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The key as a PEM `PUBLIC KEY` (for `publicKeyPem`). A PKCS#1 key read from an
+    /// `RSA PUBLIC KEY` stays in that form.
+    pub fn to_pem(&self) -> String {
+        let label = if self
+            .spki_der
+            .windows(RSA_ENCRYPTION.len())
+            .any(|w| w == RSA_ENCRYPTION)
+            || self.algorithm == Algorithm::Es256
+        {
+            "PUBLIC KEY"
+        } else {
+            "RSA PUBLIC KEY"
+        };
+        pem(label, &self.spki_der)
+    }
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    // Encoding to a string cannot fail for a valid label and any bytes.
+    pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der).unwrap_or_default()
+}
+
+/// A private key that signs badges: RSA (RS256) or P-256 (ES256).
+pub struct SigningKey {
+    algorithm: Algorithm,
+    pair: Pair,
+    /// The key as given or generated (PKCS#8 v1 DER), to write back.
+    pkcs8: Vec<u8>,
+}
+
+enum Pair {
+    Rsa(RsaKeyPair),
+    Ec(EcdsaKeyPair),
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningKey({}, ..)", self.algorithm.name())
+    }
+}
+
+impl SigningKey {
+    /// A new key from the system's random number generator: RSA of 2048 bits for RS256, or
+    /// P-256 for ES256.
+    ///
+    /// # Errors
+    /// [`Error::Key`] when no key can be generated.
+    pub fn generate(algorithm: Algorithm) -> Result<Self, Error> {
+        let pkcs8 = match algorithm {
+            Algorithm::Rs256 => {
+                let pair = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                    .map_err(|e| key_error(format!("generating an RSA key: {e}")))?;
+                AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair)
+                    .map_err(|e| key_error(format!("encoding the RSA key: {e}")))?
+                    .as_ref()
+                    .to_vec()
+            }
+            Algorithm::Es256 => EcdsaKeyPair::generate_pkcs8(
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &SystemRandom::new(),
+            )
+            .map_err(|e| key_error(format!("generating a P-256 key: {e}")))?
+            .as_ref()
+            .to_vec(),
+        };
+        Self::from_pkcs8_der(pkcs8)
+    }
+
+    /// Reads a PEM `PRIVATE KEY` (unencrypted PKCS#8), RSA (2048 to 8192 bits) or P-256.
+    ///
+    /// # Errors
+    /// [`Error::Key`] when the text is not such a key.
+    pub fn from_pkcs8_pem(pem: &str) -> Result<Self, Error> {
+        let (label, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes())
+            .map_err(|e| key_error(format!("not a PEM document: {e}")))?;
+        if label != "PRIVATE KEY" {
+            return Err(key_error(format!(
+                "a PEM {label:?}; a signing key is an unencrypted PKCS#8 \"PRIVATE KEY\""
+            )));
+        }
+        Self::from_pkcs8_der(der)
+    }
+
+    fn from_pkcs8_der(pkcs8: Vec<u8>) -> Result<Self, Error> {
+        let (algorithm, pair) = match RsaKeyPair::from_pkcs8(&pkcs8) {
+            Ok(pair) => (Algorithm::Rs256, Pair::Rsa(pair)),
+            Err(rsa) => {
+                match EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8)
+                {
+                    Ok(pair) => (Algorithm::Es256, Pair::Ec(pair)),
+                    Err(ec) => {
+                        return Err(key_error(format!(
+                            "neither an RSA key ({rsa}) nor a P-256 key ({ec})"
+                        )));
+                    }
+                }
+            }
+        };
+        if let Pair::Rsa(pair) = &pair {
+            if pair.public_modulus_len() < 256 {
+                return Err(key_error(format!(
+                    "an RSA key of {} bits; at least 2048 are needed",
+                    pair.public_modulus_len() * 8
+                )));
+            }
+        }
+        Ok(SigningKey {
+            algorithm,
+            pair,
+            pkcs8,
+        })
+    }
+
+    /// The key as a PEM `PRIVATE KEY` (PKCS#8), to keep with the platform's secrets.
+    pub fn to_pkcs8_pem(&self) -> String {
+        pem("PRIVATE KEY", &self.pkcs8)
+    }
+
+    /// The algorithm this key signs with.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The public half, to publish.
+    pub fn public_key(&self) -> PublicKey {
+        let spki = match &self.pair {
+            Pair::Rsa(pair) => AsDer::<PublicKeyX509Der>::as_der(pair.public_key()),
+            Pair::Ec(pair) => AsDer::<PublicKeyX509Der>::as_der(pair.public_key()),
+        };
+        PublicKey {
+            algorithm: self.algorithm,
+            // Encoding a key this library holds does not fail.
+            spki_der: spki.map(|d| d.as_ref().to_vec()).unwrap_or_default(),
+        }
+    }
+
+    /// Signs `payload` (serialised compactly) as a compact JWS with header `{"alg": …}`.
+    ///
+    /// # Errors
+    /// [`Error::Key`] when the signature cannot be made (the system has no randomness).
+    pub fn sign(&self, payload: &Value) -> Result<String, Error> {
+        let header = json!({"alg": self.algorithm.name()});
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(payload.to_string())
+        );
+        let rng = SystemRandom::new();
+        let signature = match &self.pair {
+            Pair::Rsa(pair) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(
+                    &signature::RSA_PKCS1_SHA256,
+                    &rng,
+                    signing_input.as_bytes(),
+                    &mut signature,
+                )
+                .map_err(|e| key_error(format!("signing: {e}")))?;
+                signature
+            }
+            Pair::Ec(pair) => pair
+                .sign(&rng, signing_input.as_bytes())
+                .map_err(|e| key_error(format!("signing: {e}")))?
+                .as_ref()
+                .to_vec(),
+        };
+        Ok(format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature)
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tampered(token: &str, part: usize, with: &str) -> String {
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        parts[part] = with.to_owned();
+        parts.join(".")
+    }
+
+    #[test]
+    fn both_algorithms_sign_and_verify_and_keys_round_trip_through_pem() {
+        for algorithm in [Algorithm::Rs256, Algorithm::Es256] {
+            let key = SigningKey::generate(algorithm).unwrap();
+            let again = SigningKey::from_pkcs8_pem(&key.to_pkcs8_pem()).unwrap();
+            assert_eq!(again.public_key(), key.public_key());
+            let public = PublicKey::from_pem(&key.public_key().to_pem()).unwrap();
+            assert_eq!(public.algorithm(), algorithm);
+            let token = again.sign(&json!({"id": "urn:uuid:1"})).unwrap();
+            let jws = CompactJws::parse(&token).unwrap();
+            assert_eq!(jws.algorithm(), algorithm);
+            jws.verify(&public).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_changed_payload_another_key_and_a_changed_algorithm_do_not_verify() {
+        let key = SigningKey::generate(Algorithm::Es256).unwrap();
+        let other = SigningKey::generate(Algorithm::Es256).unwrap();
+        let rsa = SigningKey::generate(Algorithm::Rs256).unwrap();
+        let token = key.sign(&json!({"n": 1})).unwrap();
+        let changed = tampered(&token, 1, &URL_SAFE_NO_PAD.encode(r#"{"n":2}"#));
+        let verify = |token: &str, key: &SigningKey| {
+            CompactJws::parse(token)
+                .and_then(|jws| jws.verify(&key.public_key()))
+                .map_err(|e| e.to_string())
+        };
+        assert!(verify(&token, &key).is_ok());
+        assert!(
+            verify(&changed, &key)
+                .unwrap_err()
+                .contains("does not verify")
+        );
+        assert!(
+            verify(&token, &other)
+                .unwrap_err()
+                .contains("does not verify")
+        );
+        assert!(
+            verify(&token, &rsa)
+                .unwrap_err()
+                .contains("but the key is an RS256")
+        );
+    }
+
+    #[test]
+    fn unsigned_and_hmac_tokens_are_refused_by_name() {
+        let payload = URL_SAFE_NO_PAD.encode(r#"{"type":"Assertion"}"#);
+        for alg in ["none", "HS256", "RS512", "PS256"] {
+            let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{alg}"}}"#));
+            let e = CompactJws::parse(&format!("{header}.{payload}.")).unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains(&format!("alg {alg:?} is not accepted")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_tokens_name_the_part_that_is_wrong() {
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#);
+        let payload = URL_SAFE_NO_PAD.encode("{}");
+        for (token, part) in [
+            ("a.b".to_owned(), "token"),
+            ("a.b.c.d".to_owned(), "token"),
+            (format!("!!.{payload}.c2ln"), "header"),
+            (
+                format!("{}.{payload}.c2ln", URL_SAFE_NO_PAD.encode("[1")),
+                "header",
+            ),
+            (
+                format!("{header}.{}.c2ln", URL_SAFE_NO_PAD.encode("nope")),
+                "payload",
+            ),
+            (format!("{header}.{payload}.c2ln="), "signature"),
+            (
+                format!(
+                    "{}.{payload}.c2ln",
+                    URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","crit":["b64"]}"#)
+                ),
+                "header",
+            ),
+            (
+                format!("{header}.{payload}.{}", "a".repeat(MAX_JWS_LEN)),
+                "token",
+            ),
+        ] {
+            match CompactJws::parse(&token) {
+                Err(Error::Jws { part: found, .. }) => assert_eq!(found, part, "{token:.60}"),
+                other => panic!("{token:.60}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn keys_that_are_not_signing_keys_are_refused() {
+        let ec = SigningKey::generate(Algorithm::Es256).unwrap();
+        assert!(SigningKey::from_pkcs8_pem(&ec.public_key().to_pem()).is_err());
+        assert!(PublicKey::from_pem(&ec.to_pkcs8_pem()).is_err());
+        assert!(PublicKey::from_pem("not pem").is_err());
+        let garbage = pem("PUBLIC KEY", &[0x30, 0x03, 0x02, 0x01, 0x00]);
+        assert!(PublicKey::from_pem(&garbage).is_err());
+    }
+}
