@@ -6,8 +6,9 @@
 //!
 //! INPUT is a JSON file (Assertion, BadgeClass or Issuer; Open Badges 0.5–2.0), a baked PNG or
 //! SVG badge (unbaked first, as the official validator does: a hosted URL in it is resolved
-//! in DIR), a file holding a compact JWS (its payload is validated, with a warning that the
-//! signature was not verified), or an IRI resolved in DIR. A hosted assertion is checked
+//! in DIR), a signed badge as a compact JWS (in a text file, as a JSON string, or baked in a
+//! PNG or SVG: its payload is validated and its signature verified with the issuer's key
+//! from DIR, RS256 or ES256; other algorithms are refused), or an IRI resolved in DIR. A hosted assertion is checked
 //! against the document DIR serves at its id (revoked or different: an error). Linked IRIs are resolved in DIR: every `*.json` file there whose `id` is
 //! that IRI; an IRI DIR cannot resolve is an error finding. Prints one line per finding, then
 //! `valid: true|false, errors: N, warnings: N`. Exit status: 0 without errors, 1 with errors,
@@ -19,7 +20,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use badgery::model::legacy;
-use badgery::model::validate::{DocumentSet, Options, validate};
+use badgery::model::validate::{DocumentSet, Options, validate, validate_signed};
 use serde_json::Value;
 
 const USAGE: &str = "usage: validate [--docs DIR] [--now RFC3339] [--recipient IDENTITY] INPUT";
@@ -73,6 +74,8 @@ enum Input {
     Json(Value),
     /// A hosted assertion's URL (from a baked image), to resolve in DIR.
     Url(String),
+    /// A signed badge's compact JWS.
+    Jws(String),
 }
 
 /// Reads an input file: JSON, a compact JWS, or a PNG or SVG with one of those (or a URL)
@@ -92,22 +95,13 @@ fn read_input(path: &str) -> Result<Input, String> {
     let payload = badgery::bake::Payload::new(text.clone()).map_err(|e| format!("{path}: {e}"))?;
     match payload.kind() {
         PayloadKind::Url => Ok(Input::Url(text.trim().to_owned())),
-        PayloadKind::Jws => {
-            use base64::Engine as _;
-            let part = text.trim().split('.').nth(1).unwrap_or("");
-            let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(part.trim_end_matches('='))
-                .map_err(|e| format!("{path}: the JWS payload is not base64url: {e}"))?;
-            println!(
-                "[WARNING] SIGNATURE (input): the JWS signature was not verified; its payload is validated"
-            );
-            serde_json::from_slice(&json)
-                .map(Input::Json)
-                .map_err(|e| format!("{path}: the JWS payload is not JSON: {e}"))
-        }
-        _ => serde_json::from_str(&text)
-            .map(Input::Json)
-            .map_err(|e| format!("{path} is not JSON: {e}")),
+        PayloadKind::Jws => Ok(Input::Jws(text.trim().to_owned())),
+        _ => match serde_json::from_str(&text) {
+            // A JWS given as a JSON string.
+            Ok(Value::String(token)) if token.split('.').count() == 3 => Ok(Input::Jws(token)),
+            Ok(value) => Ok(Input::Json(value)),
+            Err(e) => Err(format!("{path} is not JSON: {e}")),
+        },
     }
 }
 
@@ -129,6 +123,11 @@ fn run() -> Result<bool, String> {
             )
         }
         Some(input) if std::path::Path::new(input).exists() => match read_input(input)? {
+            Input::Jws(token) => {
+                let report = validate_signed(&token, &docs, &args.options);
+                println!("{report}");
+                return Ok(report.is_valid());
+            }
             Input::Json(value) => (value, None),
             Input::Url(url) => {
                 use badgery::model::validate::Resolver;

@@ -15,9 +15,13 @@ use badgery_backend::{
     AwardRequest, BadgeBackend, BadgeClassRecord, ClassImage, Error as BackendError, Expiry,
     ImageFormat, IssuedAssertion,
 };
+use std::sync::Arc;
+
+use badgery_model::jws::{PublicKey, SigningKey};
 use badgery_model::{
-    Assertion, BadgeClass, Criteria, Evidence, IdentityObject, IdentityType, Profile,
-    RevokedAssertion, VerificationObject,
+    Assertion, BadgeClass, Criteria, CryptographicKey, Evidence, IdOr, IdentityObject,
+    IdentityType, OneOrMany, Profile, RevocationList, RevokedAssertion, RevokedEntry,
+    VerificationObject,
 };
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
@@ -33,8 +37,10 @@ use crate::error::Error;
 /// | issuer profile | `BASE/issuer` |
 /// | badge class | `BASE/badges/SLUG` |
 /// | badge class image | `BASE/badges/SLUG/image.png` (or `.svg`) |
-/// | assertion | `BASE/assertions/ID` |
+/// | assertion | `BASE/assertions/ID` (hosted only: a signed one is `urn:uuid:…`) |
 /// | baked assertion image | `BASE/assertions/ID/image.png` (or `.svg`) |
+/// | signing key (signed mode) | `BASE/keys/NAME` |
+/// | revocation list (signed mode) | `BASE/revocations` |
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UrlScheme {
     base: Url,
@@ -95,6 +101,16 @@ impl UrlScheme {
     /// A baked assertion image's URL.
     pub fn assertion_image(&self, id: &str, format: ImageFormat) -> Url {
         self.join(&format!("assertions/{id}/image.{}", format.extension()))
+    }
+
+    /// A signing key's CryptographicKey document.
+    pub fn key(&self, name: &str) -> Url {
+        self.join(&format!("keys/{name}"))
+    }
+
+    /// The issuer's RevocationList document (signed badges).
+    pub fn revocation_list(&self) -> Url {
+        self.join("revocations")
     }
 }
 
@@ -194,6 +210,18 @@ pub struct HostedIssuer {
     secret: IdSecret,
     /// The issuer profile document, built and checked once.
     issuer: Profile,
+    /// In signed mode, the keys: the one that signs, and every one published.
+    keys: Option<Arc<Keys>>,
+}
+
+/// A signed-mode issuer's keys.
+#[derive(Debug)]
+struct Keys {
+    /// The key new assertions are signed with, and its URL.
+    signing: (Arc<SigningKey>, Url),
+    /// Every key published, the signing one first: a retired key stays published so that
+    /// what it signed still verifies.
+    published: Vec<(Url, PublicKey)>,
 }
 
 /// Checks a badge class image: PNG (square, under 256 KB) or SVG, well formed.
@@ -235,7 +263,135 @@ impl HostedIssuer {
             scheme,
             secret,
             issuer: profile,
+            keys: None,
         })
+    }
+
+    /// Signed mode: assertions are issued as JWS signed with `key` (RS256 for an RSA key,
+    /// which the official validator verifies; ES256 for a P-256 key, which only Badgery's
+    /// validator does), with `verification: {"type": "SignedBadge", "creator": KEY_URL}` and
+    /// a `urn:uuid:` id derived from the award as hosted ids are. The key is published at
+    /// [`UrlScheme::key`]`(name)`; the issuer profile lists every published key
+    /// (`publicKey`) and the [`UrlScheme::revocation_list`]. A key given here replaces the
+    /// signing key; one signing before is kept published (use [`HostedIssuer::publishing`]
+    /// for the keys of earlier runs).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `name` is not a slug (`a-z`, `0-9`, `-`, `_`).
+    pub fn signing_with(mut self, name: &str, key: SigningKey) -> Result<Self, Error> {
+        let url = self.key_url(name)?;
+        let mut published = match self.keys.take() {
+            Some(keys) => keys.published.clone(),
+            None => Vec::new(),
+        };
+        published.retain(|(published, _)| *published != url);
+        published.insert(0, (url.clone(), key.public_key()));
+        self.keys = Some(Arc::new(Keys {
+            signing: (Arc::new(key), url),
+            published,
+        }));
+        self.update_profile();
+        Ok(self)
+    }
+
+    /// Publishes a retired key (one that signed earlier assertions and signs no more) at
+    /// [`UrlScheme::key`]`(name)`, so that what it signed still verifies. Call after
+    /// [`HostedIssuer::signing_with`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the issuer is not in signed mode, or `name` is not a slug or
+    /// is the signing key's.
+    pub fn publishing(mut self, name: &str, key: PublicKey) -> Result<Self, Error> {
+        let url = self.key_url(name)?;
+        let Some(keys) = self.keys.take() else {
+            return Err(Error::Config(
+                "a retired key is published by a signing issuer: call signing_with first".into(),
+            ));
+        };
+        if keys.signing.1 == url {
+            return Err(Error::Config(format!("key {name} is the signing key")));
+        }
+        let mut published = keys.published.clone();
+        published.retain(|(published, _)| *published != url);
+        published.push((url, key));
+        self.keys = Some(Arc::new(Keys {
+            signing: keys.signing.clone(),
+            published,
+        }));
+        self.update_profile();
+        Ok(self)
+    }
+
+    fn key_url(&self, name: &str) -> Result<Url, Error> {
+        let slug = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if slug {
+            Ok(self.scheme.key(name))
+        } else {
+            Err(Error::Config(format!(
+                "key name {name:?} must be a slug (a-z, 0-9, '-', '_')"
+            )))
+        }
+    }
+
+    fn update_profile(&mut self) {
+        let keys = self.keys.as_ref().map(|keys| {
+            keys.published
+                .iter()
+                .map(|(url, _)| IdOr::Id(url.clone().into()))
+                .collect()
+        });
+        self.issuer.public_key = keys.map(OneOrMany::Many);
+        self.issuer.revocation_list = Some(self.scheme.revocation_list().into());
+    }
+
+    /// Whether assertions are signed.
+    pub fn is_signing(&self) -> bool {
+        self.keys.is_some()
+    }
+
+    /// The CryptographicKey documents of every published key (none unless signing).
+    pub fn key_documents(&self) -> Vec<ServedDocument> {
+        let Some(keys) = &self.keys else {
+            return Vec::new();
+        };
+        keys.published
+            .iter()
+            .map(|(url, public)| ServedDocument {
+                url: url.clone(),
+                status: 200,
+                content_type: "application/ld+json",
+                body: json_ld(
+                    &CryptographicKey::new(url.clone(), self.scheme.issuer(), public.to_pem())
+                        .to_value(),
+                ),
+            })
+            .collect()
+    }
+
+    /// The RevocationList document listing `revoked` (the issuer's revoked signed
+    /// assertions, from the store), to serve again whenever an assertion is revoked.
+    /// Hosted assertions in `revoked` are left out: they are revoked where they are served.
+    pub fn revocation_list(&self, revoked: &[IssuedAssertion]) -> ServedDocument {
+        let entries = revoked
+            .iter()
+            .filter(|a| a.data.get("jws").is_some())
+            .filter_map(|a| {
+                let reason = a.revoked.clone()?;
+                let id = badgery_model::Iri::parse(&a.id).ok()?;
+                Some(RevokedEntry::with_reason(id, reason))
+            })
+            .collect();
+        let list =
+            RevocationList::new(self.scheme.revocation_list(), self.scheme.issuer(), entries);
+        ServedDocument {
+            url: self.scheme.revocation_list(),
+            status: 200,
+            content_type: "application/ld+json",
+            body: json_ld(&list.to_value()),
+        }
     }
 
     /// The URL scheme.
@@ -276,15 +432,21 @@ impl HostedIssuer {
     }
 
     /// Every document the host must serve for an issued (or revoked) assertion: the assertion
-    /// (410 Gone once revoked), its baked image (not once revoked), the badge class, the class
-    /// image and the issuer profile.
+    /// (410 Gone once revoked; a signed one has no URL, it travels as its JWS), its baked
+    /// image (not once revoked), the badge class, the class image, the issuer profile and,
+    /// signing, the keys. The revocation list is [`HostedIssuer::revocation_list`].
     pub fn documents(
         &self,
         assertion: &IssuedAssertion,
         class: &BadgeClassRecord,
     ) -> Vec<ServedDocument> {
         let mut served = Vec::new();
-        if let (Ok(url), Some(doc)) = (Url::parse(&assertion.id), assertion.data.get("assertion")) {
+        let hosted = assertion.data.get("jws").is_none();
+        if let (true, Ok(url), Some(doc)) = (
+            hosted,
+            Url::parse(&assertion.id),
+            assertion.data.get("assertion"),
+        ) {
             let status = if assertion.revoked.is_some() {
                 410
             } else {
@@ -329,6 +491,7 @@ impl HostedIssuer {
             content_type: "application/ld+json",
             body: json_ld(&self.issuer_document().to_value()),
         });
+        served.extend(self.key_documents());
         served
     }
 
@@ -346,6 +509,26 @@ impl HostedIssuer {
             .map(|b| format!("{b:02x}"))
             .collect()
     }
+}
+
+/// A `urn:uuid:` id from an assertion token's 32 hex digits, shaped as an RFC 4122 version 4
+/// UUID (the validator accepts versions 1 to 5): the token is a keyed hash, as random to
+/// anyone without the secret as a version 4 UUID is.
+fn urn_uuid(token: &str) -> Result<Url, url::ParseError> {
+    // The token is 32 lowercase hex digits (`assertion_token`).
+    let mut hex = token.as_bytes().to_vec();
+    hex[12] = b'4';
+    let nibble = char::from(hex[16]).to_digit(16).unwrap_or(0) as usize;
+    hex[16] = b"89ab"[nibble & 3];
+    let hex = String::from_utf8_lossy(&hex);
+    Url::parse(&format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    ))
 }
 
 /// An optional URL from a record, `None` when absent or not a URL.
@@ -380,11 +563,18 @@ impl BadgeBackend for HostedIssuer {
                 BackendError::unavailable_from("drawing a salt for the recipient's hashed email", e)
             })?;
         let image_url = self.scheme.assertion_image(&token, class.image.format);
+        let (id, verification) = match &self.keys {
+            None => (self.scheme.assertion(&token), VerificationObject::hosted()),
+            Some(keys) => (
+                urn_uuid(&token).map_err(rejected)?,
+                VerificationObject::signed(keys.signing.1.clone()),
+            ),
+        };
         let mut assertion = Assertion::new(
-            self.scheme.assertion(&token),
+            id,
             recipient,
             self.scheme.badge_class(&class.slug).into(),
-            VerificationObject::hosted(),
+            verification,
             request.issued_on,
         )
         .with_image(image_url.clone());
@@ -446,9 +636,21 @@ impl BadgeBackend for HostedIssuer {
             _ => {}
         }
         let assertion_json = assertion.to_value();
-        let payload =
-            badgery_bake::Payload::new(serde_json::to_string(&assertion_json).map_err(rejected)?)
-                .map_err(rejected)?;
+        let jws = match &self.keys {
+            None => None,
+            Some(keys) => Some(
+                keys.signing
+                    .0
+                    .sign(&assertion_json)
+                    .map_err(|e| BackendError::unavailable_from("signing the assertion", e))?,
+            ),
+        };
+        // A signed badge bakes its JWS; a hosted one its JSON.
+        let baked_text = match &jws {
+            Some(jws) => jws.clone(),
+            None => serde_json::to_string(&assertion_json).map_err(rejected)?,
+        };
+        let payload = badgery_bake::Payload::new(baked_text).map_err(rejected)?;
         let baked = badgery_bake::bake(
             &class.image.bytes,
             &payload,
@@ -463,11 +665,17 @@ impl BadgeBackend for HostedIssuer {
             backend: self.name().to_owned(),
             issued_on: request.issued_on,
             image_url: Some(image_url.to_string()),
-            data: json!({
-                "assertion": assertion_json,
-                "badge_class": self.badge_class_document(class).to_value(),
-                "issuer": self.issuer_document().to_value(),
-            }),
+            data: {
+                let mut data = json!({
+                    "assertion": assertion_json,
+                    "badge_class": self.badge_class_document(class).to_value(),
+                    "issuer": self.issuer_document().to_value(),
+                });
+                if let Some(jws) = jws {
+                    data["jws"] = Value::String(jws);
+                }
+                data
+            },
             baked_image: Some(ClassImage {
                 format: class.image.format,
                 bytes: baked,
@@ -483,9 +691,13 @@ impl BadgeBackend for HostedIssuer {
     ) -> Result<IssuedAssertion, BackendError> {
         let id = badgery_model::Iri::parse(&assertion.id).map_err(rejected)?;
         let mut revoked = assertion.clone();
-        let mut data = assertion.data.clone();
-        data["assertion"] = RevokedAssertion::new(id, Some(reason.to_owned())).to_value();
-        revoked.data = data;
+        // A hosted assertion is replaced where it is served; a signed one is listed in the
+        // revocation list and keeps its JWS, which stays valid but for the list.
+        if assertion.data.get("jws").is_none() {
+            let mut data = assertion.data.clone();
+            data["assertion"] = RevokedAssertion::new(id, Some(reason.to_owned())).to_value();
+            revoked.data = data;
+        }
         revoked.revoked = Some(reason.to_owned());
         revoked.baked_image = None;
         Ok(revoked)

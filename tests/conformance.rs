@@ -387,6 +387,7 @@ fn award_flow_output_passes_the_official_validator_and_the_python_bakery() {
         Some(dir.path()),
         0.3,
         11,
+        None,
     ));
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
     let docs = dir.path().to_str().unwrap();

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run --example award_flow -- [--out DIR] [--store URL] [--backend-failure-rate R] [--seed S]
+//!                                    [--signed [--key FILE.pem]]
 //! ```
 //!
 //! Plays an issuer, badge classes with images (`examples/images/`), a rule set covering every
@@ -15,6 +16,12 @@
 //! restarted once midway from the store; the table is the same. Exit status 0 only when every
 //! expected award was issued exactly once and every check passed. Run again over the same
 //! store, it issues nothing new (no backend call) and prints the same table.
+//!
+//! With `--signed` the issuer signs its assertions (RS256, as JWS baked into the images and
+//! written under `DIR/signed/`) with the PKCS#8 PEM key `--key FILE.pem`, or with
+//! `DIR/signing-key.pem`, generated on the first run (readable by its owner only); the key
+//! and revocation list documents are written with the others, and every check covers the
+//! signatures.
 
 mod platform;
 
@@ -26,7 +33,11 @@ struct Args {
     store: Option<String>,
     failure_rate: f64,
     seed: u64,
+    signed: bool,
+    key: Option<PathBuf>,
 }
+
+const USAGE: &str = "usage: award_flow [--out DIR] [--store URL] [--backend-failure-rate R] [--seed S] [--signed [--key FILE.pem]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -34,6 +45,8 @@ fn parse_args() -> Result<Args, String> {
         store: None,
         failure_rate: 0.0,
         seed: 1,
+        signed: false,
+        key: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -43,12 +56,13 @@ fn parse_args() -> Result<Args, String> {
             "--store" => args.store = Some(value()?),
             "--backend-failure-rate" => args.failure_rate = platform::failure_rate(&value()?)?,
             "--seed" => args.seed = platform::seed(&value()?)?,
-            other => {
-                return Err(format!(
-                    "unknown argument {other}\nusage: award_flow [--out DIR] [--store URL] [--backend-failure-rate R] [--seed S]"
-                ));
-            }
+            "--signed" => args.signed = true,
+            "--key" => args.key = Some(PathBuf::from(value()?)),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
+    }
+    if args.key.is_some() && !args.signed {
+        return Err(format!("--key is the signing key of --signed\n{USAGE}"));
     }
     Ok(args)
 }
@@ -86,11 +100,27 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let signing = if args.signed {
+        let key = match &args.key {
+            Some(path) => platform::read_signing_key(path),
+            None => platform::signing_key_in(&args.out),
+        };
+        match key {
+            Ok(key) => Some(key),
+            Err(message) => {
+                eprintln!("{message}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        None
+    };
     let report = runtime.block_on(platform::run(
         store,
         Some(&args.out),
         args.failure_rate,
         args.seed,
+        signing,
     ));
 
     let widths = [8, 52, 18];
@@ -135,8 +165,13 @@ fn main() -> ExitCode {
         args.out.display()
     );
     if report.problems.is_empty() && report.assertions.len() == report.expected {
+        let signatures = if args.signed {
+            " and its signature verifies"
+        } else {
+            ""
+        };
         println!(
-            "every expected award issued exactly once; every baked image unbakes; every assertion validates"
+            "every expected award issued exactly once; every baked image unbakes; every assertion validates{signatures}"
         );
         ExitCode::SUCCESS
     } else {

@@ -12,7 +12,8 @@ use badgery::backend::{
     IssuedAssertion, MemoryStore,
 };
 use badgery::fault::FlakyBackend;
-use badgery::model::validate::{DocumentSet, Options, validate};
+use badgery::model::jws::SigningKey;
+use badgery::model::validate::{DocumentSet, Options, validate, validate_signed};
 use badgery::rules::{Evaluator, Event, RuleSet};
 use badgery::store_sql::SqlStore;
 use badgery::{
@@ -229,6 +230,33 @@ pub(crate) fn id_secret(out: Option<&Path>) -> Result<IdSecret, String> {
     }
 }
 
+/// Reads a PKCS#8 PEM signing key.
+pub(crate) fn read_signing_key(path: &Path) -> Result<SigningKey, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    SigningKey::from_pkcs8_pem(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The platform's signing key, kept in `OUT/signing-key.pem`: an RSA key (RS256, what the
+/// official validator verifies) generated on the first run, readable by its owner only.
+pub(crate) fn signing_key_in(out: &Path) -> Result<SigningKey, String> {
+    let path = out.join("signing-key.pem");
+    if path.exists() {
+        return read_signing_key(&path);
+    }
+    let key =
+        SigningKey::generate(badgery::model::jws::Algorithm::Rs256).map_err(|e| e.to_string())?;
+    let shown = path.display();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path).map_err(|e| format!("{shown}: {e}"))?;
+    std::io::Write::write_all(&mut file, key.to_pkcs8_pem().as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("{shown}: {e}"))?;
+    Ok(key)
+}
+
 pub(crate) fn events() -> Vec<Event> {
     EVENTS
         .lines()
@@ -336,11 +364,14 @@ pub(crate) async fn open_store(url: &str) -> Result<Arc<dyn BadgeStore>, String>
 /// engine restart midway when it is above zero. Writes every served document and baked image
 /// under `out` when given, and checks everything: each expected award issued exactly once,
 /// each baked image unbaking to its assertion, each assertion valid.
+/// Runs the platform's events through the engine over `store`; with `signing`, the issuer
+/// signs its assertions with that key (published as key `1`).
 pub(crate) async fn run(
     store: Arc<dyn BadgeStore>,
     out: Option<&Path>,
     failure_rate: f64,
     seed: u64,
+    signing: Option<SigningKey>,
 ) -> Report {
     let rules = RuleSet::from_toml(RULES).expect("the rules are valid");
     let secret = match id_secret(out) {
@@ -353,7 +384,10 @@ pub(crate) async fn run(
         }
     };
     let directory = Arc::new(directory(&secret));
-    let issuer = issuer(secret);
+    let mut issuer = issuer(secret);
+    if let Some(key) = signing {
+        issuer = issuer.signing_with("1", key).expect("a key name");
+    }
     let backend = Arc::new(FlakyBackend::new(issuer.clone(), failure_rate, seed));
     // A simulated clock: a minute passes per event; retries wait for the clock to move on.
     let clock = Arc::new(Mutex::new(
@@ -544,20 +578,57 @@ fn check_documents(
                 }
             }
         }
-        // The baked image holds exactly the assertion served at its id.
+        // The baked image holds exactly the assertion served at its id, or its JWS.
         match a
             .baked_image
             .as_ref()
             .map(|img| badgery::bake::unbake(&img.bytes, &badgery::bake::Limits::default()))
         {
             Some(Ok(Some(payload))) => {
-                let baked: serde_json::Value =
-                    serde_json::from_str(payload.as_str()).unwrap_or_default();
-                if Some(&baked) != a.data.get("assertion") {
+                let holds = match a.data.get("jws") {
+                    Some(jws) => jws.as_str() == Some(payload.as_str()),
+                    None => {
+                        serde_json::from_str::<serde_json::Value>(payload.as_str())
+                            .ok()
+                            .as_ref()
+                            == a.data.get("assertion")
+                    }
+                };
+                if !holds {
                     problems.push(format!("{}: the baked image holds another assertion", a.id));
                 }
             }
             other => problems.push(format!("{}: baked image does not unbake: {other:?}", a.id)),
+        }
+        if let (Some(dir), Some(jws)) = (out, a.data.get("jws").and_then(|j| j.as_str())) {
+            // A signed assertion has no URL: its JWS is written beside its baked image.
+            let token = a
+                .image_url
+                .as_deref()
+                .and_then(|u| u.rsplit('/').nth(1))
+                .unwrap_or("x");
+            let target = dir.join("signed").join(format!("{token}.jws"));
+            let _ = std::fs::create_dir_all(dir.join("signed"));
+            if let Err(e) = std::fs::write(&target, format!("{jws}\n")) {
+                problems.push(format!("writing {}: {e}", target.display()));
+            }
+        }
+    }
+    if issuer.is_signing() {
+        let revoked: Vec<IssuedAssertion> = assertions
+            .iter()
+            .filter(|a| a.revoked.is_some())
+            .cloned()
+            .collect();
+        let list = issuer.revocation_list(&revoked);
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&list.body) {
+            served.insert(value);
+        }
+        if let Some(dir) = out {
+            let target = dir.join(format!("{}.json", list.url.path().trim_start_matches('/')));
+            if let Err(e) = std::fs::write(&target, &list.body) {
+                problems.push(format!("writing {}: {e}", target.display()));
+            }
         }
     }
     if let Some(dir) = out {
@@ -568,11 +639,17 @@ fn check_documents(
     }
     let options = Options::default();
     for a in assertions {
-        if let Some(doc) = a.data.get("assertion") {
-            let report = validate(doc, &served, &options);
-            if !report.is_valid() {
-                problems.push(format!("{} is not valid:\n{report}", a.id));
-            }
+        // A signed assertion is checked as its JWS: the signature with it.
+        let report = match (
+            a.data.get("jws").and_then(|j| j.as_str()),
+            a.data.get("assertion"),
+        ) {
+            (Some(jws), _) => validate_signed(jws, &served, &options),
+            (None, Some(doc)) => validate(doc, &served, &options),
+            (None, None) => continue,
+        };
+        if !report.is_valid() {
+            problems.push(format!("{} is not valid:\n{report}", a.id));
         }
     }
     problems

@@ -27,3 +27,17 @@ pub struct CryptographicKey {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+impl CryptographicKey {
+    /// A key document at `id`, owned by the issuer `owner`, publishing `public_key_pem`.
+    pub fn new(id: url::Url, owner: url::Url, public_key_pem: impl Into<String>) -> Self {
+        CryptographicKey {
+            context: Some(Context::v2()),
+            type_: Some(crate::value::OneOrMany::One("CryptographicKey".to_owned())),
+            id: Some(id.into()),
+            owner: Some(owner.into()),
+            public_key_pem: Some(public_key_pem.into()),
+            extra: Extra::new(),
+        }
+    }
+}

@@ -28,6 +28,18 @@ pub struct RevocationList {
     pub extra: Extra,
 }
 
+impl RevokedEntry {
+    /// An entry revoking the assertion `id` for `reason`.
+    pub fn with_reason(id: Iri, reason: impl Into<String>) -> Self {
+        RevokedEntry::Detailed {
+            id: Some(id),
+            uid: None,
+            revocation_reason: Some(reason.into()),
+            extra: Extra::new(),
+        }
+    }
+}
+
 /// One entry of a RevocationList: an assertion id, or an object with `id` (or 1.x `uid`) and a
 /// reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +69,18 @@ pub enum RevokedEntry {
 }
 
 impl RevocationList {
+    /// The list at `id` of `issuer`, revoking `entries` (written as an array, even of one).
+    pub fn new(id: url::Url, issuer: url::Url, entries: Vec<RevokedEntry>) -> Self {
+        RevocationList {
+            context: Some(Context::v2()),
+            type_: OneOrMany::One("RevocationList".to_owned()),
+            id: Some(id.into()),
+            issuer: Some(IdOr::Id(issuer.into())),
+            revoked_assertions: OneOrMany::Many(entries),
+            extra: Extra::new(),
+        }
+    }
+
     /// Whether the assertion with this id (or 1.x uid) is listed.
     pub fn is_revoked(&self, assertion_id: &str) -> bool {
         self.revoked_assertions.iter().any(|entry| match entry {

@@ -19,14 +19,49 @@ use crate::identity::IdentityObject;
 /// signed badge) and, for signed badges, that the creator key is the issuer's. For a
 /// BadgeClass: its issuer. A link that cannot be resolved is an [`Code::Unresolved`] error.
 ///
-/// The JWS signature of a signed badge is not checked here: this function receives the
-/// assertion JSON, not the JWS.
+/// The JWS signature of a signed badge is not checked here, as this function receives the
+/// assertion JSON, not the JWS: a [`Code::Signature`] warning says so. Give the JWS to
+/// [`validate_signed`] to check it.
 pub fn validate(input: &Value, resolver: &dyn Resolver, options: &Options) -> Report {
+    walk(input, None, resolver, options)
+}
+
+/// Validates a signed badge given as a compact JWS: its payload as [`validate`] does, and the
+/// signature, with the key its `verification.creator` names, which must be one of the
+/// issuer's `publicKey`s, owned by the issuer (`owner`) and served from the issuer's origins
+/// (its verification policy's `allowedOrigins`, by default the issuer id's host and port).
+/// A token that cannot be read (`alg: none` and HMAC among them), or a signature that does
+/// not verify, is a [`Code::Signature`] error.
+pub fn validate_signed(token: &str, resolver: &dyn Resolver, options: &Options) -> Report {
+    match crate::jws::CompactJws::parse(token) {
+        Ok(jws) => walk(&jws.payload().clone(), Some(&jws), resolver, options),
+        Err(e) => {
+            let mut report = Report::default();
+            report.push(Finding {
+                severity: Severity::Error,
+                document: String::new(),
+                path: "$".to_owned(),
+                code: Code::Signature,
+                message: e.to_string(),
+            });
+            report.finish();
+            report
+        }
+    }
+}
+
+fn walk(
+    input: &Value,
+    jws: Option<&crate::jws::CompactJws>,
+    resolver: &dyn Resolver,
+    options: &Options,
+) -> Report {
     let mut walk = Walk {
         resolver,
         options,
         report: Report::default(),
         seen: HashSet::new(),
+        jws,
     };
     let Some(class) = nodes::check_top_level(input, options, &mut walk.report) else {
         walk.report.finish();
@@ -55,6 +90,8 @@ struct Walk<'a> {
     options: &'a Options,
     report: Report,
     seen: HashSet<String>,
+    /// The token the input came in, for a signed badge given as a JWS.
+    jws: Option<&'a crate::jws::CompactJws>,
 }
 
 impl Walk<'_> {
@@ -159,6 +196,20 @@ impl Walk<'_> {
             .unwrap_or("");
         if matches!(kind, "HostedBadge" | "hosted") {
             self.hosted_original(assertion, id);
+        }
+        let signed = matches!(kind, "SignedBadge" | "signed");
+        if self.jws.is_some() && !signed {
+            self.finding(Severity::Error, id, "$.verification.type", Code::Signature,
+                format!("the JWS holds an assertion whose verification type is {kind:?}, not SignedBadge"));
+        } else if self.jws.is_none() && signed {
+            self.finding(
+                Severity::Warning,
+                id,
+                "$",
+                Code::Signature,
+                "the signature was not checked: the assertion JSON was given, not its JWS"
+                    .to_owned(),
+            );
         }
         if let Some(issuer) = &issuer {
             match kind {
@@ -341,12 +392,15 @@ impl Walk<'_> {
             .collect();
         match creator {
             Some(creator) if keys.contains(&creator) => {
-                self.linked(
+                let key = self.linked(
                     Some(&Value::String(creator.to_owned())),
                     Class::CryptographicKey,
                     id,
                     "$.verification.creator",
                 );
+                if let Some(key) = key {
+                    self.signing_key(id, creator, &key, issuer);
+                }
             }
             Some(creator) => self.finding(
                 Severity::Error,
@@ -398,6 +452,58 @@ impl Walk<'_> {
                     format!("the issuer's revocation list revokes this assertion: {reason}"),
                 );
             }
+        }
+    }
+}
+
+impl Walk<'_> {
+    /// The signing key of a signed badge: owned by the issuer, served from the issuer's
+    /// origins, and (for a JWS) verifying its signature.
+    fn signing_key(&mut self, id: &str, creator: &str, key: &Value, issuer: &Value) {
+        let path = "$.verification.creator";
+        let issuer_id = issuer.get("id").and_then(Value::as_str).unwrap_or("");
+        let owner = key.get("owner").and_then(Value::as_str);
+        if owner != Some(issuer_id) {
+            self.finding(
+                Severity::Error,
+                id,
+                path,
+                Code::KeyOwnership,
+                format!(
+                    "signing key {creator} is owned by {owner:?}, not by the issuer {issuer_id}"
+                ),
+            );
+        }
+        let allowed: Vec<String> = match issuer.get("verification") {
+            Some(policy @ Value::Object(_)) if policy.get("allowedOrigins").is_some() => {
+                list(policy.get("allowedOrigins"))
+                    .into_iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            }
+            _ => p::authority(issuer_id).into_iter().collect(),
+        };
+        let origin = p::authority(creator).unwrap_or_default();
+        if !allowed.contains(&origin) {
+            self.finding(Severity::Error, id, path, Code::KeyOwnership,
+                format!("signing key {creator} is served from {origin:?}, not from the issuer's origins {allowed:?}"));
+        }
+        let Some(jws) = self.jws else { return };
+        let verified = key
+            .get("publicKeyPem")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("the key {creator} has no publicKeyPem"))
+            .and_then(|pem| crate::jws::PublicKey::from_pem(pem).map_err(|e| e.to_string()))
+            .and_then(|public| jws.verify(&public).map_err(|e| e.to_string()));
+        if let Err(message) = verified {
+            self.finding(
+                Severity::Error,
+                id,
+                path,
+                Code::Signature,
+                format!("{message} (key {creator})"),
+            );
         }
     }
 }

@@ -32,7 +32,7 @@ use std::fmt;
 
 use chrono::Utc;
 
-pub use graph::validate;
+pub use graph::{validate, validate_signed};
 pub use resolve::{DocumentSet, Resolver};
 
 /// How serious a finding is.
@@ -90,8 +90,11 @@ pub enum Code {
     Criteria,
     /// The recipient does not match the expected identity.
     Recipient,
-    /// A signing key is not listed by the issuer.
+    /// A signing key is not listed by the issuer, not owned by it, or outside its origins.
     KeyOwnership,
+    /// A signed badge's JWS cannot be read, or its signature does not verify with the
+    /// issuer's key (or was not checked: a warning when the JSON alone is validated).
+    Signature,
     /// The issuer id is not an HTTP(S) URL (a warning, as in 1.1.2).
     IssuerId,
     /// A document fetched at one IRI declares another `id`.
@@ -126,6 +129,7 @@ impl Code {
             Code::Criteria => "CRITERIA",
             Code::Recipient => "RECIPIENT",
             Code::KeyOwnership => "KEY_OWNERSHIP",
+            Code::Signature => "SIGNATURE",
             Code::IssuerId => "ISSUER_ID",
             Code::IdMismatch => "ID_MISMATCH",
             Code::TooManyFindings => "TOO_MANY_FINDINGS",
