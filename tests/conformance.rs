@@ -422,3 +422,117 @@ fn award_flow_output_passes_the_official_validator_and_the_python_bakery() {
         report.restarts
     );
 }
+
+#[test]
+#[ignore = "needs the conformance kit; run by .ci/run"]
+fn signed_award_flow_passes_the_official_validator_and_forgeries_fail_both() {
+    use badgery::backend::BadgeBackend;
+    use badgery::model::jws::{Algorithm, SigningKey};
+    use badgery::model::validate::{Code, validate_signed};
+    use base64::Engine as _;
+    let oracle = oracle();
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate(Algorithm::Rs256).unwrap();
+    let pem = key.to_pkcs8_pem();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let report = runtime.block_on(platform::run(
+        std::sync::Arc::new(badgery::backend::MemoryStore::new()),
+        Some(dir.path()),
+        0.3,
+        5,
+        Some(key),
+    ));
+    assert!(report.problems.is_empty(), "{:#?}", report.problems);
+    let docs = dir.path().to_str().unwrap();
+    let official = |token: &str, name: &str| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, token).unwrap();
+        oracle.validate(&["--strict", "--docs", docs, file.to_str().unwrap()])
+    };
+    let ours = |token: &str| {
+        let served = DocumentSet::from_dir(dir.path()).unwrap();
+        validate_signed(token, &served, &Options::default())
+    };
+    for a in &report.assertions {
+        let token = a.data["jws"].as_str().unwrap();
+        let (code, out) = official(token, "signed.jws");
+        assert_eq!(code, 0, "official validator on {}:\n{out}", a.id);
+        let image = dir.path().join(
+            url::Url::parse(a.image_url.as_deref().unwrap())
+                .unwrap()
+                .path()
+                .trim_start_matches('/'),
+        );
+        // The Python bakery reads the JWS from the PNG's iTXt and the SVG's verify attribute.
+        let (code, text) = reference_read(&oracle, false, &image);
+        assert_eq!((code, text.as_str()), (0, token), "{}", image.display());
+        // The official validator verifies the baked image too.
+        let (code, out) = oracle.validate(&["--strict", "--docs", docs, image.to_str().unwrap()]);
+        assert_eq!(code, 0, "official validator on {}:\n{out}", image.display());
+    }
+
+    // Forgeries of the first badge: both validators refuse each.
+    let a = &report.assertions[0];
+    let token = a.data["jws"].as_str().unwrap();
+    let parts: Vec<&str> = token.split('.').collect();
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let mut changed = a.data["assertion"].clone();
+    changed["issuedOn"] = Value::from("2025-01-01T00:00:00Z");
+    let other = SigningKey::generate(Algorithm::Rs256).unwrap();
+    let forgeries = [
+        (
+            "changed payload",
+            format!("{}.{}.{}", parts[0], b64(&changed), parts[2]),
+        ),
+        ("another key", other.sign(&a.data["assertion"]).unwrap()),
+        (
+            "alg none",
+            format!("{}.{}.", b64(&serde_json::json!({"alg": "none"})), parts[1]),
+        ),
+    ];
+    for (what, forged) in &forgeries {
+        let (code, out) = official(forged, "forged.jws");
+        assert_ne!(code, 0, "official validator took {what}:\n{out}");
+        let report = ours(forged);
+        assert!(report.has(Code::Signature), "{what}: {report}");
+    }
+
+    // Revoked: the issuer revokes two badges (the official validator misses a revocation in a
+    // list of one) and serves its revocation list again.
+    let secret = platform::id_secret(Some(dir.path())).unwrap();
+    let issuer = platform::issuer(secret)
+        .signing_with("1", SigningKey::from_pkcs8_pem(&pem).unwrap())
+        .unwrap();
+    let mut revoked = Vec::new();
+    for a in &report.assertions[..2] {
+        revoked.push(
+            runtime
+                .block_on(issuer.revoke(a, "Issued in error"))
+                .unwrap(),
+        );
+    }
+    let list = issuer.revocation_list(&revoked);
+    std::fs::write(
+        dir.path()
+            .join(list.url.path().trim_start_matches('/'))
+            .with_extension("json"),
+        &list.body,
+    )
+    .unwrap();
+    let (code, out) = official(token, "revoked.jws");
+    assert_ne!(code, 0, "official validator took a revoked badge:\n{out}");
+    assert!(ours(token).has(Code::Revoked));
+    let (code, out) = official(
+        report.assertions[2].data["jws"].as_str().unwrap(),
+        "kept.jws",
+    );
+    assert_eq!(code, 0, "a badge not revoked:\n{out}");
+    println!(
+        "signed award_flow: {} JWS and their baked images pass ob_validate --strict and unbake \
+         with the Python bakery; {} forgeries and a revoked badge fail both validators",
+        report.assertions.len(),
+        forgeries.len()
+    );
+}
