@@ -206,3 +206,59 @@ pub(crate) fn event_line(data: &[u8]) {
         "a replayed event awarded again"
     );
 }
+
+/// A P-256 public key no one holds the private half of (made once with `openssl ecparam
+/// -name prime256v1 -genkey | openssl pkey -pubout` and the private key thrown away): no
+/// fuzzed token may verify with it.
+const FUZZ_KEY_PEM: &str = "-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEK5yjt2LtJ1VNbqDMWE49uj8zhCNN
+TMU2Jt+h3twaOcRbmZlGb/+D3fC/GJtTdA5wHYOU0cKiNgCHM884gpLuCg==
+-----END PUBLIC KEY-----
+";
+
+/// Parses arbitrary bytes as a compact JWS and as a PEM key, and validates them as a signed
+/// badge of an issuer publishing [`FUZZ_KEY_PEM`]; the bytes are also tried as the payload of
+/// a token with a good header, so the validator sees arbitrary payloads. Nothing may panic,
+/// and no token may verify.
+pub(crate) fn jws_parse(data: &[u8]) {
+    use badgery_model::jws::{CompactJws, PublicKey};
+    use badgery_model::validate::{DocumentSet, Options, validate_signed};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    let key = PublicKey::from_pem(FUZZ_KEY_PEM).expect("the fuzz key reads");
+    let mut docs = DocumentSet::new();
+    docs.insert(serde_json::json!({
+        "@context": "https://w3id.org/openbadges/v2", "type": "Issuer",
+        "id": "https://lms.example.org/issuer", "name": "LMS",
+        "url": "https://lms.example.org", "email": "badges@lms.example.org",
+        "publicKey": "https://lms.example.org/keys/1",
+        "revocationList": "https://lms.example.org/revocations"
+    }));
+    docs.insert(serde_json::json!({
+        "@context": "https://w3id.org/openbadges/v2", "type": "CryptographicKey",
+        "id": "https://lms.example.org/keys/1", "owner": "https://lms.example.org/issuer",
+        "publicKeyPem": FUZZ_KEY_PEM
+    }));
+    docs.insert(serde_json::json!({
+        "@context": "https://w3id.org/openbadges/v2", "type": "RevocationList",
+        "id": "https://lms.example.org/revocations", "revokedAssertions": ["urn:uuid:0", "urn:uuid:1"]
+    }));
+    let options = Options::at(chrono_now());
+    let with_payload = format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256"}"#),
+        URL_SAFE_NO_PAD.encode(data),
+        URL_SAFE_NO_PAD.encode([7u8; 64])
+    );
+    let text = std::str::from_utf8(data).unwrap_or("");
+    for token in [text, with_payload.as_str()] {
+        if let Ok(jws) = CompactJws::parse(token) {
+            assert!(jws.verify(&key).is_err(), "a fuzzed token verified");
+        }
+        let report = validate_signed(token, &docs, &options);
+        assert!(!report.is_valid(), "a fuzzed token validated:\n{report}");
+    }
+    let _ = PublicKey::from_pem(text);
+    let _ = badgery_model::jws::SigningKey::from_pkcs8_pem(text);
+}

@@ -155,7 +155,7 @@ fn validate_reads_baked_images_and_jws_and_follows_the_hosted_original() {
     };
     let (code, text) = validate(image);
     assert_eq!(code, 0, "{text}");
-    // The same assertion as a JWS (not signed by anyone): its payload validates, with a warning.
+    // The same assertion as a JWS not signed by anyone: refused, as its signature is checked.
     let hosted_json = image.parent().unwrap().with_extension("json");
     let assertion = std::fs::read(&hosted_json).unwrap();
     use base64::Engine as _;
@@ -169,8 +169,8 @@ fn validate_reads_baked_images_and_jws_and_follows_the_hosted_original() {
     let jws_file = dir.path().join("assertion.jws");
     std::fs::write(&jws_file, jws).unwrap();
     let (code, text) = validate(&jws_file);
-    assert_eq!(code, 0, "{text}");
-    assert!(text.contains("signature was not verified"), "{text}");
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("SIGNATURE"), "{text}");
     // Revoke the hosted original: the baked copy is no longer valid.
     let mut original: serde_json::Value = serde_json::from_slice(&assertion).unwrap();
     let revoked = serde_json::json!({
@@ -186,6 +186,89 @@ fn validate_reads_baked_images_and_jws_and_follows_the_hosted_original() {
         text.contains("REVOKED") && text.contains("issued in error"),
         "{text}"
     );
+}
+
+/// `award_flow --signed` signs with a key it keeps under `--out` (owner-only), again on a
+/// second run; `validate` verifies what it wrote, as JWS and baked, and refuses a JWS whose
+/// payload was changed; `--key` needs `--signed`.
+#[test]
+fn award_flow_signed_keeps_its_key_and_validate_verifies_its_badges() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("flow");
+    let signed = [Path::new("--out"), &out, Path::new("--signed")];
+    let (code, first) = run("award_flow", &signed);
+    assert_eq!(code, 0, "{first}");
+    assert!(first.contains("its signature verifies"), "{first}");
+    let key = out.join("signing-key.pem");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the key is its owner's only");
+    }
+    let pem = std::fs::read_to_string(&key).unwrap();
+    let (code, second) = run("award_flow", &signed);
+    assert_eq!(code, 0, "{second}");
+    assert_eq!(
+        std::fs::read_to_string(&key).unwrap(),
+        pem,
+        "the key is kept"
+    );
+    assert_eq!(table(&first), table(&second));
+    assert!(table(&first).contains("urn:uuid:"), "{first}");
+
+    let docs = out.join("ob");
+    let now = Path::new("2026-12-01T00:00:00Z");
+    let validate = |input: &Path| {
+        run(
+            "validate",
+            &[Path::new("--docs"), &docs, Path::new("--now"), now, input],
+        )
+    };
+    let mut tokens: Vec<PathBuf> = std::fs::read_dir(out.join("signed"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    tokens.sort();
+    assert_eq!(tokens.len(), 13);
+    let token = &tokens[0];
+    let (code, text) = validate(token);
+    assert_eq!(code, 0, "{text}");
+    let stem = token.file_stem().unwrap();
+    let image = docs.join("assertions").join(stem).join("image.png");
+    let image = if image.exists() {
+        image
+    } else {
+        image.with_extension("svg")
+    };
+    let (code, text) = validate(&image);
+    assert_eq!(code, 0, "{}: {text}", image.display());
+    // As a JSON string, then with one character of the payload changed.
+    let jws = std::fs::read_to_string(token).unwrap();
+    let as_json = dir.path().join("token.json");
+    std::fs::write(&as_json, serde_json::to_string(jws.trim()).unwrap()).unwrap();
+    let (code, text) = validate(&as_json);
+    assert_eq!(code, 0, "{text}");
+    let mut parts: Vec<String> = jws.trim().split('.').map(str::to_owned).collect();
+    let flipped = if parts[1].ends_with('A') { 'B' } else { 'A' };
+    parts[1].pop();
+    parts[1].push(flipped);
+    let tampered = dir.path().join("tampered.jws");
+    std::fs::write(&tampered, parts.join(".")).unwrap();
+    let (code, text) = validate(&tampered);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("SIGNATURE"), "{text}");
+
+    let (code, text) = run(
+        "award_flow",
+        &[Path::new("--out"), &out, Path::new("--key"), &key],
+    );
+    assert_eq!(code, 2, "{text}");
+    let (code, text) = run(
+        "award_flow",
+        &[&signed[..], &[Path::new("--key"), &key]].concat(),
+    );
+    assert_eq!(code, 0, "{text}");
 }
 
 /// The table of a run of `award_flow`: its lines up to the summary.

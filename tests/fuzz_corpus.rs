@@ -62,3 +62,8 @@ fn rules_toml_corpus() {
 fn event_line_corpus() {
     replay("event_line", harness::event_line);
 }
+
+#[test]
+fn jws_parse_corpus() {
+    replay("jws_parse", harness::jws_parse);
+}
