@@ -374,6 +374,12 @@ fn reference_bakers_read_what_we_bake_and_we_read_what_they_bake() {
 /// Everything `award_flow` writes (run with 30% injected backend failures and a restart):
 /// every assertion passes the official validator with `--strict`, and the Python reference
 /// bakery reads every baked image back to its assertion.
+/// Where `award_flow` wrote an assertion's baked image under `out`.
+fn written_image(out: &Path, assertion: &badgery::backend::IssuedAssertion) -> PathBuf {
+    let url = url::Url::parse(assertion.image_url.as_deref().unwrap()).unwrap();
+    out.join(url.path().trim_start_matches('/'))
+}
+
 #[test]
 #[ignore = "needs the conformance kit; run by .ci/run"]
 fn award_flow_output_passes_the_official_validator_and_the_python_bakery() {
@@ -394,12 +400,7 @@ fn award_flow_output_passes_the_official_validator_and_the_python_bakery() {
     for a in &report.assertions {
         let (code, out) = oracle.validate(&["--strict", "--docs", docs, &a.id]);
         assert_eq!(code, 0, "official validator on {}:\n{out}", a.id);
-        let image = dir.path().join(
-            url::Url::parse(a.image_url.as_deref().unwrap())
-                .unwrap()
-                .path()
-                .trim_start_matches('/'),
-        );
+        let image = written_image(dir.path(), a);
         let (code, text) = reference_read(&oracle, false, &image);
         assert_eq!(code, 0, "python bakery on {}", image.display());
         if image.extension().is_some_and(|e| e == "svg") {
@@ -459,12 +460,7 @@ fn signed_award_flow_passes_the_official_validator_and_forgeries_fail_both() {
         let token = a.data["jws"].as_str().unwrap();
         let (code, out) = official(token, "signed.jws");
         assert_eq!(code, 0, "official validator on {}:\n{out}", a.id);
-        let image = dir.path().join(
-            url::Url::parse(a.image_url.as_deref().unwrap())
-                .unwrap()
-                .path()
-                .trim_start_matches('/'),
-        );
+        let image = written_image(dir.path(), a);
         // The Python bakery reads the JWS from the PNG's iTXt and the SVG's verify attribute.
         let (code, text) = reference_read(&oracle, false, &image);
         assert_eq!((code, text.as_str()), (0, token), "{}", image.display());
