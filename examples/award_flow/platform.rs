@@ -505,7 +505,20 @@ pub(crate) async fn run(
         }
     }
     let classes = store.classes().await.unwrap_or_default();
-    problems.extend(check_documents(&issuer, &assertions, &classes, out));
+    let revoked = match store.revoked_assertions().await {
+        Ok(revoked) => revoked,
+        Err(e) => {
+            problems.push(format!("listing the revoked assertions: {e}"));
+            Vec::new()
+        }
+    };
+    problems.extend(check_documents(
+        &issuer,
+        &assertions,
+        &revoked,
+        &classes,
+        out,
+    ));
 
     let stats = backend.stats();
     let mut rows: Vec<Row> = assertions
@@ -539,6 +552,7 @@ pub(crate) async fn run(
 fn check_documents(
     issuer: &HostedIssuer,
     assertions: &[IssuedAssertion],
+    revoked: &[IssuedAssertion],
     classes: &[BadgeClassRecord],
     out: Option<&Path>,
 ) -> Vec<String> {
@@ -615,12 +629,7 @@ fn check_documents(
         }
     }
     if issuer.is_signing() {
-        let revoked: Vec<IssuedAssertion> = assertions
-            .iter()
-            .filter(|a| a.revoked.is_some())
-            .cloned()
-            .collect();
-        let list = issuer.revocation_list(&revoked);
+        let list = issuer.revocation_list(revoked);
         if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&list.body) {
             served.insert(value);
         }

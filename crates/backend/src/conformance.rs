@@ -625,7 +625,20 @@ async fn listings<S: BadgeStore>(store: &S) {
         t0() + Duration::days(3),
     );
     revoked.revoked = Some("issued in error".to_owned());
+    let revoked_id = revoked.id.clone();
     store.store_revoked(revoked).await.expect("revoke");
+    let listed: Vec<String> = store
+        .revoked_assertions()
+        .await
+        .expect("list the revoked")
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(
+        listed,
+        [revoked_id],
+        "revoked_assertions lists the revoked one only"
+    );
     let visible = store
         .assertions_for("l", &AssertionFilter::all())
         .await

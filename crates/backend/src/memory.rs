@@ -297,4 +297,13 @@ impl AssertionRepository for MemoryStore {
         *stored = assertion;
         Ok(())
     }
+
+    async fn revoked_assertions(&self) -> Result<Vec<IssuedAssertion>, Error> {
+        let mut revoked: Vec<IssuedAssertion> = (self.lock().assertions.values())
+            .filter(|a| a.revoked.is_some())
+            .cloned()
+            .collect();
+        revoked.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(revoked)
+    }
 }

@@ -216,6 +216,13 @@ pub trait AssertionRepository: Send + Sync + Debug {
     /// # Errors
     /// [`Error::NotFound`] for an unknown id.
     async fn store_revoked(&self, assertion: IssuedAssertion) -> Result<(), Error>;
+
+    /// Every revoked assertion, by id: what an issuer's revocation list (signed badges)
+    /// lists.
+    ///
+    /// # Errors
+    /// The store's own errors.
+    async fn revoked_assertions(&self) -> Result<Vec<IssuedAssertion>, Error>;
 }
 
 /// A whole store: the class catalogue, the award ledger and the assertion repository, which the
@@ -269,6 +276,7 @@ macro_rules! forward_store {
             async fn assertion(&self, id: &str) -> Result<Option<IssuedAssertion>, Error> { (**self).assertion(id).await }
             async fn assertions_for(&self, learner: &str, filter: &AssertionFilter) -> Result<Vec<IssuedAssertion>, Error> { (**self).assertions_for(learner, filter).await }
             async fn store_revoked(&self, assertion: IssuedAssertion) -> Result<(), Error> { (**self).store_revoked(assertion).await }
+            async fn revoked_assertions(&self) -> Result<Vec<IssuedAssertion>, Error> { (**self).revoked_assertions().await }
         }
     )*};
 }

@@ -61,7 +61,8 @@
 //! Indexes: `badgery_classes_course_mode`, unique on (`course`, `mode`) where both are set,
 //! and `badgery_classes_course_fallback`, unique on `course` where the mode is NULL (one
 //! unique index over both columns would let any number of NULL modes through);
-//! `badgery_awards_due` on `next_attempt` of pending awards; `badgery_assertions_learner`.
+//! `badgery_awards_due` on `next_attempt` of pending awards; `badgery_assertions_learner`;
+//! `badgery_assertions_revoked` on the ids of revoked assertions (migration 2).
 //!
 //! # How the guarantees are kept
 //!

@@ -633,4 +633,16 @@ impl AssertionRepository for SqlStore {
         }
         Ok(())
     }
+
+    async fn revoked_assertions(&self) -> Result<Vec<IssuedAssertion>, Error> {
+        on_pool!(self, |pool, dialect| {
+            sqlx::query("SELECT * FROM badgery_assertions WHERE revoked IS NOT NULL ORDER BY id")
+                .fetch_all(pool)
+                .await
+                .map_err(db("listing the revoked assertions".to_owned()))?
+                .iter()
+                .map(assertion_from)
+                .collect()
+        })
+    }
 }
