@@ -12,8 +12,8 @@
 
 use async_trait::async_trait;
 use badgery_backend::{
-    AwardRequest, BadgeBackend, BadgeClassRecord, ClassImage, Error as BackendError, Expiry,
-    ImageFormat, IssuedAssertion,
+    AssertionRepository, AwardRequest, BadgeBackend, BadgeClassRecord, ClassCatalog, ClassImage,
+    Error as BackendError, Expiry, ImageFormat, IssuedAssertion,
 };
 use std::sync::Arc;
 
@@ -112,6 +112,86 @@ impl UrlScheme {
     pub fn revocation_list(&self) -> Url {
         self.join("revocations")
     }
+
+    /// Which document a URL under this scheme names: the way back from a URL this scheme
+    /// minted (query and fragment ignored). `None` for a URL outside the base or of no
+    /// document.
+    pub fn route(&self, url: &str) -> Option<Route> {
+        let url = Url::parse(url).ok()?;
+        if url.scheme() != self.base.scheme() || url.authority() != self.base.authority() {
+            return None;
+        }
+        let rest = url.path().strip_prefix(self.base.path())?;
+        let image = |name: &str| match name {
+            "image.png" => Some(ImageFormat::Png),
+            "image.svg" => Some(ImageFormat::Svg),
+            _ => None,
+        };
+        let slug = |text: &str| !text.is_empty() && !text.contains(['/', '%', '.']);
+        let segments: Vec<&str> = rest.split('/').collect();
+        let route = match segments.as_slice() {
+            ["issuer"] => Route::Issuer,
+            ["revocations"] => Route::RevocationList,
+            ["badges", slug_] if slug(slug_) => Route::BadgeClass {
+                slug: (*slug_).to_owned(),
+            },
+            ["badges", slug_, name] if slug(slug_) => Route::BadgeClassImage {
+                slug: (*slug_).to_owned(),
+                format: image(name)?,
+            },
+            ["assertions", token] if slug(token) => Route::Assertion {
+                token: (*token).to_owned(),
+            },
+            ["assertions", token, name] if slug(token) => Route::AssertionImage {
+                token: (*token).to_owned(),
+                format: image(name)?,
+            },
+            ["keys", name] if slug(name) => Route::Key {
+                name: (*name).to_owned(),
+            },
+            _ => return None,
+        };
+        Some(route)
+    }
+}
+
+/// A document a [`UrlScheme`] URL names (see [`UrlScheme::route`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Route {
+    /// The issuer profile.
+    Issuer,
+    /// A badge class.
+    BadgeClass {
+        /// The class's slug.
+        slug: String,
+    },
+    /// A badge class's image.
+    BadgeClassImage {
+        /// The class's slug.
+        slug: String,
+        /// The image format the URL names.
+        format: ImageFormat,
+    },
+    /// A hosted assertion.
+    Assertion {
+        /// The assertion's token (the last segment of its id).
+        token: String,
+    },
+    /// An assertion's baked image (hosted or signed).
+    AssertionImage {
+        /// The assertion's token.
+        token: String,
+        /// The image format the URL names.
+        format: ImageFormat,
+    },
+    /// A signing key's CryptographicKey document.
+    Key {
+        /// The key's name.
+        name: String,
+    },
+    /// The revocation list of signed assertions.
+    RevocationList,
 }
 
 /// The issuer's profile: the properties the specification requires of an issuer.
@@ -493,6 +573,109 @@ impl HostedIssuer {
         });
         served.extend(self.key_documents());
         served
+    }
+
+    /// Answers a request for `url` from `store`: the document with status 200, 410 Gone for a
+    /// revoked assertion (its revoked form) or its image (no body), 404 for a URL of this
+    /// scheme that names nothing stored (or of no document at all), with a plain-text body
+    /// saying so. Serving is then a few lines in any web framework:
+    ///
+    /// ```ignore
+    /// // axum, say: every GET under the base URL.
+    /// let doc = issuer.serve(&*store, &request_url).await?;
+    /// (StatusCode::from_u16(doc.status)?, [(CONTENT_TYPE, doc.content_type)], doc.body)
+    /// ```
+    ///
+    /// # Errors
+    /// The store's errors.
+    pub async fn serve<S>(&self, store: &S, url: &str) -> Result<ServedDocument, Error>
+    where
+        S: ClassCatalog + AssertionRepository + ?Sized,
+    {
+        let not_found = || ServedDocument {
+            url: Url::parse(url).unwrap_or_else(|_| self.scheme.base.clone()),
+            status: 404,
+            content_type: "text/plain; charset=utf-8",
+            body: format!("not found: {url}").into_bytes(),
+        };
+        let json = |url: Url, status: u16, value: &Value| ServedDocument {
+            url,
+            status,
+            content_type: "application/ld+json",
+            body: json_ld(value),
+        };
+        let Some(route) = self.scheme.route(url) else {
+            return Ok(not_found());
+        };
+        let served = match route {
+            Route::Issuer => Some(json(
+                self.scheme.issuer(),
+                200,
+                &self.issuer_document().to_value(),
+            )),
+            Route::BadgeClass { slug } => store.class(&slug).await?.map(|class| {
+                json(
+                    self.scheme.badge_class(&slug),
+                    200,
+                    &self.badge_class_document(&class).to_value(),
+                )
+            }),
+            Route::BadgeClassImage { slug, format } => store
+                .class(&slug)
+                .await?
+                .filter(|class| class.image.format == format)
+                .map(|class| ServedDocument {
+                    url: self.scheme.badge_class_image(&slug, format),
+                    status: 200,
+                    content_type: format.media_type(),
+                    body: class.image.bytes,
+                }),
+            Route::Assertion { token } => {
+                let id = self.scheme.assertion(&token);
+                store
+                    .assertion(id.as_str())
+                    .await?
+                    .filter(|a| a.data.get("jws").is_none())
+                    .and_then(|a| {
+                        let status = if a.revoked.is_some() { 410 } else { 200 };
+                        Some(json(id, status, a.data.get("assertion")?))
+                    })
+            }
+            Route::AssertionImage { token, format } => {
+                let hosted = self.scheme.assertion(&token).to_string();
+                let assertion = match store.assertion(&hosted).await? {
+                    Some(a) => Some(a),
+                    None => match urn_uuid(&token) {
+                        Ok(urn) if token.len() == 32 => store.assertion(urn.as_str()).await?,
+                        _ => None,
+                    },
+                };
+                assertion.and_then(|a| match (&a.revoked, a.baked_image) {
+                    (Some(_), _) => Some(ServedDocument {
+                        url: self.scheme.assertion_image(&token, format),
+                        status: 410,
+                        content_type: "text/plain; charset=utf-8",
+                        body: b"revoked".to_vec(),
+                    }),
+                    (None, Some(image)) if image.format == format => Some(ServedDocument {
+                        url: self.scheme.assertion_image(&token, format),
+                        status: 200,
+                        content_type: format.media_type(),
+                        body: image.bytes,
+                    }),
+                    _ => None,
+                })
+            }
+            Route::Key { name } => {
+                let url = self.scheme.key(&name);
+                self.key_documents().into_iter().find(|doc| doc.url == url)
+            }
+            Route::RevocationList if self.is_signing() => {
+                Some(self.revocation_list(&store.revoked_assertions().await?))
+            }
+            Route::RevocationList => None,
+        };
+        Ok(served.unwrap_or_else(not_found))
     }
 
     /// The assertion id for an award: 32 hex digits of HMAC-SHA256 of its idempotency key

@@ -66,5 +66,5 @@ pub use engine::{
 };
 pub use error::Error;
 pub use hosted::{
-    HostedIssuer, IdSecret, IssuerProfile, ServedDocument, UrlScheme, check_class_image,
+    HostedIssuer, IdSecret, IssuerProfile, Route, ServedDocument, UrlScheme, check_class_image,
 };
