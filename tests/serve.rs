@@ -84,7 +84,10 @@ async fn serves_what_it_lists(issuer: HostedIssuer) {
             .serve(&store, issuer.scheme().revocation_list().as_str())
             .await
             .unwrap();
-        same(&list, &issuer.revocation_list(std::slice::from_ref(&revoked)));
+        same(
+            &list,
+            &issuer.revocation_list(std::slice::from_ref(&revoked)),
+        );
         let text = String::from_utf8(list.body).unwrap();
         assert!(
             text.contains(&revoked.id) && text.contains("Issued in error"),

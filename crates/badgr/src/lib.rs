@@ -1,0 +1,31 @@
+//! A Badgery backend for Badgr and Canvas Credentials, over the Badgr v2 API, built against
+//! the behaviour of the real server (`badgr-server` v3.14.1, recorded exchange by exchange).
+//!
+//! This version holds the client's session: OAuth2 password-grant tokens kept through a
+//! [`TokenStore`] the host implements (so a restart or a second app server reuses them),
+//! refreshed before they expire and after a 401, with Badgr's rotation (after a refresh the
+//! old access and refresh tokens are dead) and its login back-off respected: any failed
+//! token request makes Badgr answer 429 to every login for a while, even with the right
+//! password, so the client waits it out and reports the call as deferred (a transient
+//! error) instead of hammering the token endpoint. Every response body is read with a size
+//! limit. The `BadgeBackend` implementation (classes, awards exactly once, revocation) is
+//! not built yet.
+//!
+//! ```no_run
+//! use badgery_badgr::{BadgrConfig, MemoryTokenStore, Session};
+//! # async fn run() -> Result<(), badgery_backend::Error> {
+//! let config = BadgrConfig::new("https://api.eu.badgr.io", "issuer@example.org", "secret")?;
+//! let session = Session::new(config, std::sync::Arc::new(MemoryTokenStore::default()))?;
+//! let me = session.get("/v2/users/self").await?;
+//! println!("{}", me[0]["entityId"]);
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod http;
+mod session;
+mod token;
+
+pub use session::{BadgrConfig, Session};
+pub use token::{MemoryTokenStore, TokenStore, Tokens};

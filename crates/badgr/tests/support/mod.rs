@@ -1,0 +1,3 @@
+//! What the crate's tests share.
+
+pub(crate) mod server;
