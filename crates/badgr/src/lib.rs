@@ -8,8 +8,14 @@
 //! token request makes Badgr answer 429 to every login for a while, even with the right
 //! password, so the client waits it out and reports the call as deferred (a transient
 //! error) instead of hammering the token endpoint. Every response body is read with a size
-//! limit. The `BadgeBackend` implementation (classes, awards exactly once, revocation) is
-//! not built yet.
+//! limit.
+//!
+//! [`BadgrBackend`] is the `BadgeBackend`: a class is created once (found again by its
+//! `badgery:SLUG` tag when a creation's answer was lost; a class id set by an admin is used
+//! as is), an award is posted with `allowDuplicateAwards: false` and Badgr's "previous award
+//! already exists" answer means an earlier call got through, so the award Badgr holds is
+//! adopted; a repeated award (number 2 and on) is found by counting the recipient's awards;
+//! "already revoked" means revoked.
 //!
 //! ```no_run
 //! use badgery_badgr::{BadgrConfig, MemoryTokenStore, Session};
@@ -23,9 +29,11 @@
 
 #![forbid(unsafe_code)]
 
+mod backend;
 mod http;
 mod session;
 mod token;
 
+pub use backend::BadgrBackend;
 pub use session::{BadgrConfig, Session};
 pub use token::{MemoryTokenStore, TokenStore, Tokens};

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Form, State};
+use axum::extract::{Form, Json, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -38,6 +38,13 @@ pub(crate) struct Server {
     pub(crate) refresh_grants: u32,
     pub(crate) refused_token_requests: u32,
     pub(crate) api_requests: u32,
+    /// Badge classes and assertions as Badgr's API returns them.
+    pub(crate) classes: Vec<Value>,
+    pub(crate) assertions: Vec<Value>,
+    /// The next award is stored, then answered 502, as if the answer were lost.
+    pub(crate) lose_next_award_answer: bool,
+    pub(crate) award_posts: u32,
+    base: String,
 }
 
 pub(crate) type Shared = Arc<Mutex<Server>>;
@@ -57,13 +64,28 @@ pub(crate) async fn start() -> (String, Shared) {
         refresh_grants: 0,
         refused_token_requests: 0,
         api_requests: 0,
+        classes: Vec::new(),
+        assertions: Vec::new(),
+        lose_next_award_answer: false,
+        award_posts: 0,
+        base: String::new(),
     }));
     let app = axum::Router::new()
         .route("/o/token", post(token))
         .route("/v2/users/self", get(users_self))
+        .route(
+            "/v2/issuers/{issuer}/badgeclasses",
+            get(list_classes).post(create_class),
+        )
+        .route(
+            "/v2/badgeclasses/{class}/assertions",
+            get(list_assertions).post(award),
+        )
+        .route("/v2/assertions/{assertion}", axum::routing::delete(revoke))
         .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    state.lock().unwrap().base = url.clone();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (url, state)
 }
@@ -216,4 +238,199 @@ async fn users_self(State(state): State<Shared>, headers: HeaderMap) -> Response
         "result": [{"entityType": "BadgeUser", "entityId": "N-R-gjBoT6KiTljD35CybA",
                     "emails": [{"email": USERNAME, "verified": true, "primary": true}]}]}),
     )
+}
+
+/// The v2 envelope of a success (every exchange's `result` is a list).
+fn ok(status: u16, result: Vec<Value>) -> Response {
+    answer(
+        status,
+        JSON,
+        json!({"status": {"success": true, "description": "ok"},
+        "result": result}),
+    )
+}
+
+/// A 400 with Badgr's validation errors (exchanges 21, 43).
+fn bad_request(field_errors: Value, validation_errors: Vec<&str>) -> Response {
+    answer(
+        400,
+        JSON,
+        json!({"status": {"success": false, "description": "bad request"},
+        "result": [], "fieldErrors": field_errors, "validationErrors": validation_errors}),
+    )
+}
+
+/// Exchange 51: a missing (or forbidden) object.
+fn not_found() -> Response {
+    answer(
+        404,
+        JSON,
+        json!({"status": {"success": false,
+        "description": "entity not found or insufficient privileges"}, "result": [],
+        "fieldErrors": {}, "validationErrors": []}),
+    )
+}
+
+/// Counts an API request and answers 401 or a queued 503 before the handler runs.
+fn gate(server: &mut Server, headers: &HeaderMap) -> Option<Response> {
+    server.api_requests += 1;
+    if server.fail_next > 0 {
+        server.fail_next -= 1;
+        return Some(answer(
+            503,
+            HTML,
+            Value::String("Service Unavailable".into()),
+        ));
+    }
+    (!authorised(server, headers)).then(unauthorised)
+}
+
+async fn list_classes(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let mut server = state.lock().unwrap();
+    if let Some(refused) = gate(&mut server, &headers) {
+        return refused;
+    }
+    ok(200, server.classes.clone())
+}
+
+/// Exchange 14 (and 15, 16: the image is required and must be an image data URI).
+async fn create_class(
+    State(state): State<Shared>,
+    Path(issuer): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut server = state.lock().unwrap();
+    if let Some(refused) = gate(&mut server, &headers) {
+        return refused;
+    }
+    let image_ok = body["image"].as_str().is_some_and(|i| {
+        i.starts_with("data:image/png;base64,") || i.starts_with("data:image/svg+xml;base64,")
+    });
+    if !image_ok {
+        return bad_request(json!({"image": ["Invalid image."]}), vec![]);
+    }
+    let id = format!("bc-{}", server.classes.len() + 1);
+    let mut class = body.clone();
+    class["entityType"] = json!("BadgeClass");
+    class["entityId"] = json!(id);
+    class["issuer"] = json!(issuer);
+    class["openBadgeId"] = json!(format!("{}/public/badges/{id}", server.base));
+    server.classes.push(class.clone());
+    ok(201, vec![class])
+}
+
+fn live(assertion: &Value) -> bool {
+    assertion["revoked"] != json!(true)
+}
+
+/// Exchanges 20 (awarded), 21 (a duplicate refused), 23 (no recipient).
+async fn award(
+    State(state): State<Shared>,
+    Path(class): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut server = state.lock().unwrap();
+    if let Some(refused) = gate(&mut server, &headers) {
+        return refused;
+    }
+    server.award_posts += 1;
+    if !server.classes.iter().any(|c| c["entityId"] == json!(class)) {
+        return not_found();
+    }
+    let Some(email) = body["recipient"]["identity"].as_str().map(str::to_owned) else {
+        return bad_request(json!({"recipient": ["This field is required."]}), vec![]);
+    };
+    let duplicates_allowed = body["allowDuplicateAwards"].as_bool().unwrap_or(true);
+    let held = server.assertions.iter().any(|a| {
+        a["badgeclass"] == json!(class)
+            && a["recipient"]["plaintextIdentity"] == json!(email)
+            && live(a)
+    });
+    if held && !duplicates_allowed {
+        return bad_request(
+            json!({}),
+            vec!["A previous award of this badge already exists for this recipient."],
+        );
+    }
+    let n = server.assertions.len() + 1;
+    let id = format!("as-{n}");
+    let assertion = json!({
+        "entityType": "Assertion", "entityId": id,
+        "openBadgeId": format!("{}/public/assertions/{id}", server.base),
+        "createdAt": format!("2026-12-02T05:41:{n:02}.000000Z"),
+        "badgeclass": class,
+        "image": format!("{}/media/uploads/badges/assertion-{id}.png", server.base),
+        "recipient": {"identity": "sha256$0", "hashed": true, "type": "email",
+                      "plaintextIdentity": email, "salt": "0"},
+        "issuedOn": body["issuedOn"], "narrative": body["narrative"],
+        "evidence": body["evidence"], "expires": body["expires"], "revoked": false,
+    });
+    server.assertions.push(assertion.clone());
+    if std::mem::take(&mut server.lose_next_award_answer) {
+        return answer(502, HTML, Value::String("Bad Gateway".into()));
+    }
+    ok(201, vec![assertion])
+}
+
+/// Exchanges 26, 48, 49: by exact plaintext recipient; revoked hidden unless asked.
+async fn list_assertions(
+    State(state): State<Shared>,
+    Path(class): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut server = state.lock().unwrap();
+    if let Some(refused) = gate(&mut server, &headers) {
+        return refused;
+    }
+    let include_revoked = query.get("include_revoked").map(String::as_str) == Some("true");
+    let found = server
+        .assertions
+        .iter()
+        .filter(|a| a["badgeclass"] == json!(class))
+        .filter(|a| {
+            query
+                .get("recipient")
+                .is_none_or(|r| a["recipient"]["plaintextIdentity"] == json!(r))
+        })
+        .filter(|a| include_revoked || live(a))
+        .cloned()
+        .collect();
+    ok(200, found)
+}
+
+/// Exchanges 41 (no reason), 42 (revoked), 43 (revoked again).
+async fn revoke(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut server = state.lock().unwrap();
+    if let Some(refused) = gate(&mut server, &headers) {
+        return refused;
+    }
+    let Some(reason) = body["revocation_reason"].as_str().map(str::to_owned) else {
+        return bad_request(
+            json!({"revocation_reason": ["This field is required."]}),
+            vec![],
+        );
+    };
+    let Some(assertion) = server
+        .assertions
+        .iter_mut()
+        .find(|a| a["entityId"] == json!(id))
+    else {
+        return not_found();
+    };
+    if !live(assertion) {
+        return bad_request(json!({}), vec!["Assertion is already revoked"]);
+    }
+    assertion["revoked"] = json!(true);
+    assertion["revocationReason"] = json!(reason);
+    assertion["image"] = Value::Null;
+    let revoked = assertion.clone();
+    ok(200, vec![revoked])
 }
