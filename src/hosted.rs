@@ -580,7 +580,7 @@ impl HostedIssuer {
     /// scheme that names nothing stored (or of no document at all), with a plain-text body
     /// saying so. Serving is then a few lines in any web framework:
     ///
-    /// ```ignore
+    /// ```text
     /// // axum, say: every GET under the base URL.
     /// let doc = issuer.serve(&*store, &request_url).await?;
     /// (StatusCode::from_u16(doc.status)?, [(CONTENT_TYPE, doc.content_type)], doc.body)
