@@ -53,6 +53,32 @@ impl BadgrBackend {
         format!("badgery:{}", class.slug)
     }
 
+    /// The entityId of the first-created class of this issuer tagged `tag`.
+    async fn tagged_class(&self, tag: &str) -> Result<Option<String>, Error> {
+        let classes = self
+            .session
+            .get(&format!("/v2/issuers/{}/badgeclasses", self.issuer))
+            .await?;
+        let mut tagged: Vec<&Value> = classes
+            .iter()
+            .filter(|c| {
+                c.get("tags")
+                    .and_then(Value::as_array)
+                    .is_some_and(|tags| tags.iter().any(|t| t.as_str() == Some(tag)))
+            })
+            .collect();
+        tagged.sort_by_key(|c| {
+            (
+                c["createdAt"].as_str().map(str::to_owned),
+                c["entityId"].as_str().map(str::to_owned),
+            )
+        });
+        tagged
+            .first()
+            .map(|c| entity_id(c, "finding the class"))
+            .transpose()
+    }
+
     /// The recipient's awards of Badgr class `class_id`, revoked and expired included.
     async fn awards_of(&self, class_id: &str, email: &str) -> Result<Vec<Value>, Error> {
         let mut url = url::Url::parse("http://x/").map_err(|e| Error::Rejected(e.to_string()))?;
@@ -85,23 +111,15 @@ impl BadgeBackend for BadgrBackend {
             return Ok(id.clone());
         }
         let tag = Self::slug_tag(class);
-        let existing = self
-            .session
-            .get(&format!("/v2/issuers/{}/badgeclasses", self.issuer))
-            .await?;
-        if let Some(found) = existing.iter().find(|c| {
-            c.get("tags")
-                .and_then(Value::as_array)
-                .is_some_and(|tags| tags.iter().any(|t| t.as_str() == Some(tag.as_str())))
-        }) {
-            return entity_id(found, "finding the class");
+        if let Some(found) = self.tagged_class(&tag).await? {
+            return Ok(found);
         }
         let image = format!(
             "data:{};base64,{}",
             class.image.format.media_type(),
             base64::engine::general_purpose::STANDARD.encode(&class.image.bytes)
         );
-        let mut tags = vec![tag];
+        let mut tags = vec![tag.clone()];
         if !class.issuing_component.is_empty() {
             tags.push(class.issuing_component.clone());
         }
@@ -114,18 +132,18 @@ impl BadgeBackend for BadgrBackend {
         if let Some(narrative) = &class.criteria_narrative {
             body["criteriaNarrative"] = json!(narrative);
         }
-        let created = self
-            .session
+        self.session
             .call(
                 Method::POST,
                 &format!("/v2/issuers/{}/badgeclasses", self.issuer),
                 Some(&body),
             )
             .await?;
-        created
-            .first()
-            .ok_or_else(|| Error::unavailable("creating a class: Badgr's result is empty"))
-            .and_then(|c| entity_id(c, "creating a class"))
+        // Two app servers creating the class at once both succeed (Badgr has no unique
+        // key for it): both then take the first one created, so every award goes to one.
+        self.tagged_class(&tag).await?.ok_or_else(|| {
+            Error::unavailable(format!("creating a class: Badgr does not list {tag}"))
+        })
     }
 
     async fn award(&self, request: &AwardRequest) -> Result<IssuedAssertion, Error> {

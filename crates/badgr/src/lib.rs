@@ -11,8 +11,9 @@
 //! limit.
 //!
 //! [`BadgrBackend`] is the `BadgeBackend`: a class is created once (found again by its
-//! `badgery:SLUG` tag when a creation's answer was lost; a class id set by an admin is used
-//! as is), an award is posted with `allowDuplicateAwards: false` and Badgr's "previous award
+//! `badgery:SLUG` tag when a creation's answer was lost; two app servers creating it at
+//! once both take the first created, as Badgr has no unique key for a class; a class id set
+//! by an admin is used as is), an award is posted with `allowDuplicateAwards: false` and Badgr's "previous award
 //! already exists" answer means an earlier call got through, so the award Badgr holds is
 //! adopted; a repeated award (number 2 and on) is found by counting the recipient's awards;
 //! "already revoked" means revoked.

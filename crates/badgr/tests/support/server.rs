@@ -316,6 +316,10 @@ async fn create_class(
     class["entityId"] = json!(id);
     class["issuer"] = json!(issuer);
     class["openBadgeId"] = json!(format!("{}/public/badges/{id}", server.base));
+    class["createdAt"] = json!(format!(
+        "2026-12-02T05:40:{:02}.000000Z",
+        server.classes.len() + 1
+    ));
     server.classes.push(class.clone());
     ok(201, vec![class])
 }
