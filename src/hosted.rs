@@ -646,8 +646,8 @@ impl HostedIssuer {
                 let assertion = match store.assertion(&hosted).await? {
                     Some(a) => Some(a),
                     None => match urn_uuid(&token) {
-                        Ok(urn) if token.len() == 32 => store.assertion(urn.as_str()).await?,
-                        _ => None,
+                        Some(urn) => store.assertion(urn.as_str()).await?,
+                        None => None,
                     },
                 };
                 assertion.and_then(|a| match (&a.revoked, a.baked_image) {
@@ -696,14 +696,17 @@ impl HostedIssuer {
 
 /// A `urn:uuid:` id from an assertion token's 32 hex digits, shaped as an RFC 4122 version 4
 /// UUID (the validator accepts versions 1 to 5): the token is a keyed hash, as random to
-/// anyone without the secret as a version 4 UUID is.
-fn urn_uuid(token: &str) -> Result<Url, url::ParseError> {
-    // The token is 32 lowercase hex digits (`assertion_token`).
-    let mut hex = token.as_bytes().to_vec();
+/// anyone without the secret as a version 4 UUID is. `None` for anything but 32 hex digits
+/// (a token read from a requested URL is untrusted).
+fn urn_uuid(token: &str) -> Option<Url> {
+    if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut hex = token.to_ascii_lowercase().into_bytes();
     hex[12] = b'4';
     let nibble = char::from(hex[16]).to_digit(16).unwrap_or(0) as usize;
     hex[16] = b"89ab"[nibble & 3];
-    let hex = String::from_utf8_lossy(&hex);
+    let hex = String::from_utf8(hex).ok()?;
     Url::parse(&format!(
         "urn:uuid:{}-{}-{}-{}-{}",
         &hex[0..8],
@@ -712,6 +715,7 @@ fn urn_uuid(token: &str) -> Result<Url, url::ParseError> {
         &hex[16..20],
         &hex[20..32]
     ))
+    .ok()
 }
 
 /// An optional URL from a record, `None` when absent or not a URL.
@@ -749,7 +753,7 @@ impl BadgeBackend for HostedIssuer {
         let (id, verification) = match &self.keys {
             None => (self.scheme.assertion(&token), VerificationObject::hosted()),
             Some(keys) => (
-                urn_uuid(&token).map_err(rejected)?,
+                urn_uuid(&token).ok_or_else(|| rejected("an assertion token is 32 hex digits"))?,
                 VerificationObject::signed(keys.signing.1.clone()),
             ),
         };

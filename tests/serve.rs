@@ -119,6 +119,8 @@ async fn serves_what_it_lists(issuer: HostedIssuer) {
         format!("{base}keys/k9"),
         format!("{base}badges/rust-101/extra/path"),
         format!("{base}assertions/a%2Fb"),
+        format!("{base}assertions/abc/image.png"),
+        format!("{base}assertions/0123456789abcdef0123456789abcdeg/image.png"),
         "https://elsewhere.example.org/ob/issuer".to_owned(),
         "http://lms.example.org/ob/issuer".to_owned(),
         "not a url".to_owned(),
