@@ -374,6 +374,26 @@ fn reference_bakers_read_what_we_bake_and_we_read_what_they_bake() {
 /// Everything `award_flow` writes (run with 30% injected backend failures and a restart):
 /// every assertion passes the official validator with `--strict`, and the Python reference
 /// bakery reads every baked image back to its assertion.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+}
+
+/// Runs the `award_flow` platform into `out` over a memory store, with 30 % of backend calls
+/// failing, and checks that it reported no problem.
+fn award_flow_into(
+    runtime: &tokio::runtime::Runtime,
+    out: &Path,
+    seed: u64,
+    signing: Option<badgery::model::jws::SigningKey>,
+) -> platform::Report {
+    let store = std::sync::Arc::new(badgery::backend::MemoryStore::new());
+    let report = runtime.block_on(platform::run(store, Some(out), 0.3, seed, signing));
+    assert!(report.problems.is_empty(), "{:#?}", report.problems);
+    report
+}
+
 /// Where `award_flow` wrote an assertion's baked image under `out`.
 fn written_image(out: &Path, assertion: &badgery::backend::IssuedAssertion) -> PathBuf {
     let url = url::Url::parse(assertion.image_url.as_deref().unwrap()).unwrap();
@@ -385,17 +405,8 @@ fn written_image(out: &Path, assertion: &badgery::backend::IssuedAssertion) -> P
 fn award_flow_output_passes_the_official_validator_and_the_python_bakery() {
     let oracle = oracle();
     let dir = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let report = runtime.block_on(platform::run(
-        std::sync::Arc::new(badgery::backend::MemoryStore::new()),
-        Some(dir.path()),
-        0.3,
-        11,
-        None,
-    ));
-    assert!(report.problems.is_empty(), "{:#?}", report.problems);
+    let runtime = runtime();
+    let report = award_flow_into(&runtime, dir.path(), 11, None);
     let docs = dir.path().to_str().unwrap();
     for a in &report.assertions {
         let (code, out) = oracle.validate(&["--strict", "--docs", docs, &a.id]);
@@ -435,17 +446,8 @@ fn signed_award_flow_passes_the_official_validator_and_forgeries_fail_both() {
     let dir = tempfile::tempdir().unwrap();
     let key = SigningKey::generate(Algorithm::Rs256).unwrap();
     let pem = key.to_pkcs8_pem();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let report = runtime.block_on(platform::run(
-        std::sync::Arc::new(badgery::backend::MemoryStore::new()),
-        Some(dir.path()),
-        0.3,
-        5,
-        Some(key),
-    ));
-    assert!(report.problems.is_empty(), "{:#?}", report.problems);
+    let runtime = runtime();
+    let report = award_flow_into(&runtime, dir.path(), 5, Some(key));
     let docs = dir.path().to_str().unwrap();
     let official = |token: &str, name: &str| {
         let file = dir.path().join(name);

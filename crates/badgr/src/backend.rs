@@ -81,13 +81,12 @@ impl BadgrBackend {
 
     /// The recipient's awards of Badgr class `class_id`, revoked and expired included.
     async fn awards_of(&self, class_id: &str, email: &str) -> Result<Vec<Value>, Error> {
-        let mut url = url::Url::parse("http://x/").map_err(|e| Error::Rejected(e.to_string()))?;
-        url.set_path(&format!("/v2/badgeclasses/{class_id}/assertions"));
-        url.query_pairs_mut()
+        let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("recipient", email)
             .append_pair("include_revoked", "true")
-            .append_pair("include_expired", "true");
-        let path = format!("{}?{}", url.path(), url.query().unwrap_or(""));
+            .append_pair("include_expired", "true")
+            .finish();
+        let path = format!("/v2/badgeclasses/{class_id}/assertions?{query}");
         self.session.get(&path).await
     }
 }

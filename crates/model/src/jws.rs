@@ -181,7 +181,7 @@ impl CompactJws {
             Algorithm::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
             Algorithm::Es256 => &signature::ECDSA_P256_SHA256_FIXED,
         };
-        UnparsedPublicKey::new(verification, &key.spki_der)
+        UnparsedPublicKey::new(verification, &key.der)
             .verify(self.signing_input.as_bytes(), &self.signature)
             .map_err(|_| Error::Signature {
                 message: format!(
@@ -196,8 +196,10 @@ impl CompactJws {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicKey {
     algorithm: Algorithm,
-    /// X.509 SubjectPublicKeyInfo, DER.
-    spki_der: Vec<u8>,
+    /// The PEM label the key was read with (`PUBLIC KEY` or `RSA PUBLIC KEY`).
+    label: &'static str,
+    /// X.509 SubjectPublicKeyInfo, or PKCS#1 RSAPublicKey, DER: the verifier reads both.
+    der: Vec<u8>,
 }
 
 /// DER of the rsaEncryption object identifier (1.2.840.113549.1.1.1).
@@ -234,12 +236,14 @@ impl PublicKey {
                 };
                 PublicKey {
                     algorithm,
-                    spki_der: der,
+                    label: "PUBLIC KEY",
+                    der,
                 }
             }
             "RSA PUBLIC KEY" => PublicKey {
                 algorithm: Algorithm::Rs256,
-                spki_der: der,
+                label: "RSA PUBLIC KEY",
+                der,
             },
             other => {
                 return Err(key_error(format!(
@@ -252,7 +256,7 @@ impl PublicKey {
             Algorithm::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
             Algorithm::Es256 => &signature::ECDSA_P256_SHA256_FIXED,
         };
-        signature::ParsedPublicKey::new(check, &key.spki_der)
+        signature::ParsedPublicKey::new(check, &key.der)
             .map_err(|e| key_error(format!("the key cannot be read: {e}")))?;
         Ok(key)
     }
@@ -265,17 +269,7 @@ impl PublicKey {
     /// The key as a PEM `PUBLIC KEY` (for `publicKeyPem`). A PKCS#1 key read from an
     /// `RSA PUBLIC KEY` stays in that form.
     pub fn to_pem(&self) -> String {
-        let label = if self
-            .spki_der
-            .windows(RSA_ENCRYPTION.len())
-            .any(|w| w == RSA_ENCRYPTION)
-            || self.algorithm == Algorithm::Es256
-        {
-            "PUBLIC KEY"
-        } else {
-            "RSA PUBLIC KEY"
-        };
-        pem(label, &self.spki_der)
+        pem(self.label, &self.der)
     }
 }
 
@@ -393,8 +387,9 @@ impl SigningKey {
         };
         PublicKey {
             algorithm: self.algorithm,
+            label: "PUBLIC KEY",
             // Encoding a key this library holds does not fail.
-            spki_der: spki.map(|d| d.as_ref().to_vec()).unwrap_or_default(),
+            der: spki.map(|d| d.as_ref().to_vec()).unwrap_or_default(),
         }
     }
 

@@ -222,13 +222,8 @@ fn authorised(server: &Server, headers: &HeaderMap) -> bool {
 
 async fn users_self(State(state): State<Shared>, headers: HeaderMap) -> Response {
     let mut server = state.lock().unwrap();
-    server.api_requests += 1;
-    if server.fail_next > 0 {
-        server.fail_next -= 1;
-        return answer(503, HTML, Value::String("Service Unavailable".into()));
-    }
-    if !authorised(&server, &headers) {
-        return unauthorised();
+    if let Some(refused) = gate(&mut server, &headers) {
+        return refused;
     }
     // Exchange 06, shortened to the fields a client reads.
     answer(

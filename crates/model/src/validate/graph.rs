@@ -34,7 +34,7 @@ pub fn validate(input: &Value, resolver: &dyn Resolver, options: &Options) -> Re
 /// not verify, is a [`Code::Signature`] error.
 pub fn validate_signed(token: &str, resolver: &dyn Resolver, options: &Options) -> Report {
     match crate::jws::CompactJws::parse(token) {
-        Ok(jws) => walk(&jws.payload().clone(), Some(&jws), resolver, options),
+        Ok(jws) => walk(jws.payload(), Some(&jws), resolver, options),
         Err(e) => {
             let mut report = Report::default();
             report.push(Finding {
@@ -335,12 +335,7 @@ impl Walk<'_> {
     /// prefixes and come from an allowed origin (by default, the issuer id's host and port).
     fn hosted_scope(&mut self, assertion_id: &str, issuer: &Value) {
         let issuer_id = issuer.get("id").and_then(Value::as_str).unwrap_or("");
-        let policy = match issuer.get("verification") {
-            Some(Value::String(iri)) => self.resolver.resolve(iri).ok(),
-            Some(other) => Some(other.clone()),
-            None => None,
-        };
-        let policy = policy.unwrap_or(Value::Null);
+        let policy = self.verification_policy(issuer);
         let starts_with: Vec<&str> = list(policy.get("startsWith"))
             .into_iter()
             .filter_map(Value::as_str)
@@ -350,14 +345,7 @@ impl Walk<'_> {
                 format!("assertion id does not start with any of {starts_with:?} (issuer's verification policy)"));
             return;
         }
-        let allowed: Vec<String> = match policy.get("allowedOrigins") {
-            Some(origins) => list(Some(origins))
-                .into_iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect(),
-            None => p::authority(issuer_id).into_iter().collect(),
-        };
+        let allowed = allowed_origins(&policy, issuer_id);
         if allowed.is_empty() || !issuer_id.starts_with("http") {
             self.finding(
                 Severity::Warning,
@@ -454,9 +442,6 @@ impl Walk<'_> {
             }
         }
     }
-}
-
-impl Walk<'_> {
     /// The signing key of a signed badge: owned by the issuer, served from the issuer's
     /// origins, and (for a JWS) verifying its signature.
     fn signing_key(&mut self, id: &str, creator: &str, key: &Value, issuer: &Value) {
@@ -474,16 +459,7 @@ impl Walk<'_> {
                 ),
             );
         }
-        let allowed: Vec<String> = match issuer.get("verification") {
-            Some(policy @ Value::Object(_)) if policy.get("allowedOrigins").is_some() => {
-                list(policy.get("allowedOrigins"))
-                    .into_iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            }
-            _ => p::authority(issuer_id).into_iter().collect(),
-        };
+        let allowed = allowed_origins(&self.verification_policy(issuer), issuer_id);
         let origin = p::authority(creator).unwrap_or_default();
         if !allowed.contains(&origin) {
             self.finding(Severity::Error, id, path, Code::KeyOwnership,
@@ -505,6 +481,27 @@ impl Walk<'_> {
                 format!("{message} (key {creator})"),
             );
         }
+    }
+    /// The issuer's verification policy: embedded, or resolved from its IRI (`Null` if none).
+    fn verification_policy(&self, issuer: &Value) -> Value {
+        match issuer.get("verification") {
+            Some(Value::String(iri)) => self.resolver.resolve(iri).unwrap_or(Value::Null),
+            Some(other) => other.clone(),
+            None => Value::Null,
+        }
+    }
+}
+
+/// The origins (host and port) the issuer's documents may come from: its policy's
+/// `allowedOrigins`, by default the issuer id's own.
+fn allowed_origins(policy: &Value, issuer_id: &str) -> Vec<String> {
+    match policy.get("allowedOrigins") {
+        Some(origins) => list(Some(origins))
+            .into_iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        None => p::authority(issuer_id).into_iter().collect(),
     }
 }
 
