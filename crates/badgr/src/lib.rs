@@ -1,14 +1,14 @@
 //! A Badgery backend for Badgr and Canvas Credentials, over the Badgr v2 API, built against
 //! the behaviour of the real server (`badgr-server` v3.14.1, recorded exchange by exchange).
 //!
-//! This version holds the client's session: OAuth2 password-grant tokens kept through a
-//! [`TokenStore`] the host implements (so a restart or a second app server reuses them),
-//! refreshed before they expire and after a 401, with Badgr's rotation (after a refresh the
-//! old access and refresh tokens are dead) and its login back-off respected: any failed
-//! token request makes Badgr answer 429 to every login for a while, even with the right
-//! password, so the client waits it out and reports the call as deferred (a transient
-//! error) instead of hammering the token endpoint. Every response body is read with a size
-//! limit.
+//! [`Session`] holds the login: OAuth2 password-grant tokens kept through a [`TokenStore`]
+//! the host implements, so that a restart or a second app server reuses them (tested with
+//! two sessions over one token store, in one process), refreshed before they expire and
+//! after a 401, with Badgr's rotation (after a refresh the old access and refresh tokens are
+//! dead). Badgr's login back-off is respected: any failed token request makes Badgr answer
+//! 429 to every login for a while, even with the right password, so the session waits it out
+//! and reports the call as deferred (a transient error) instead of hammering the token
+//! endpoint. Every response body is read with a size limit.
 //!
 //! [`BadgrBackend`] is the `BadgeBackend`: a class is created once (found again by its
 //! `badgery:SLUG` tag when a creation's answer was lost; two app servers creating it at
