@@ -2,32 +2,40 @@
 //! in a durable store.
 //!
 //! ```text
-//! cargo run --example issue -- --store URL --rules RULES.toml [--base-url URL] EVENTS.jsonl
+//! cargo run --example issue -- --store URL --rules RULES.toml [--backend hosted|badgr]
+//!                              [--base-url URL] EVENTS.jsonl
 //! cargo run --example issue -- --store URL --list
 //! ```
 //!
 //! The first form handles every event of EVENTS.jsonl (one JSON event per line, the `replay`
-//! example's format) through the engine and the hosted issuer, then retries what is pending
+//! example's format) through the engine and the backend, then retries what is pending
 //! until nothing is due. Exit status 0 when every award decided is issued, 1 when some failed
 //! for good or are still pending (listed on stderr), 2 on bad input (file, line and problem on
 //! stderr, nothing issued).
 //!
 //! - `--store URL`: `sqlite:PATH` (created if missing), `memory` or `postgres://…`.
+//! - `--backend hosted` (the default) issues through the hosted issuer; `--backend badgr`
+//!   through Badgr or Canvas Credentials, with the server and account from the environment:
+//!   `BADGR_URL` (the API's base URL), `BADGR_USERNAME`, `BADGR_PASSWORD`, `BADGR_ISSUER`
+//!   (the issuer's entityId); `BADGR_TOKEN_FILE`, when set, keeps the login's tokens in that
+//!   file, shared by every run and process given it. Classes are created in Badgr on their
+//!   first award, and `--list` shows Badgr's assertion URLs.
 //! - A class the rules name but the store lacks is created with its slug as name and the
 //!   default image `examples/images/course-default.png`.
 //! - The issuer is the example platform's; `--base-url` (default
 //!   `https://badges.example.org/`) roots the documents. A learner's email is
 //!   `LEARNER@learners.example.org` (`--email-domain` changes the domain).
-//! - `--backend-failure-rate R` and `--seed S` inject transient backend failures as in
-//!   `award_flow` (half before the call, half with the response lost).
+//! - `--backend-failure-rate R` and `--seed S` inject transient backend failures into either
+//!   backend as in `award_flow` (half before the call, half with the response lost after the
+//!   backend acted).
 //! - `--list` prints every issued award, one JSON line each, in key order:
 //!   `{"learner":…,"badge":…,"sequence":…,"assertion":URL}`.
 //!
 //! Killed at any point (SIGKILL) and run again with the same arguments, it finishes the work
 //! and issues nothing twice: it re-reads EVENTS.jsonl to rebuild each learner's progress (the
 //! store's claims make the replayed decisions no-ops) and takes over the awards the killed run
-//! held once their leases end. Backend calls time out after 1 s, so such a lease ends 4 s
-//! after it was taken.
+//! held once their leases end. Backend calls (and each Badgr request) time out after 1 s, so
+//! such a lease ends 4 s after it was taken.
 //!
 //! Assertion ids are keyed with the secret in the environment variable `BADGERY_ID_SECRET`
 //! (at least 16 bytes), else with this example's built-in one: a platform keeps its own.
@@ -36,7 +44,8 @@
 //! the calls across crashes (an injected lost response returns none).
 
 #[path = "award_flow/platform.rs"]
-#[allow(dead_code)] // The worker uses the example platform's issuer and store opening only.
+#[allow(dead_code)]
+// The worker uses the example platform's issuer, backends and store opening only.
 mod platform;
 
 use std::io::Write;
@@ -54,8 +63,9 @@ use badgery::{
     AutoClasses, CourseInfo, Directory, Engine, IdSecret, RetryPolicy, UrlScheme, async_trait,
 };
 
-const USAGE: &str = "usage: issue --store URL --rules RULES.toml [--base-url URL] \
-                     [--email-domain DOMAIN] [--backend-failure-rate R] [--seed S] EVENTS.jsonl\n       \
+const USAGE: &str = "usage: issue --store URL --rules RULES.toml [--backend hosted|badgr] \
+                     [--base-url URL] [--email-domain DOMAIN] [--backend-failure-rate R] \
+                     [--seed S] EVENTS.jsonl\n       \
                      issue --store URL --list";
 
 /// The largest rule set or event log read; a larger file, a device or a FIFO is refused before
@@ -79,6 +89,7 @@ struct Args {
     failure_rate: f64,
     seed: u64,
     list: bool,
+    badgr: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -91,6 +102,7 @@ fn parse_args() -> Result<Args, String> {
         failure_rate: 0.0,
         seed: 1,
         list: false,
+        badgr: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -98,6 +110,7 @@ fn parse_args() -> Result<Args, String> {
         match arg.as_str() {
             "--store" => args.store = Some(value()?),
             "--rules" => args.rules = Some(PathBuf::from(value()?)),
+            "--backend" => args.badgr = platform::is_badgr(&value()?)?,
             "--base-url" => args.base_url = value()?,
             "--email-domain" => args.email_domain = value()?,
             "--backend-failure-rate" => args.failure_rate = platform::failure_rate(&value()?)?,
@@ -264,8 +277,12 @@ fn backend(args: &Args) -> Result<Arc<dyn BadgeBackend>, Stop> {
     .map_err(|e| Stop::BadInput(format!("BADGERY_ID_SECRET: {e}")))?;
     let scheme = UrlScheme::new(&args.base_url)
         .map_err(|e| Stop::BadInput(format!("--base-url {}: {e}", args.base_url)))?;
-    let issuer = platform::issuer_at(scheme, secret);
-    let flaky = FlakyBackend::new(issuer, args.failure_rate, args.seed);
+    let inner: Arc<dyn BadgeBackend> = if args.badgr {
+        Arc::new(platform::badgr_from_env(BACKEND_TIMEOUT).map_err(Stop::BadInput)?)
+    } else {
+        Arc::new(platform::issuer_at(scheme, secret))
+    };
+    let flaky = FlakyBackend::new(inner, args.failure_rate, args.seed);
     let Some(log) = std::env::var_os("BADGERY_ISSUE_CALL_LOG") else {
         return Ok(Arc::new(flaky));
     };

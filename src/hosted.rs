@@ -19,9 +19,9 @@ use std::sync::Arc;
 
 use badgery_model::jws::{PublicKey, SigningKey};
 use badgery_model::{
-    Assertion, BadgeClass, Criteria, CryptographicKey, Evidence, IdOr, IdentityObject,
-    IdentityType, OneOrMany, Profile, RevocationList, RevokedAssertion, RevokedEntry,
-    VerificationObject,
+    AlignmentObject, Assertion, BadgeClass, Criteria, CryptographicKey, Evidence, IdOr,
+    IdentityObject, IdentityType, OneOrMany, Profile, RevocationList, RevokedAssertion,
+    RevokedEntry, VerificationObject,
 };
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
@@ -503,12 +503,22 @@ impl HostedIssuer {
             criteria,
             self.scheme.issuer(),
         );
+        let mut doc = class.alignments.iter().fold(doc, |doc, a| {
+            // Checked when the class entered the store: an http(s) URL.
+            let Ok(url) = a.target_url.parse() else {
+                return doc;
+            };
+            let mut alignment = AlignmentObject::new(a.target_name.clone(), url);
+            alignment.target_description = a.target_description.clone();
+            alignment.target_framework = a.target_framework.clone();
+            alignment.target_code = a.target_code.clone();
+            doc.with_alignment(alignment)
+        });
         // The issuing component travels as a tag, as the Open edX redesign proposes.
-        if class.issuing_component.is_empty() {
-            doc
-        } else {
-            doc.with_tags([class.issuing_component.clone()])
+        if !class.issuing_component.is_empty() {
+            doc = doc.with_tags([class.issuing_component.clone()]);
         }
+        doc
     }
 
     /// Every document the host must serve for an issued (or revoked) assertion: the assertion

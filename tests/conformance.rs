@@ -389,7 +389,13 @@ fn award_flow_into(
     signing: Option<badgery::model::jws::SigningKey>,
 ) -> platform::Report {
     let store = std::sync::Arc::new(badgery::backend::MemoryStore::new());
-    let report = runtime.block_on(platform::run(store, Some(out), 0.3, seed, signing));
+    let report = runtime.block_on(platform::run(
+        store,
+        Some(out),
+        0.3,
+        seed,
+        platform::Issuing::Hosted(signing),
+    ));
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
     report
 }

@@ -398,7 +398,14 @@ async fn concurrent_events_for_one_learner_never_double_award() {
 /// same awards as without failures.
 #[tokio::test]
 async fn fault_injection_and_restart_lose_and_duplicate_nothing() {
-    let clean = platform::run(Arc::new(MemoryStore::new()), None, 0.0, 1, None).await;
+    let clean = platform::run(
+        Arc::new(MemoryStore::new()),
+        None,
+        0.0,
+        1,
+        platform::Issuing::Hosted(None),
+    )
+    .await;
     assert!(clean.problems.is_empty(), "{:#?}", clean.problems);
     let table = |r: &platform::Report| {
         r.rows
@@ -416,7 +423,14 @@ async fn fault_injection_and_restart_lose_and_duplicate_nothing() {
     let mut lost_responses = 0;
     for rate in [0.1, 0.2, 0.3, 0.4, 0.5] {
         for seed in 1..=4 {
-            let report = platform::run(Arc::new(MemoryStore::new()), None, rate, seed, None).await;
+            let report = platform::run(
+                Arc::new(MemoryStore::new()),
+                None,
+                rate,
+                seed,
+                platform::Issuing::Hosted(None),
+            )
+            .await;
             assert!(
                 report.problems.is_empty(),
                 "rate {rate} seed {seed}: {:#?}",

@@ -2,7 +2,8 @@
 //! out.
 //!
 //! ```text
-//! cargo run --example award_flow -- [--out DIR] [--store URL] [--backend-failure-rate R] [--seed S]
+//! cargo run --example award_flow -- [--out DIR] [--store URL] [--backend hosted|badgr]
+//!                                    [--backend-failure-rate R] [--seed S]
 //!                                    [--signed [--key FILE.pem]]
 //! ```
 //!
@@ -22,6 +23,14 @@
 //! `DIR/signing-key.pem`, generated on the first run (readable by its owner only); the key
 //! and revocation list documents are written with the others, and every check covers the
 //! signatures.
+//!
+//! With `--backend badgr` the awards go to Badgr or Canvas Credentials instead of the hosted
+//! issuer: the server and account come from the environment, `BADGR_URL` (the API's base
+//! URL), `BADGR_USERNAME`, `BADGR_PASSWORD` and `BADGR_ISSUER` (the issuer's entityId), and
+//! `BADGR_TOKEN_FILE` when set keeps the login's tokens between runs. Classes are created in
+//! Badgr on their first award; the table shows Badgr's assertion URLs (Badgr serves the
+//! documents and baked images), and the last lines count the API and token requests sent.
+//! `--signed` is for the hosted issuer only.
 
 mod platform;
 
@@ -35,9 +44,14 @@ struct Args {
     seed: u64,
     signed: bool,
     key: Option<PathBuf>,
+    badgr: bool,
 }
 
-const USAGE: &str = "usage: award_flow [--out DIR] [--store URL] [--backend-failure-rate R] [--seed S] [--signed [--key FILE.pem]]";
+const USAGE: &str = "usage: award_flow [--out DIR] [--store URL] [--backend hosted|badgr] \
+                     [--backend-failure-rate R] [--seed S] [--signed [--key FILE.pem]]";
+
+/// How long one Badgr request may take.
+const BADGR_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -47,6 +61,7 @@ fn parse_args() -> Result<Args, String> {
         seed: 1,
         signed: false,
         key: None,
+        badgr: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -54,6 +69,7 @@ fn parse_args() -> Result<Args, String> {
         match arg.as_str() {
             "--out" => args.out = PathBuf::from(value()?),
             "--store" => args.store = Some(value()?),
+            "--backend" => args.badgr = platform::is_badgr(&value()?)?,
             "--backend-failure-rate" => args.failure_rate = platform::failure_rate(&value()?)?,
             "--seed" => args.seed = platform::seed(&value()?)?,
             "--signed" => args.signed = true,
@@ -63,6 +79,11 @@ fn parse_args() -> Result<Args, String> {
     }
     if args.key.is_some() && !args.signed {
         return Err(format!("--key is the signing key of --signed\n{USAGE}"));
+    }
+    if args.signed && args.badgr {
+        return Err(format!(
+            "--signed signs the hosted issuer's assertions; Badgr issues its own\n{USAGE}"
+        ));
     }
     Ok(args)
 }
@@ -100,27 +121,31 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let signing = if args.signed {
-        let key = match &args.key {
+    let issuing = if args.badgr {
+        platform::badgr_from_env(BADGR_TIMEOUT)
+            .map(|badgr| platform::Issuing::Badgr(std::sync::Arc::new(badgr)))
+    } else if args.signed {
+        match &args.key {
             Some(path) => platform::read_signing_key(path),
             None => platform::signing_key_in(&args.out),
-        };
-        match key {
-            Ok(key) => Some(key),
-            Err(message) => {
-                eprintln!("{message}");
-                return ExitCode::from(2);
-            }
         }
+        .map(|key| platform::Issuing::Hosted(Some(key)))
     } else {
-        None
+        Ok(platform::Issuing::Hosted(None))
+    };
+    let issuing = match issuing {
+        Ok(issuing) => issuing,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
     };
     let report = runtime.block_on(platform::run(
         store,
         Some(&args.out),
         args.failure_rate,
         args.seed,
-        signing,
+        issuing,
     ));
 
     let widths = [8, 52, 18];
@@ -160,19 +185,28 @@ fn main() -> ExitCode {
         report.lost_responses,
         report.restarts
     );
-    println!(
-        "documents and baked images written under {}; awards kept in {url}",
-        args.out.display()
-    );
+    match report.badgr_requests {
+        Some((api, tokens)) => println!(
+            "Badgr serves the documents and baked images; API requests: {api}, token requests: {tokens}; awards kept in {url}"
+        ),
+        None => println!(
+            "documents and baked images written under {}; awards kept in {url}",
+            args.out.display()
+        ),
+    }
     if report.problems.is_empty() && report.assertions.len() == report.expected {
-        let signatures = if args.signed {
-            " and its signature verifies"
+        if args.badgr {
+            println!("every expected award issued exactly once, each a Badgr assertion");
         } else {
-            ""
-        };
-        println!(
-            "every expected award issued exactly once; every baked image unbakes; every assertion validates{signatures}"
-        );
+            let signatures = if args.signed {
+                " and its signature verifies"
+            } else {
+                ""
+            };
+            println!(
+                "every expected award issued exactly once; every baked image unbakes; every assertion validates{signatures}"
+            );
+        }
         ExitCode::SUCCESS
     } else {
         for problem in &report.problems {

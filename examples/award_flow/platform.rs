@@ -1,15 +1,16 @@
 //! A small learning platform played end to end: an issuer, badge classes with images, a rule
 //! set covering every rule kind, a scripted stream of learner events, issuing through the
-//! hosted issuer with the store given, optionally through a backend that fails a share of
-//! calls and an engine restarted midway. Shared by `examples/award_flow` and the tests.
+//! hosted issuer or Badgr with the store given, optionally through a backend that fails a
+//! share of calls and an engine restarted midway. Shared by `examples/award_flow`,
+//! `examples/issue` and the tests.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use badgery::backend::{
-    AssertionFilter, AwardState, BadgeClassRecord, BadgeStore, ClassImage, Expiry, ImageFormat,
-    IssuedAssertion, MemoryStore,
+    Alignment, AssertionFilter, AwardState, BadgeBackend, BadgeClassRecord, BadgeStore, ClassImage,
+    Error as BackendError, Expiry, ImageFormat, IssuedAssertion, MemoryStore,
 };
 use badgery::fault::FlakyBackend;
 use badgery::model::jws::SigningKey;
@@ -20,6 +21,7 @@ use badgery::{
     AutoClasses, CourseInfo, Engine, HostedIssuer, IdSecret, IssuerProfile, RetryPolicy,
     StaticDirectory, UrlScheme,
 };
+use badgery_badgr::{BadgrBackend, BadgrConfig, MemoryTokenStore, Session, TokenStore, Tokens};
 use chrono::{Duration, TimeZone, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -129,7 +131,14 @@ pub(crate) fn classes() -> Vec<BadgeClassRecord> {
             png(include_bytes!("../images/rust.png")),
         )
         .for_course(RUST, None)
-        .with_criteria_url("https://lms.example.org/courses/rust/about"),
+        .with_criteria_url("https://lms.example.org/courses/rust/about")
+        .with_alignment(
+            Alignment::new(
+                "Understanding ownership",
+                "https://doc.rust-lang.org/book/ch04-00-understanding-ownership.html",
+            )
+            .in_framework("The Rust Programming Language", "ch04"),
+        ),
         BadgeClassRecord::new(
             "python",
             "Python",
@@ -301,6 +310,8 @@ pub(crate) struct Report {
     pub(crate) lost_responses: u64,
     pub(crate) restarts: u32,
     pub(crate) assertions: Vec<IssuedAssertion>,
+    /// Through Badgr: the API requests and the token requests its session sent.
+    pub(crate) badgr_requests: Option<(u64, u64)>,
 }
 
 /// The awards the rules decide for the scripted events, with the rule that fired.
@@ -337,6 +348,98 @@ pub(crate) fn seed(text: &str) -> Result<u64, String> {
         .map_err(|_| format!("--seed {text:?}: expected a whole number"))
 }
 
+/// Where the platform's awards go (`--backend`).
+#[derive(Debug)]
+pub(crate) enum Issuing {
+    /// The platform's own hosted issuer, signing its assertions with the key when one is
+    /// given.
+    Hosted(Option<SigningKey>),
+    /// Badgr or Canvas Credentials, which host the documents and baked images.
+    Badgr(Arc<BadgrBackend>),
+}
+
+/// The value of `--backend`: `hosted` or `badgr`; true for Badgr.
+pub(crate) fn is_badgr(text: &str) -> Result<bool, String> {
+    match text {
+        "hosted" => Ok(false),
+        "badgr" => Ok(true),
+        other => Err(format!("--backend {other:?}: expected hosted or badgr")),
+    }
+}
+
+/// The Badgr backend of `--backend badgr`: the server and account from `BADGR_URL`,
+/// `BADGR_USERNAME`, `BADGR_PASSWORD` and `BADGR_ISSUER` (the issuer's entityId), HTTP
+/// requests limited to `timeout`. Tokens are kept in the file `BADGR_TOKEN_FILE` when it is
+/// set (so that runs and processes share one login), else in memory.
+pub(crate) fn badgr_from_env(timeout: std::time::Duration) -> Result<BadgrBackend, String> {
+    let var = |name: &str| {
+        std::env::var(name).map_err(|_| {
+            format!(
+                "--backend badgr needs {name} in the environment \
+                 (BADGR_URL, BADGR_USERNAME, BADGR_PASSWORD, BADGR_ISSUER)"
+            )
+        })
+    };
+    let mut config = BadgrConfig::new(
+        &var("BADGR_URL")?,
+        var("BADGR_USERNAME")?,
+        var("BADGR_PASSWORD")?,
+    )
+    .map_err(|e| format!("BADGR_URL: {e}"))?;
+    config.timeout = timeout;
+    let tokens: Arc<dyn TokenStore> = match std::env::var_os("BADGR_TOKEN_FILE") {
+        Some(path) => Arc::new(FileTokenStore(PathBuf::from(path))),
+        None => Arc::new(MemoryTokenStore::default()),
+    };
+    let session = Session::new(config, tokens).map_err(|e| format!("Badgr: {e}"))?;
+    Ok(BadgrBackend::new(session, var("BADGR_ISSUER")?))
+}
+
+/// Badgr tokens kept in a file, readable by its owner only and replaced whole (written
+/// beside it, then renamed over it): how the examples share one login between runs and
+/// processes, as a host would in its database.
+#[derive(Debug)]
+pub(crate) struct FileTokenStore(pub(crate) PathBuf);
+
+#[badgery::async_trait]
+impl TokenStore for FileTokenStore {
+    async fn load(&self) -> Result<Option<Tokens>, BackendError> {
+        let doing = || format!("reading Badgr tokens from {}", self.0.display());
+        match std::fs::read(&self.0) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| BackendError::storage(doing(), e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(BackendError::storage(doing(), e)),
+        }
+    }
+
+    async fn save(&self, tokens: Option<&Tokens>) -> Result<(), BackendError> {
+        let doing = || format!("keeping Badgr tokens in {}", self.0.display());
+        let Some(tokens) = tokens else {
+            return match std::fs::remove_file(&self.0) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(BackendError::storage(doing(), e))
+                }
+                _ => Ok(()),
+            };
+        };
+        let dir = match self.0.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        // A new temporary file is readable by its owner only.
+        let mut file =
+            tempfile::NamedTempFile::new_in(dir).map_err(|e| BackendError::storage(doing(), e))?;
+        std::io::Write::write_all(&mut file, &serde_json::to_vec(tokens).unwrap_or_default())
+            .and_then(|()| file.as_file().sync_all())
+            .map_err(|e| BackendError::storage(doing(), e))?;
+        file.persist(&self.0)
+            .map(drop)
+            .map_err(|e| BackendError::storage(doing(), e.error))
+    }
+}
+
 /// The store a `--store` URL names: `memory`, `sqlite:PATH` or `postgres://…`.
 pub(crate) async fn open_store(url: &str) -> Result<Arc<dyn BadgeStore>, String> {
     if url == "memory" {
@@ -360,18 +463,18 @@ pub(crate) async fn open_store(url: &str) -> Result<Arc<dyn BadgeStore>, String>
     Ok(Arc::new(store))
 }
 
-/// Plays the platform: issues everything, with `failure_rate` of backend calls failing and one
-/// engine restart midway when it is above zero. Writes every served document and baked image
-/// under `out` when given, and checks everything: each expected award issued exactly once,
-/// each baked image unbaking to its assertion, each assertion valid.
-/// Runs the platform's events through the engine over `store`; with `signing`, the issuer
-/// signs its assertions with that key (published as key `1`).
+/// Plays the platform: runs its events through the engine over `store`, issuing as `issuing`
+/// says (a signing hosted issuer publishes its key as key `1`), with `failure_rate` of backend
+/// calls failing and one engine restart midway when it is above zero. Checks each expected
+/// award issued exactly once; for the hosted issuer, also writes every served document and
+/// baked image under `out` when given and checks each baked image unbaking to its assertion
+/// and each assertion valid.
 pub(crate) async fn run(
     store: Arc<dyn BadgeStore>,
     out: Option<&Path>,
     failure_rate: f64,
     seed: u64,
-    signing: Option<SigningKey>,
+    issuing: Issuing,
 ) -> Report {
     let rules = RuleSet::from_toml(RULES).expect("the rules are valid");
     let secret = match id_secret(out) {
@@ -385,10 +488,20 @@ pub(crate) async fn run(
     };
     let directory = Arc::new(directory(&secret));
     let mut issuer = issuer(secret);
-    if let Some(key) = signing {
-        issuer = issuer.signing_with("1", key).expect("a key name");
-    }
-    let backend = Arc::new(FlakyBackend::new(issuer.clone(), failure_rate, seed));
+    let badgr = match issuing {
+        Issuing::Hosted(signing) => {
+            if let Some(key) = signing {
+                issuer = issuer.signing_with("1", key).expect("a key name");
+            }
+            None
+        }
+        Issuing::Badgr(badgr) => Some(badgr),
+    };
+    let inner: Arc<dyn BadgeBackend> = match &badgr {
+        Some(badgr) => badgr.clone(),
+        None => Arc::new(issuer.clone()),
+    };
+    let backend = Arc::new(FlakyBackend::new(inner, failure_rate, seed));
     // A simulated clock: a minute passes per event; retries wait for the clock to move on.
     let clock = Arc::new(Mutex::new(
         Utc.with_ymd_and_hms(2026, 6, 3, 0, 0, 0)
@@ -460,6 +573,10 @@ pub(crate) async fn run(
             break;
         }
         tick(Duration::minutes(11));
+        if badgr.is_some() {
+            // Badgr's login back-off is in real time.
+            futures_timer::Delay::new(std::time::Duration::from_millis(20)).await;
+        }
         if let Err(e) = engine.retry_pending().await {
             problems.push(format!("retrying: {e}"));
         }
@@ -504,21 +621,25 @@ pub(crate) async fn run(
             ));
         }
     }
-    let classes = store.classes().await.unwrap_or_default();
-    let revoked = match store.revoked_assertions().await {
-        Ok(revoked) => revoked,
-        Err(e) => {
-            problems.push(format!("listing the revoked assertions: {e}"));
-            Vec::new()
-        }
-    };
-    problems.extend(check_documents(
-        &issuer,
-        &assertions,
-        &revoked,
-        &classes,
-        out,
-    ));
+    if badgr.is_some() {
+        problems.extend(check_badgr(&assertions));
+    } else {
+        let classes = store.classes().await.unwrap_or_default();
+        let revoked = match store.revoked_assertions().await {
+            Ok(revoked) => revoked,
+            Err(e) => {
+                problems.push(format!("listing the revoked assertions: {e}"));
+                Vec::new()
+            }
+        };
+        problems.extend(check_documents(
+            &issuer,
+            &assertions,
+            &revoked,
+            &classes,
+            out,
+        ));
+    }
 
     let stats = backend.stats();
     let mut rows: Vec<Row> = assertions
@@ -544,7 +665,30 @@ pub(crate) async fn run(
         lost_responses: stats.lost_responses,
         restarts,
         assertions,
+        badgr_requests: badgr.map(|b| (b.session().api_requests(), b.session().token_requests())),
     }
+}
+
+/// Checks what Badgr returned: each assertion is Badgr's, at its `openBadgeId` URL, with its
+/// `entityId` kept (Badgr serves the documents and baked images itself).
+fn check_badgr(assertions: &[IssuedAssertion]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for a in assertions {
+        let open_badge_id = a.data.get("openBadgeId").and_then(|v| v.as_str());
+        let entity = a.data.get("entityId").and_then(|v| v.as_str());
+        let is_url = url::Url::parse(&a.id).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        if a.backend != "badgr"
+            || !is_url
+            || open_badge_id != Some(a.id.as_str())
+            || entity.is_none()
+        {
+            problems.push(format!(
+                "{:?}: not a Badgr assertion (id {}, data {})",
+                a.key, a.id, a.data
+            ));
+        }
+    }
+    problems
 }
 
 /// Writes what the host serves (when `out` is given) and checks it: every baked image unbakes

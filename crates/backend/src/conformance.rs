@@ -18,8 +18,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use crate::error::Error;
 use crate::traits::BadgeStore;
 use crate::types::{
-    AssertionFilter, AwardKey, AwardState, BadgeClassRecord, Claim, ClassImage, ImageFormat,
-    IssuedAssertion, PendingAward, Recipient,
+    Alignment, AssertionFilter, AwardKey, AwardState, BadgeClassRecord, Claim, ClassImage,
+    ImageFormat, IssuedAssertion, PendingAward, Recipient,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -111,12 +111,32 @@ async fn classes<S: BadgeStore>(store: &S) {
         !fresh && existing == created,
         "get_or_create_class must never alter an existing class"
     );
-    let verified = class("a-verified").for_course("course-v1:O+A+1", Some("verified"));
+    let verified = class("a-verified")
+        .for_course("course-v1:O+A+1", Some("verified"))
+        .with_alignment(
+            Alignment::new("Systems programming", "https://example.org/framework/sp")
+                .in_framework("Example framework", "SP.1"),
+        )
+        .with_alignment(Alignment::new("Testing", "https://example.org/framework/t"));
     let any = class("a-any").for_course("course-v1:O+A+1", None);
     store
         .get_or_create_class(verified.clone())
         .await
         .expect("course class");
+    assert_eq!(
+        store.class("a-verified").await.expect("read a class"),
+        Some(verified.clone()),
+        "a class reads back as it was stored, alignments and all"
+    );
+    let mut unaligned = class("a-bad-alignment");
+    unaligned.alignments = vec![Alignment::new("X", "javascript:alert(1)")];
+    assert!(
+        matches!(
+            store.get_or_create_class(unaligned).await,
+            Err(Error::Rejected(_))
+        ),
+        "an alignment to a non-http(s) URL is refused"
+    );
     store
         .get_or_create_class(any.clone())
         .await

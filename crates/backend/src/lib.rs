@@ -36,7 +36,7 @@ pub use error::{Cause, Error};
 pub use memory::MemoryStore;
 pub use traits::{AssertionRepository, AwardLedger, BadgeBackend, BadgeStore, ClassCatalog};
 pub use types::{
-    AssertionFilter, AwardKey, AwardRequest, AwardState, BadgeClassRecord, Claim, ClassImage,
-    CourseFilter, EvidenceItem, Expiry, ImageFormat, IssuedAssertion, PendingAward, Recipient,
-    check_identifier, check_slug,
+    Alignment, AssertionFilter, AwardKey, AwardRequest, AwardState, BadgeClassRecord, Claim,
+    ClassImage, CourseFilter, EvidenceItem, Expiry, ImageFormat, IssuedAssertion, PendingAward,
+    Recipient, check_identifier, check_slug,
 };

@@ -149,6 +149,9 @@ pub struct BadgeClassRecord {
     pub image: ClassImage,
     /// When awards expire.
     pub expiry: Option<Expiry>,
+    /// The educational frameworks or standards the class aligns to.
+    #[serde(default)]
+    pub alignments: Vec<Alignment>,
     /// The backend's id for the class, once it has one.
     pub backend_id: Option<String>,
 }
@@ -165,6 +168,9 @@ impl BadgeClassRecord {
         }
         if let Some(mode) = &self.mode {
             check_identifier("enrollment mode", mode)?;
+        }
+        for alignment in &self.alignments {
+            alignment.check()?;
         }
         Ok(())
     }
@@ -188,6 +194,7 @@ impl BadgeClassRecord {
             criteria_narrative: Some(criteria_narrative.into()),
             image,
             expiry: None,
+            alignments: Vec::new(),
             backend_id: None,
         }
     }
@@ -216,6 +223,80 @@ impl BadgeClassRecord {
     pub fn with_expiry(mut self, expiry: Expiry) -> Self {
         self.expiry = Some(expiry);
         self
+    }
+
+    /// Adds an alignment to a framework or standard.
+    pub fn with_alignment(mut self, alignment: Alignment) -> Self {
+        self.alignments.push(alignment);
+        self
+    }
+}
+
+/// An alignment of a badge class to a node of an educational framework or standard (Open
+/// Badges' `AlignmentObject`, Badgr's `alignments`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Alignment {
+    /// The node's name.
+    pub target_name: String,
+    /// The node's URL (http or https).
+    pub target_url: String,
+    /// A description of the node.
+    pub target_description: Option<String>,
+    /// The framework the node belongs to.
+    pub target_framework: Option<String>,
+    /// The node's code within the framework.
+    pub target_code: Option<String>,
+}
+
+impl Alignment {
+    /// An alignment to the node `target_name` at `target_url`.
+    pub fn new(target_name: impl Into<String>, target_url: impl Into<String>) -> Self {
+        Alignment {
+            target_name: target_name.into(),
+            target_url: target_url.into(),
+            target_description: None,
+            target_framework: None,
+            target_code: None,
+        }
+    }
+
+    /// Sets the framework and the node's code in it.
+    pub fn in_framework(mut self, framework: impl Into<String>, code: impl Into<String>) -> Self {
+        self.target_framework = Some(framework.into());
+        self.target_code = Some(code.into());
+        self
+    }
+
+    /// Checks that the alignment names its node and points at it over http(s).
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] saying which is wrong.
+    pub fn check(&self) -> Result<(), Error> {
+        if self.target_name.trim().is_empty() {
+            return Err(Error::Rejected(format!(
+                "alignment to {:?} has no target name",
+                self.target_url
+            )));
+        }
+        let scheme_ok = ["http://", "https://"].iter().any(|scheme| {
+            self.target_url
+                .get(..scheme.len())
+                .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+                && self.target_url.len() > scheme.len()
+        });
+        if !scheme_ok
+            || self
+                .target_url
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(Error::Rejected(format!(
+                "alignment {:?}: target URL {:?} is not an http(s) URL",
+                self.target_name, self.target_url
+            )));
+        }
+        Ok(())
     }
 }
 

@@ -131,6 +131,29 @@ impl BadgeBackend for BadgrBackend {
         if let Some(narrative) = &class.criteria_narrative {
             body["criteriaNarrative"] = json!(narrative);
         }
+        if !class.alignments.is_empty() {
+            body["alignments"] = class
+                .alignments
+                .iter()
+                .map(|a| {
+                    let mut item = json!({"targetName": a.target_name, "targetUrl": a.target_url});
+                    for (field, value) in [
+                        ("targetDescription", &a.target_description),
+                        ("targetFramework", &a.target_framework),
+                        ("targetCode", &a.target_code),
+                    ] {
+                        if let Some(value) = value {
+                            item[field] = json!(value);
+                        }
+                    }
+                    item
+                })
+                .collect();
+        }
+        if let Some(Expiry::AfterDays(days)) = class.expiry {
+            // Shown in Badgr's interface; Badgr does not apply it to awards (see `award`).
+            body["expires"] = json!({"amount": days, "duration": "days"});
+        }
         self.session
             .call(
                 Method::POST,

@@ -88,6 +88,7 @@ pub struct Session {
     store: Arc<dyn TokenStore>,
     state: tokio::sync::Mutex<State>,
     token_requests: AtomicU64,
+    api_requests: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -118,12 +119,19 @@ impl Session {
             store,
             state: tokio::sync::Mutex::default(),
             token_requests: AtomicU64::new(0),
+            api_requests: AtomicU64::new(0),
         })
     }
 
     /// How many requests this session has made to the token endpoint.
     pub fn token_requests(&self) -> u64 {
         self.token_requests.load(Ordering::Relaxed)
+    }
+
+    /// How many API requests (not counting the token endpoint) this session has sent: an
+    /// award in steady state is one.
+    pub fn api_requests(&self) -> u64 {
+        self.api_requests.load(Ordering::Relaxed)
     }
 
     /// `GET path` (relative to the base URL): the envelope's `result` list.
@@ -161,10 +169,12 @@ impl Session {
             }
         };
         let token = self.access_token().await?;
+        self.api_requests.fetch_add(1, Ordering::Relaxed);
         let mut answer = send(request(&token), &what).await?;
         if answer.status == 401 {
             self.rejected(&token).await;
             let token = self.access_token().await?;
+            self.api_requests.fetch_add(1, Ordering::Relaxed);
             answer = send(request(&token), &what).await?;
         }
         answer.result(&what)
@@ -255,8 +265,16 @@ impl Session {
                 // log in next time. A refused login waits, since each refusal lengthens
                 // Badgr's back-off.
                 if refresh.is_some() {
-                    state.tokens = None;
-                    self.store.save(None).await?;
+                    // Forget them, unless another server has rotated them meanwhile and
+                    // stored the new pair, which is then used next time.
+                    let stored = self.store.load().await?;
+                    let rotated = stored.as_ref().is_some_and(|t| t.refresh_token != refresh);
+                    if rotated {
+                        state.tokens = stored;
+                    } else {
+                        state.tokens = None;
+                        self.store.save(None).await?;
+                    }
                 } else {
                     state.refused_logins = state.refused_logins.saturating_add(1);
                     let wait = 2_i64.saturating_pow(state.refused_logins).min(3600);

@@ -155,3 +155,93 @@ async fn two_engines_award_each_learner_once_in_badgr_through_failures() {
         s.password_grants
     );
 }
+
+/// Through the engine while tokens die mid-run: the access token expires between two
+/// events (refreshed before use), then the server drops every access token (as after a
+/// rotation by another client: the next call gets 401, refreshes once and retries). A class
+/// an admin made in Badgr's own interface (its entityId set on the class) is used as is, never
+/// created. Every award is one Badgr assertion, after one login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_expiring_mid_run_are_refreshed_and_an_admins_class_is_used_as_is() {
+    let (url, server) = server::start().await;
+    server.lock().unwrap().lifetime = std::time::Duration::from_secs(1);
+    // The admin's class, made in Badgr: the platform knows only its entityId.
+    server.lock().unwrap().classes.push(serde_json::json!({
+        "entityType": "BadgeClass", "entityId": "admin-made", "name": "Made by an admin",
+        "issuer": "qaWd4VmPReyl_saXGhmjyg", "tags": [], "createdAt": "2026-01-01T00:00:00Z",
+    }));
+    let mut config = BadgrConfig::new(&url, USERNAME, PASSWORD).unwrap();
+    config.refresh_margin = std::time::Duration::ZERO;
+    let session = Session::new(config, Arc::new(MemoryTokenStore::default())).unwrap();
+    let backend = Arc::new(BadgrBackend::new(session, "qaWd4VmPReyl_saXGhmjyg"));
+    let store = Arc::new(MemoryStore::new());
+    let mut directory = StaticDirectory::new();
+    for l in 0..6 {
+        directory = directory.learner(&format!("l{l}"), &format!("l{l}@example.org"));
+    }
+    let classes = vec![
+        BadgeClass::course_completion("admins", course(0), None),
+        BadgeClass::course_completion("ours", course(1), None),
+    ];
+    let engine = Engine::new(
+        RuleSet::new(classes).unwrap(),
+        store.clone(),
+        backend.clone(),
+        Arc::new(directory),
+    );
+    let image = ClassImage {
+        format: ImageFormat::Png,
+        bytes: include_bytes!("support/badge.png").to_vec(),
+    };
+    let mut admins =
+        BadgeClassRecord::new("admins", "A", "d", "c", image.clone()).for_course(course(0), None);
+    admins.backend_id = Some("admin-made".to_owned());
+    let ours = BadgeClassRecord::new("ours", "O", "d", "c", image).for_course(course(1), None);
+    engine.register_classes(vec![admins, ours]).await.unwrap();
+
+    let certificate = |l: usize, c: usize| {
+        Event::from_json(&format!(
+            r#"{{"event":"certificate","learner":"l{l}","course":"{}","passed":true}}"#,
+            course(c)
+        ))
+        .unwrap()
+    };
+    for l in 0..6 {
+        if l == 2 {
+            // No request for longer than the token lives: it expires.
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        }
+        if l == 4 {
+            server.lock().unwrap().forget_access_tokens();
+        }
+        for c in 0..2 {
+            engine.handle(&certificate(l, c)).await.unwrap();
+        }
+    }
+    assert!(
+        store.unissued().await.unwrap().is_empty(),
+        "every award issued without a retry"
+    );
+    let s = server.lock().unwrap();
+    assert_eq!(s.assertions.len(), 12, "one Badgr assertion per award");
+    assert_eq!(
+        s.assertions
+            .iter()
+            .filter(|a| a["badgeclass"] == "admin-made")
+            .count(),
+        6,
+        "the admin's class holds its awards"
+    );
+    assert_eq!(s.classes.len(), 2, "only our own class was created");
+    assert_eq!(s.password_grants, 1, "one login");
+    assert!(
+        s.refresh_grants >= 2,
+        "refreshed after the expiry and after the 401: {}",
+        s.refresh_grants
+    );
+    assert_eq!(s.refused_token_requests, 0);
+    assert_eq!(
+        backend.session().token_requests(),
+        u64::from(s.password_grants + s.refresh_grants)
+    );
+}

@@ -129,3 +129,70 @@ async fn server_errors_are_transient_and_an_unreachable_server_is_too() {
         "the transport error is kept"
     );
 }
+
+/// A token store that answers its next load with what it held a moment ago: the window in
+/// which another app server refreshed (and stored) between this server's load and its refresh.
+#[derive(Debug)]
+struct StaleOnce {
+    inner: MemoryTokenStore,
+    stale: std::sync::Mutex<Option<badgery_badgr::Tokens>>,
+}
+
+#[async_trait::async_trait]
+impl TokenStore for StaleOnce {
+    async fn load(&self) -> Result<Option<badgery_badgr::Tokens>, Error> {
+        let stale = self.stale.lock().unwrap().take();
+        match stale {
+            Some(stale) => Ok(Some(stale)),
+            None => self.inner.load().await,
+        }
+    }
+
+    async fn save(&self, tokens: Option<&badgery_badgr::Tokens>) -> Result<(), Error> {
+        self.inner.save(tokens).await
+    }
+}
+
+/// Two servers refresh at once: the loser's refresh token is dead (Badgr refuses it), and it
+/// must not wipe the winner's new tokens from the store; it uses them instead of logging in.
+#[tokio::test]
+async fn a_refresh_lost_to_another_server_keeps_the_winners_tokens() {
+    let (url, server) = server::start().await;
+    server.lock().unwrap().lifetime = Duration::from_secs(1);
+    let store = Arc::new(StaleOnce {
+        inner: MemoryTokenStore::default(),
+        stale: std::sync::Mutex::new(None),
+    });
+    let a = session(&url, PASSWORD, store.clone());
+    let b = session(&url, PASSWORD, store.clone());
+    a.get("/v2/users/self").await.unwrap();
+    b.get("/v2/users/self").await.unwrap();
+    let before = store.inner.load().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    server.lock().unwrap().lifetime = Duration::from_secs(3600);
+    a.get("/v2/users/self").await.unwrap(); // A refreshes and stores the new pair.
+    let winners = store.inner.load().await.unwrap();
+    assert_ne!(winners, before);
+    // B read the store just before A stored: it refreshes with the dead token.
+    *store.stale.lock().unwrap() = before;
+    assert!(matches!(
+        b.get("/v2/users/self").await,
+        Err(Error::Unavailable { .. })
+    ));
+    assert_eq!(
+        store.inner.load().await.unwrap(),
+        winners,
+        "the winner's tokens are kept"
+    );
+    b.get("/v2/users/self").await.unwrap();
+    let s = server.lock().unwrap();
+    assert_eq!(
+        (
+            s.password_grants,
+            s.refresh_grants,
+            s.refused_token_requests
+        ),
+        (1, 1, 1),
+        "no second login: B took A's tokens"
+    );
+}

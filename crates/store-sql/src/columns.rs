@@ -2,8 +2,8 @@
 //! backend's data as JSON text, images as bytes.
 
 use badgery_backend::{
-    AwardKey, AwardState, BadgeClassRecord, ClassImage, Error, EvidenceItem, Expiry, ImageFormat,
-    IssuedAssertion, PendingAward, Recipient,
+    Alignment, AwardKey, AwardState, BadgeClassRecord, ClassImage, Error, EvidenceItem, Expiry,
+    ImageFormat, IssuedAssertion, PendingAward, Recipient,
 };
 use chrono::{DateTime, Utc};
 
@@ -152,6 +152,10 @@ pub(crate) fn expiry_json(expiry: Option<&Expiry>) -> Option<String> {
     expiry.map(json)
 }
 
+pub(crate) fn alignments_json(alignments: &[Alignment]) -> Option<String> {
+    (!alignments.is_empty()).then(|| json(alignments))
+}
+
 pub(crate) fn class_from(row: &impl Columns) -> Result<BadgeClassRecord, Error> {
     let image = ClassImage {
         format: format_from(&row.text("image_format")?)?,
@@ -173,6 +177,11 @@ pub(crate) fn class_from(row: &impl Columns) -> Result<BadgeClassRecord, Error> 
         .opt_text("expiry")?
         .map(|e| from_json("class expiry", &e))
         .transpose()?;
+    class.alignments = row
+        .opt_text("alignments")?
+        .map(|a| from_json("class alignments", &a))
+        .transpose()?
+        .unwrap_or_default();
     class.backend_id = row.opt_text("backend_id")?;
     Ok(class)
 }

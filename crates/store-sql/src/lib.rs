@@ -47,14 +47,14 @@
 //! [`SqlStore::migrator`]'s (or copies the SQL files into its own tool); the store refuses
 //! nothing then, so the schema must be current.
 //!
-//! # Schema (version 1)
+//! # Schema (version 3)
 //!
 //! Every table is prefixed `badgery_`, so the store can live in the platform's own database.
 //! Times are `BIGINT` microseconds since 1970 (UTC), which sort like the times.
 //!
 //! | table | key | what |
 //! |---|---|---|
-//! | `badgery_classes` | `slug` | the class catalogue: name, description, criteria, image (bytes), expiry (JSON), the backend's id |
+//! | `badgery_classes` | `slug` | the class catalogue: name, description, criteria, image (bytes), expiry (JSON), alignments (JSON, migration 3), the backend's id |
 //! | `badgery_awards` | (`learner`, `badge`, `sequence`) | the award ledger: recipient, evidence (JSON), reason, `state` (`pending`, `issued`, `failed`) with its `outcome` (the assertion's id, the failure's reason), attempts, `next_attempt`, `last_error`, `lease_until` |
 //! | `badgery_assertions` | `id` | issued assertions: the award's key, issuing component, course, backend, `issued_on`, the backend's data (JSON text, key order kept), the baked image, the revocation reason |
 //!

@@ -12,7 +12,8 @@ use chrono::{DateTime, Utc};
 
 use crate::SqlStore;
 use crate::columns::{
-    assertion_from, award_from, class_from, expiry_json, format_name, json, micros, sequence,
+    alignments_json, assertion_from, award_from, class_from, expiry_json, format_name, json,
+    micros, sequence,
 };
 #[cfg(feature = "sqlite")]
 use crate::group_commit::GroupCommit;
@@ -172,7 +173,8 @@ impl ClassCatalog for SqlStore {
             let inserted = sqlx::query(
                 "INSERT INTO badgery_classes (slug, issuing_component, course, mode, name, \
                  description, criteria_url, criteria_narrative, image_format, image, expiry, \
-                 backend_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 alignments, backend_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
                  ON CONFLICT DO NOTHING",
             )
             .bind(&class.slug)
@@ -186,6 +188,7 @@ impl ClassCatalog for SqlStore {
             .bind(format_name(class.image.format))
             .bind(&class.image.bytes)
             .bind(expiry_json(class.expiry.as_ref()))
+            .bind(alignments_json(&class.alignments))
             .bind(&class.backend_id)
             .execute(&mut *tx)
             .await

@@ -209,15 +209,26 @@ fn unauthorised() -> Response {
     )
 }
 
-/// Whether the request carries a live access token.
-fn authorised(server: &Server, headers: &HeaderMap) -> bool {
+/// Whether the request carries a live access token. Expiry slides (the README of the
+/// recordings): a request made with less than half the lifetime left pushes the token's expiry
+/// to now + the full lifetime.
+fn authorised(server: &mut Server, headers: &HeaderMap) -> bool {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    token
-        .and_then(|t| server.access.get(t))
-        .is_some_and(|expires| *expires > Instant::now())
+    let now = Instant::now();
+    let lifetime = server.lifetime;
+    let Some(expires) = token.and_then(|t| server.access.get_mut(t)) else {
+        return false;
+    };
+    if *expires <= now {
+        return false;
+    }
+    if *expires - now < lifetime / 2 {
+        *expires = now + lifetime;
+    }
+    true
 }
 
 async fn users_self(State(state): State<Shared>, headers: HeaderMap) -> Response {
@@ -323,7 +334,17 @@ fn live(assertion: &Value) -> bool {
     assertion["revoked"] != json!(true)
 }
 
-/// Exchanges 20 (awarded), 21 (a duplicate refused), 23 (no recipient).
+/// Whether an assertion's `expires` has passed (Badgr hides such awards from lists unless
+/// asked, and lets them be awarded again).
+fn expired(assertion: &Value) -> bool {
+    assertion["expires"]
+        .as_str()
+        .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
+        .is_some_and(|e| e < chrono::Utc::now())
+}
+
+/// Exchanges 20 (awarded), 21 (a duplicate refused), 22 (a bad recipient), 23 (no
+/// recipient), 24 (a future `issuedOn`).
 async fn award(
     State(state): State<Shared>,
     Path(class): Path<String>,
@@ -341,11 +362,30 @@ async fn award(
     let Some(email) = body["recipient"]["identity"].as_str().map(str::to_owned) else {
         return bad_request(json!({"recipient": ["This field is required."]}), vec![]);
     };
+    if !email.contains('@') {
+        // Exchange 22: a nested fieldErrors object.
+        return bad_request(
+            json!({"recipient": {"non_field_errors": ["Enter a valid email address."]}}),
+            vec![],
+        );
+    }
+    let future = body["issuedOn"]
+        .as_str()
+        .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+        .is_some_and(|d| d > chrono::Utc::now());
+    if future {
+        // Exchange 24.
+        return bad_request(
+            json!({"issuedOn": ["Only issuedOn dates in the past are acceptable."]}),
+            vec![],
+        );
+    }
     let duplicates_allowed = body["allowDuplicateAwards"].as_bool().unwrap_or(true);
     let held = server.assertions.iter().any(|a| {
         a["badgeclass"] == json!(class)
             && a["recipient"]["plaintextIdentity"] == json!(email)
             && live(a)
+            && !expired(a)
     });
     if held && !duplicates_allowed {
         return bad_request(
@@ -373,7 +413,8 @@ async fn award(
     ok(201, vec![assertion])
 }
 
-/// Exchanges 26, 48, 49: by exact plaintext recipient; revoked hidden unless asked.
+/// Exchanges 26, 48, 49: by exact plaintext recipient; revoked and expired awards hidden
+/// unless asked.
 async fn list_assertions(
     State(state): State<Shared>,
     Path(class): Path<String>,
@@ -385,6 +426,7 @@ async fn list_assertions(
         return refused;
     }
     let include_revoked = query.get("include_revoked").map(String::as_str) == Some("true");
+    let include_expired = query.get("include_expired").map(String::as_str) == Some("true");
     let found = server
         .assertions
         .iter()
@@ -395,6 +437,7 @@ async fn list_assertions(
                 .is_none_or(|r| a["recipient"]["plaintextIdentity"] == json!(r))
         })
         .filter(|a| include_revoked || live(a))
+        .filter(|a| include_expired || !expired(a))
         .cloned()
         .collect();
     ok(200, found)
