@@ -9,7 +9,7 @@
 #![allow(clippy::unwrap_used)] // A test's helpers may panic: that is how a test fails.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -332,22 +332,16 @@ fn badgr_settings_come_from_the_environment() {
     );
 }
 
-/// The `issue` worker through Badgr, SIGKILLed at random points and restarted, with 20 % of
-/// backend calls failing: its `--list` equals an uninterrupted run's awards, Badgr holds
-/// exactly one assertion per award, and the token file shared by every process means one
-/// login in all.
-#[test]
-fn issue_through_badgr_killed_and_restarted_awards_each_once_in_badgr() {
-    const KILLS: u32 = 6;
-    let badgr = Badgr::start();
-    let dir = tempfile::tempdir().unwrap();
-    let rules = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/rules/platform.toml"
-    );
-    let events = dir.path().join("events.jsonl");
+const RULES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/rules/platform.toml"
+);
+
+/// The rule tests' event log for `copies` times as many learners (`ada` becomes `ada-0`, …;
+/// 17 awards per copy), written into `dir`.
+fn events_file(dir: &Path, copies: usize) -> PathBuf {
     let mut log = String::new();
-    for copy in 0..6 {
+    for copy in 0..copies {
         for line in include_str!("data/rules/events.jsonl")
             .lines()
             .filter(|l| !l.trim().is_empty())
@@ -357,67 +351,105 @@ fn issue_through_badgr_killed_and_restarted_awards_each_once_in_badgr() {
             log.push_str(&format!("{head}\"learner\":\"{learner}-{copy}\"{tail}\n"));
         }
     }
+    let events = dir.join("events.jsonl");
     std::fs::write(&events, log).unwrap();
-    let store = format!("sqlite:{}", dir.path().join("worker.sqlite3").display());
-    let tokens = dir.path().join("badgr-tokens.json");
-    let worker = || {
-        let mut command = badgr.command("issue");
-        command
-            .args(["--backend", "badgr", "--store", &store, "--rules", rules])
-            .args(["--backend-failure-rate", "0.2", "--seed", "3"])
-            .arg(&events)
-            .env("BADGR_TOKEN_FILE", &tokens)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        command
-    };
-    let list = |store: &str| -> Vec<Value> {
-        let output = Command::new(example("issue"))
-            .args(["--store", store, "--list"])
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{}", text(&output));
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    };
-    let awards = |lines: &[Value]| -> Vec<(String, String, u64)> {
-        lines
-            .iter()
-            .map(|l| {
-                (
-                    l["learner"].as_str().unwrap().to_owned(),
-                    l["badge"].as_str().unwrap().to_owned(),
-                    l["sequence"].as_u64().unwrap(),
-                )
-            })
-            .collect()
-    };
+    events
+}
 
-    // The same events handled without kills or failures, by a server and store of their own:
-    // the awards expected, and how long a whole run takes (the kills fall within it).
+/// `issue --list` over `store`: one JSON value per issued award.
+fn list(store: &str) -> Vec<Value> {
+    let output = Command::new(example("issue"))
+        .args(["--store", store, "--list"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The awards of a `--list`: (learner, badge, award number).
+fn awards(lines: &[Value]) -> Vec<(String, String, u64)> {
+    lines
+        .iter()
+        .map(|l| {
+            (
+                l["learner"].as_str().unwrap().to_owned(),
+                l["badge"].as_str().unwrap().to_owned(),
+                l["sequence"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// An `issue` worker through `badgr` over `store`, its tokens in `tokens`, with 20 % of
+/// backend calls failing (drawn from `seed`).
+fn worker(badgr: &Badgr, store: &str, events: &Path, tokens: &Path, seed: u64) -> Command {
+    let mut command = badgr.command("issue");
+    command
+        .args(["--backend", "badgr", "--store", store, "--rules", RULES])
+        .args(["--backend-failure-rate", "0.2", "--seed", &seed.to_string()])
+        .arg(events)
+        .env("BADGR_TOKEN_FILE", tokens)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// The awards of `events` handled by one `issue` worker without kills or failures, with a
+/// Badgr server and store of its own, and how long it took.
+fn uninterrupted(dir: &Path, events: &Path) -> (Vec<Value>, Duration) {
     let clean = Badgr::start();
-    let clean_store = format!("sqlite:{}", dir.path().join("clean.sqlite3").display());
+    let store = format!("sqlite:{}", dir.join("clean.sqlite3").display());
     let started = std::time::Instant::now();
     let output = clean
         .command("issue")
-        .args([
-            "--backend",
-            "badgr",
-            "--store",
-            &clean_store,
-            "--rules",
-            rules,
-        ])
-        .arg(&events)
+        .args(["--backend", "badgr", "--store", &store, "--rules", RULES])
+        .arg(events)
         .output()
         .unwrap();
     let took = started.elapsed();
     assert!(output.status.success(), "{}", text(&output));
-    let expected = list(&clean_store);
+    let expected = list(&store);
     assert!(!expected.is_empty());
+    (expected, took)
+}
+
+/// Checks that Badgr holds exactly the listed awards' assertions, one each.
+fn assert_one_badgr_assertion_per_award(badgr: &Badgr, listed: &[Value], what: &str) {
+    let server = badgr.server();
+    let held: BTreeSet<&str> = server
+        .assertions
+        .iter()
+        .map(|a| a["openBadgeId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        server.assertions.len(),
+        listed.len(),
+        "{what}: one Badgr assertion per award"
+    );
+    for line in listed {
+        let url = line["assertion"].as_str().unwrap();
+        assert!(held.contains(url), "{what}: {url} is Badgr's");
+    }
+}
+
+/// The `issue` worker through Badgr, SIGKILLed at random points and restarted, with 20 % of
+/// backend calls failing: its `--list` equals an uninterrupted run's awards, Badgr holds
+/// exactly one assertion per award, and the token file shared by every process means one
+/// login in all.
+#[test]
+fn issue_through_badgr_killed_and_restarted_awards_each_once_in_badgr() {
+    const KILLS: u32 = 6;
+    let badgr = Badgr::start();
+    let dir = tempfile::tempdir().unwrap();
+    let events = events_file(dir.path(), 6);
+    // The kills fall within the first half of the time an uninterrupted run takes.
+    let (expected, took) = uninterrupted(dir.path(), &events);
+    let store = format!("sqlite:{}", dir.path().join("worker.sqlite3").display());
+    let tokens = dir.path().join("badgr-tokens.json");
 
     let mut seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -425,7 +457,7 @@ fn issue_through_badgr_killed_and_restarted_awards_each_once_in_badgr() {
         .as_nanos() as u64
         | 1;
     eprintln!("kill points seeded with {seed}");
-    let window = u64::try_from(took.as_millis()).unwrap().max(100);
+    let window = (u64::try_from(took.as_millis()).unwrap() / 2).max(100);
     let (mut kills, mut runs) = (0, 0);
     while kills < KILLS {
         runs += 1;
@@ -436,7 +468,7 @@ fn issue_through_badgr_killed_and_restarted_awards_each_once_in_badgr() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let mut child = worker().spawn().unwrap();
+        let mut child = worker(&badgr, &store, &events, &tokens, 3).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(20 + seed % window));
         if child.try_wait().unwrap().is_none() {
             kills += 1;
@@ -444,7 +476,9 @@ fn issue_through_badgr_killed_and_restarted_awards_each_once_in_badgr() {
         child.kill().unwrap();
         child.wait().unwrap();
     }
-    let output = worker().output().unwrap();
+    let output = worker(&badgr, &store, &events, &tokens, 3)
+        .output()
+        .unwrap();
     assert!(output.status.success(), "the last run: {}", text(&output));
     let listed = list(&store);
     assert_eq!(
@@ -452,22 +486,8 @@ fn issue_through_badgr_killed_and_restarted_awards_each_once_in_badgr() {
         awards(&expected),
         "the awards of an uninterrupted run"
     );
-
+    assert_one_badgr_assertion_per_award(&badgr, &listed, &format!("after {kills} kills"));
     let server = badgr.server();
-    let held: BTreeSet<&str> = server
-        .assertions
-        .iter()
-        .map(|a| a["openBadgeId"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        server.assertions.len(),
-        listed.len(),
-        "after {kills} kills and 20 % failures: one Badgr assertion per award"
-    );
-    for line in &listed {
-        let url = line["assertion"].as_str().unwrap();
-        assert!(held.contains(url), "{url} is Badgr's");
-    }
     assert_eq!(
         server.password_grants, 1,
         "the token file carried one login through {runs} runs"
@@ -480,5 +500,45 @@ fn issue_through_badgr_killed_and_restarted_awards_each_once_in_badgr() {
         server.assertions.len(),
         server.award_posts,
         server.password_grants + server.refresh_grants
+    );
+}
+
+/// Two `issue` workers through Badgr at once over one store, both handling every event, at
+/// 20 % injected failures: between them, one Badgr assertion per award.
+#[test]
+fn two_issue_workers_at_once_through_badgr_award_each_once() {
+    let badgr = Badgr::start();
+    let dir = tempfile::tempdir().unwrap();
+    let events = events_file(dir.path(), 6);
+    let (expected, _) = uninterrupted(dir.path(), &events);
+    let store = format!("sqlite:{}", dir.path().join("shared.sqlite3").display());
+    let tokens = dir.path().join("badgr-tokens.json");
+    let children: Vec<_> = (0..2)
+        .map(|seed| {
+            worker(&badgr, &store, &events, &tokens, seed)
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "a worker: {}", text(&output));
+    }
+    let listed = list(&store);
+    assert_eq!(awards(&listed), awards(&expected));
+    assert_one_badgr_assertion_per_award(&badgr, &listed, "two workers at once");
+    let server = badgr.server();
+    assert!(
+        server.password_grants <= 2,
+        "a login per worker at most: {}",
+        server.password_grants
+    );
+    eprintln!(
+        "two issue workers through Badgr: {} awards, {} Badgr assertions, {} award posts, {} \
+         logins",
+        listed.len(),
+        server.assertions.len(),
+        server.award_posts,
+        server.password_grants
     );
 }
