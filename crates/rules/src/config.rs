@@ -227,7 +227,8 @@ impl RuleSet {
     }
 
     /// The largest TOML rule set accepted, in bytes (16 MiB: four times a 100 000-rule set),
-    /// so that loading one takes bounded memory.
+    /// so that loading one takes bounded memory (BENCHMARKS.md measures the peak for the
+    /// largest shapes this lets through).
     pub const MAX_TOML_BYTES: usize = 16 << 20;
 
     /// Parses a TOML rule set (format in the crate docs).
