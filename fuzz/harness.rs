@@ -200,11 +200,43 @@ pub(crate) fn event_line(data: &[u8]) {
     for e in platform_events() {
         let _ = evaluator.apply(&e);
     }
-    let _ = evaluator.apply(&event);
+    assert_eq!(
+        badgery_rules::Event::from_json(&event.to_json()).as_ref(),
+        Ok(&event),
+        "an event reads back as it serialises"
+    );
+    // The learner's progress kept as bytes decides as the evaluator's memory does.
+    let progress = evaluator.progress(event.learner()).unwrap_or_default();
+    let stored = badgery_rules::Progress::from_bytes(&progress.to_bytes())
+        .expect("progress reads back as it was written");
+    let mut other = badgery_rules::Evaluator::new(evaluator.rules().clone());
+    let (after, from_store) = other.apply_to(&stored, &event);
+    let awards = evaluator.apply(&event);
+    assert_eq!(from_store, awards, "stored progress decides as memory");
+    assert_eq!(Some(after), evaluator.progress(event.learner()));
     assert!(
         evaluator.apply(&event).is_empty(),
         "a replayed event awarded again"
     );
+}
+
+/// Arbitrary bytes as a learner's stored progress: reading never panics; what reads writes
+/// back to bytes that read as the same progress, and an event can be applied to it.
+pub(crate) fn progress_bytes(data: &[u8]) {
+    let Ok(progress) = badgery_rules::Progress::from_bytes(data) else {
+        return;
+    };
+    let again = badgery_rules::Progress::from_bytes(&progress.to_bytes())
+        .expect("written progress reads back");
+    assert_eq!(again, progress);
+    let rules =
+        badgery_rules::RuleSet::from_toml(include_str!("../tests/data/rules/progress.toml"))
+            .expect("the progress rules parse");
+    let mut evaluator = badgery_rules::Evaluator::new(rules);
+    for event in platform_events().iter().take(6) {
+        let _ = evaluator.apply_to(&progress, event);
+    }
+    let _ = evaluator.backfill_progress("fuzzed", &progress);
 }
 
 /// A P-256 public key no one holds the private half of (made once with `openssl ecparam

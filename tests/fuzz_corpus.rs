@@ -64,6 +64,11 @@ fn event_line_corpus() {
 }
 
 #[test]
+fn progress_bytes_corpus() {
+    replay("progress_bytes", harness::progress_bytes);
+}
+
+#[test]
 fn jws_parse_corpus() {
     replay("jws_parse", harness::jws_parse);
 }

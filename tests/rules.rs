@@ -7,7 +7,7 @@
 #[path = "support/naive_rules.rs"]
 mod naive_rules;
 
-use badgery_rules::{Award, BadgeClass, Error, Evaluator, Event, Rule, RuleSet};
+use badgery_rules::{Award, BadgeClass, Error, Evaluator, Event, Progress, Rule, RuleSet};
 use proptest::prelude::*;
 
 const A: &str = "course-v1:Org+A+2026";
@@ -755,8 +755,58 @@ fn indexed_equals_naive(toml: &str, events: &[Event]) -> Result<(), TestCaseErro
     Ok(())
 }
 
+/// Applies `events` in memory and through stored progress, where every event is applied by a
+/// new evaluator (as by another process, interning names in another order) to the learner's
+/// progress read back from its bytes; fails unless both award the same, event by event, and
+/// end with the same progress for every learner.
+fn stored_progress_equals_memory(toml: &str, events: &[Event]) -> Result<(), TestCaseError> {
+    let rules = RuleSet::from_toml(toml).unwrap();
+    let mut memory = Evaluator::new(rules.clone());
+    let mut stored: std::collections::BTreeMap<String, Vec<u8>> = Default::default();
+    for (i, event) in events.iter().enumerate() {
+        let want = memory.apply(event);
+        let mut process = Evaluator::new(rules.clone());
+        // A different first name interned in each "process" shifts every id.
+        for warm in events.iter().skip(i % 3).take(i % 4) {
+            let _ = process.apply_to(&Progress::default(), warm);
+        }
+        let bytes = stored
+            .get(event.learner())
+            .cloned()
+            .unwrap_or_else(|| Progress::default().to_bytes());
+        let progress = Progress::from_bytes(&bytes).unwrap();
+        let (next, got) = process.apply_to(&progress, event);
+        prop_assert_eq!(&got, &want, "after {:?}", event);
+        stored.insert(event.learner().to_owned(), next.to_bytes());
+    }
+    for (learner, bytes) in &stored {
+        prop_assert_eq!(
+            Some(Progress::from_bytes(bytes).unwrap()),
+            memory.progress(learner),
+            "{}'s progress",
+            learner
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// On any event stream, a learner's progress kept as bytes between events (as a store
+    /// keeps it, read by another process each time) decides exactly what the in-memory
+    /// evaluator decides.
+    #[test]
+    fn stored_progress_decides_as_memory(
+        events in prop::collection::vec(arb_event(), 0..60),
+        file in prop::sample::select(vec![
+            include_str!("data/rules/progress.toml"),
+            include_str!("data/rules/platform.toml"),
+            include_str!("data/rules/course_combinations.toml"),
+        ]),
+    ) {
+        stored_progress_equals_memory(file, &events)?;
+    }
 
     /// On any event stream, the indexed evaluator awards exactly what the naive one (every
     /// rule scanned after every event) awards, event by event.

@@ -30,4 +30,12 @@ pub enum Error {
         /// What is wrong and what was expected.
         problem: String,
     },
+    /// Stored progress cannot be read.
+    #[error("learner progress, byte {offset}: {problem}")]
+    Progress {
+        /// Where in the bytes, from 0.
+        offset: usize,
+        /// What is wrong.
+        problem: String,
+    },
 }

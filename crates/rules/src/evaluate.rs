@@ -16,6 +16,7 @@ use crate::event::{Event, Instant};
 use crate::learners::{Certificate, Enrollment, Learner, Learners, course_bit, find};
 use crate::lists::Lists;
 use crate::names::Interner;
+use crate::progress::{Progress, StoredCertificate, StoredEnrollment};
 
 /// Which rule awarded a badge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -614,188 +615,200 @@ impl Evaluator {
 
     /// Applies one event, appending the awards it causes to `awards`.
     pub fn apply_into(&mut self, event: &Event, awards: &mut Vec<Award>) {
-        let learner = self.learners.id_or_insert(event.learner());
-        let change = self.record(learner, event);
-        let mut decide = Decide {
-            compiled: &self.compiled,
-            names: &self.names,
-            learner: self.learners.get_mut(learner),
-            learner_name: event.learner(),
-            at: event.at(),
-            backfilling: false,
-            auto_badge: None,
-            awards,
-            queue: Vec::new(),
-        };
-        match change {
-            Change::None => {}
-            Change::Enrolled { before } => decide.enrollment_thresholds(before),
-            Change::Certificate {
-                course,
-                mode,
-                was_passing,
-                passing_before,
-                auto_badge,
-            } => {
-                decide.auto_badge = auto_badge;
-                decide.certificate_rules(course, mode, was_passing, passing_before);
-            }
-            Change::Activity(activity) => {
-                decide.check_due(decide.compiled.criteria_by_activity.get(activity), false)
-            }
-            Change::Manual(badge) => {
-                decide.check_due(decide.compiled.criteria_by_manual.get(badge), false)
-            }
-        }
-        decide.cascade();
+        let id = self.learners.id_or_insert(event.learner());
+        let learner = self.learners.get_mut(id);
+        let change = record(&self.compiled, &mut self.names, learner, event);
+        decide(&self.compiled, &self.names, learner, event, change, awards);
     }
 
-    /// Updates the learner's state; says what changed.
-    fn record(&mut self, learner: u32, event: &Event) -> Change {
-        let compiled = &self.compiled;
-        let names = &mut self.names;
-        let l = self.learners.get_mut(learner);
-        match event {
-            Event::Enrolled { course, mode, .. } => {
-                let (course, mode) = (names.courses.intern(course), names.modes.intern(mode));
-                let before = l.active_enrollments;
-                match find(&l.enrollments, course, |e| e.course) {
-                    Ok(i) => {
-                        let e = &mut l.enrollments[i];
-                        e.mode = mode;
-                        if e.active {
-                            return Change::None;
-                        }
-                        e.active = true;
-                    }
-                    Err(i) => l.enrollments.insert(
-                        i,
-                        Enrollment {
-                            course,
-                            mode,
-                            active: true,
-                        },
-                    ),
-                }
-                l.active_enrollments += 1;
-                Change::Enrolled { before }
-            }
-            Event::Unenrolled { course, .. } => {
-                if let Some(course) = names.courses.get(course) {
-                    if let Ok(i) = find(&l.enrollments, course, |e| e.course) {
-                        if l.enrollments[i].active {
-                            l.enrollments[i].active = false;
-                            l.active_enrollments -= 1;
-                        }
-                    }
-                }
-                Change::None
-            }
-            Event::Certificate {
-                course,
-                passed,
-                mode,
-                grade,
-                at,
-                ..
-            } => {
-                let course = names.courses.intern(course);
-                let enrollment_mode = find(&l.enrollments, course, |e| e.course)
-                    .ok()
-                    .map(|i| l.enrollments[i].mode);
-                let mode = mode
-                    .as_deref()
-                    .map(|m| names.modes.intern(m))
-                    .or(enrollment_mode);
-                let cert = Certificate::new(course, mode, *passed, *grade, at.map(|a| a.0));
-                let recorded = find(&l.certificates, course, |c| c.course).ok();
-                if let (Some(i), Some(new)) = (recorded, cert.at()) {
-                    // A certificate older (by `at`) than the one recorded for the course, with
-                    // the other result, is stale: a late delivery must not undo a newer result,
-                    // nor make a course passing anew and so re-award a repeatable class. With
-                    // the same result it is taken as before (an earlier date can meet a deadline).
-                    let recorded = &l.certificates[i];
-                    if recorded.passed != *passed && recorded.at().is_some_and(|r| new < r) {
-                        return Change::None;
-                    }
-                }
-                let passing_before = l.passing_courses;
-                let was_passing = match find(&l.certificates, course, |c| c.course) {
-                    Ok(i) => std::mem::replace(&mut l.certificates[i], cert).passed,
-                    Err(i) => {
-                        l.certificates.insert(i, cert);
-                        false
-                    }
-                };
-                match (was_passing, *passed) {
-                    (false, true) => {
-                        l.passing_courses += 1;
-                        l.passing_mask |= course_bit(course);
-                    }
-                    (true, false) => {
-                        l.passing_courses -= 1;
-                        l.passing_mask = l
-                            .certificates
-                            .iter()
-                            .filter(|c| c.passed)
-                            .fold(0, |mask, c| mask | course_bit(c.course));
-                    }
-                    _ => {}
-                }
-                // Only with automatic classes on: the lookup is otherwise certificate_rules' own.
-                let auto_badge = (compiled.auto_course_completion
-                    && *passed
-                    && compiled.completion_class(course, mode).is_none())
-                .then(|| {
-                    let mode_name = mode.map_or("", |m| names.modes.name(m));
-                    let slug = crate::names::course_slug(names.courses.name(course), mode_name);
-                    names.badges.intern(&slug)
-                });
-                Change::Certificate {
-                    course,
-                    mode,
-                    was_passing,
-                    passing_before,
-                    auto_badge,
-                }
-            }
-            Event::ActivityCompleted {
-                activity,
-                passed,
-                at,
-                ..
-            } => {
-                if *passed == Some(false) {
-                    return Change::None;
-                }
-                let activity = names.activities.intern(activity);
-                let at = at.map(|a| a.0);
-                match find(&l.activities, activity, |a| a.0) {
-                    Ok(i) => {
-                        let earliest = match (l.activities[i].1, at) {
-                            (Some(a), Some(b)) => Some(a.min(b)),
-                            (a, b) => a.or(b),
-                        };
-                        if earliest == l.activities[i].1 {
-                            return Change::None;
-                        }
-                        l.activities[i].1 = earliest;
-                    }
-                    Err(i) => l.activities.insert(i, (activity, at)),
-                }
-                Change::Activity(activity)
-            }
-            Event::ManualAward { badge, role, .. } => {
-                let (badge, role) = (names.badges.intern(badge), names.roles.intern(role));
-                match find(l.manual(), (badge, role), |m| *m) {
-                    Ok(_) => Change::None,
-                    Err(i) => {
-                        l.rare_mut().manual.insert(i, (badge, role));
-                        Change::Manual(badge)
-                    }
-                }
-            }
+    /// Applies one event to a learner's progress kept outside the evaluator (in a store):
+    /// the new progress, and the awards the event causes, exactly as [`Evaluator::apply`]
+    /// would decide them for a learner with that progress. The evaluator keeps nothing of the
+    /// learner (its memory grows with the names of courses, modes, activities and roles it
+    /// meets, not with learners).
+    pub fn apply_to(&mut self, progress: &Progress, event: &Event) -> (Progress, Vec<Award>) {
+        let mut learner = self.learner_from(progress, event.learner());
+        let mut awards = Vec::new();
+        let change = record(&self.compiled, &mut self.names, &mut learner, event);
+        decide(
+            &self.compiled,
+            &self.names,
+            &mut learner,
+            event,
+            change,
+            &mut awards,
+        );
+        (self.progress_from(&learner), awards)
+    }
+
+    /// The awards due under the current rules to a learner with `progress` that no event
+    /// triggered (as [`Evaluator::backfill`] does for the learners in memory), and the
+    /// progress after them.
+    pub fn backfill_progress(
+        &mut self,
+        learner: &str,
+        progress: &Progress,
+    ) -> (Progress, Vec<Award>) {
+        let mut record = self.learner_from(progress, learner);
+        let mut awards = Vec::new();
+        Decide {
+            compiled: &self.compiled,
+            names: &self.names,
+            learner: &mut record,
+            learner_name: learner,
+            at: None,
+            backfilling: true,
+            auto_badge: None,
+            awards: &mut awards,
+            queue: Vec::new(),
         }
+        .backfill();
+        (self.progress_from(&record), awards)
+    }
+
+    /// The progress of a learner this evaluator holds in memory (`None` for one it has not
+    /// seen): what [`Evaluator::apply_to`] would carry for them.
+    pub fn progress(&self, learner: &str) -> Option<Progress> {
+        self.learners
+            .get(learner)
+            .map(|record| self.progress_from(record))
+    }
+
+    /// A learner's record from stored progress, under this evaluator's ids.
+    fn learner_from(&mut self, progress: &Progress, name: &str) -> Learner {
+        let names = &mut self.names;
+        let mut l = Learner::named(name);
+        for e in &progress.enrollments {
+            l.enrollments.push(Enrollment {
+                course: names.courses.intern(&e.course),
+                mode: names.modes.intern(&e.mode),
+                active: e.active,
+            });
+        }
+        l.enrollments.sort_by_key(|e| e.course);
+        l.enrollments.dedup_by_key(|e| e.course);
+        l.active_enrollments = l.enrollments.iter().filter(|e| e.active).count() as u32;
+        for c in &progress.certificates {
+            let course = names.courses.intern(&c.course);
+            let mode = c.mode.as_deref().map(|m| names.modes.intern(m));
+            l.certificates
+                .push(Certificate::new(course, mode, c.passed, c.grade, c.at));
+        }
+        l.certificates.sort_by_key(|c| c.course);
+        l.certificates.dedup_by_key(|c| c.course);
+        for c in l.certificates.iter().filter(|c| c.passed) {
+            l.passing_courses += 1;
+            l.passing_mask |= course_bit(c.course);
+        }
+        for (activity, at) in &progress.activities {
+            l.activities.push((names.activities.intern(activity), *at));
+        }
+        l.activities.sort_by_key(|a| a.0);
+        l.activities.dedup_by_key(|a| a.0);
+        for badge in &progress.earned {
+            l.earned.push(names.badges.intern(badge));
+        }
+        l.earned.sort_unstable();
+        l.earned.dedup();
+        if !(progress.repeats.is_empty()
+            && progress.manual.is_empty()
+            && progress.satisfied.is_empty())
+        {
+            let criteria = self.rules.criteria();
+            let rare = l.rare_mut();
+            for (badge, times) in &progress.repeats {
+                rare.repeats.push((names.badges.intern(badge), *times));
+            }
+            rare.repeats.sort_unstable();
+            rare.repeats.dedup_by_key(|r| r.0);
+            for (badge, role) in &progress.manual {
+                rare.manual
+                    .push((names.badges.intern(badge), names.roles.intern(role)));
+            }
+            rare.manual.sort_unstable();
+            rare.manual.dedup();
+            // A criteria is kept by its badge and its place among that badge's criteria; one
+            // the rules no longer have is dropped.
+            for (badge, ordinal) in &progress.satisfied {
+                let position = criteria
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.badge == *badge)
+                    .nth(*ordinal as usize)
+                    .map(|(i, _)| i as u32);
+                rare.satisfied.extend(position);
+            }
+            rare.satisfied.sort_unstable();
+            rare.satisfied.dedup();
+        }
+        l
+    }
+
+    /// A learner's record as stored progress, by name.
+    fn progress_from(&self, l: &Learner) -> Progress {
+        let names = &self.names;
+        let criteria = self.rules.criteria();
+        let mut progress = Progress {
+            enrollments: l
+                .enrollments
+                .iter()
+                .map(|e| StoredEnrollment {
+                    course: names.courses.name(e.course).to_owned(),
+                    mode: names.modes.name(e.mode).to_owned(),
+                    active: e.active,
+                })
+                .collect(),
+            certificates: l
+                .certificates
+                .iter()
+                .map(|c| StoredCertificate {
+                    course: names.courses.name(c.course).to_owned(),
+                    mode: c.mode().map(|m| names.modes.name(m).to_owned()),
+                    passed: c.passed,
+                    grade: c.grade(),
+                    at: c.at(),
+                })
+                .collect(),
+            activities: l
+                .activities
+                .iter()
+                .map(|(a, at)| (names.activities.name(*a).to_owned(), *at))
+                .collect(),
+            earned: l
+                .earned
+                .iter()
+                .map(|b| names.badges.name(*b).to_owned())
+                .collect(),
+            repeats: l
+                .repeats()
+                .iter()
+                .map(|(b, times)| (names.badges.name(*b).to_owned(), *times))
+                .collect(),
+            manual: l
+                .manual()
+                .iter()
+                .map(|(b, r)| {
+                    (
+                        names.badges.name(*b).to_owned(),
+                        names.roles.name(*r).to_owned(),
+                    )
+                })
+                .collect(),
+            satisfied: l
+                .satisfied()
+                .iter()
+                .filter_map(|&position| {
+                    let badge = &criteria.get(position as usize)?.badge;
+                    let ordinal = criteria[..position as usize]
+                        .iter()
+                        .filter(|c| c.badge == *badge)
+                        .count() as u32;
+                    Some((badge.clone(), ordinal))
+                })
+                .collect(),
+        };
+        progress.sort();
+        progress
     }
 
     /// Replaces the rules and returns the awards now due to learners who already meet them
@@ -839,6 +852,194 @@ impl Evaluator {
     pub fn memory_per_learner(&self) -> usize {
         self.learners.heap_bytes() / self.learners.len().max(1)
     }
+}
+
+/// Updates a learner's record with an event; says what changed.
+fn record(compiled: &Compiled, names: &mut Names, l: &mut Learner, event: &Event) -> Change {
+    match event {
+        Event::Enrolled { course, mode, .. } => {
+            let (course, mode) = (names.courses.intern(course), names.modes.intern(mode));
+            let before = l.active_enrollments;
+            match find(&l.enrollments, course, |e| e.course) {
+                Ok(i) => {
+                    let e = &mut l.enrollments[i];
+                    e.mode = mode;
+                    if e.active {
+                        return Change::None;
+                    }
+                    e.active = true;
+                }
+                Err(i) => l.enrollments.insert(
+                    i,
+                    Enrollment {
+                        course,
+                        mode,
+                        active: true,
+                    },
+                ),
+            }
+            l.active_enrollments += 1;
+            Change::Enrolled { before }
+        }
+        Event::Unenrolled { course, .. } => {
+            if let Some(course) = names.courses.get(course) {
+                if let Ok(i) = find(&l.enrollments, course, |e| e.course) {
+                    if l.enrollments[i].active {
+                        l.enrollments[i].active = false;
+                        l.active_enrollments -= 1;
+                    }
+                }
+            }
+            Change::None
+        }
+        Event::Certificate {
+            course,
+            passed,
+            mode,
+            grade,
+            at,
+            ..
+        } => {
+            let course = names.courses.intern(course);
+            let enrollment_mode = find(&l.enrollments, course, |e| e.course)
+                .ok()
+                .map(|i| l.enrollments[i].mode);
+            let mode = mode
+                .as_deref()
+                .map(|m| names.modes.intern(m))
+                .or(enrollment_mode);
+            let cert = Certificate::new(course, mode, *passed, *grade, at.map(|a| a.0));
+            let recorded = find(&l.certificates, course, |c| c.course).ok();
+            if let (Some(i), Some(new)) = (recorded, cert.at()) {
+                // A certificate older (by `at`) than the one recorded for the course, with
+                // the other result, is stale: a late delivery must not undo a newer result,
+                // nor make a course passing anew and so re-award a repeatable class. With
+                // the same result it is taken as before (an earlier date can meet a deadline).
+                let recorded = &l.certificates[i];
+                if recorded.passed != *passed && recorded.at().is_some_and(|r| new < r) {
+                    return Change::None;
+                }
+            }
+            let passing_before = l.passing_courses;
+            let was_passing = match find(&l.certificates, course, |c| c.course) {
+                Ok(i) => std::mem::replace(&mut l.certificates[i], cert).passed,
+                Err(i) => {
+                    l.certificates.insert(i, cert);
+                    false
+                }
+            };
+            match (was_passing, *passed) {
+                (false, true) => {
+                    l.passing_courses += 1;
+                    l.passing_mask |= course_bit(course);
+                }
+                (true, false) => {
+                    l.passing_courses -= 1;
+                    l.passing_mask = l
+                        .certificates
+                        .iter()
+                        .filter(|c| c.passed)
+                        .fold(0, |mask, c| mask | course_bit(c.course));
+                }
+                _ => {}
+            }
+            // Only with automatic classes on: the lookup is otherwise certificate_rules' own.
+            let auto_badge = (compiled.auto_course_completion
+                && *passed
+                && compiled.completion_class(course, mode).is_none())
+            .then(|| {
+                let mode_name = mode.map_or("", |m| names.modes.name(m));
+                let slug = crate::names::course_slug(names.courses.name(course), mode_name);
+                names.badges.intern(&slug)
+            });
+            Change::Certificate {
+                course,
+                mode,
+                was_passing,
+                passing_before,
+                auto_badge,
+            }
+        }
+        Event::ActivityCompleted {
+            activity,
+            passed,
+            at,
+            ..
+        } => {
+            if *passed == Some(false) {
+                return Change::None;
+            }
+            let activity = names.activities.intern(activity);
+            let at = at.map(|a| a.0);
+            match find(&l.activities, activity, |a| a.0) {
+                Ok(i) => {
+                    let earliest = match (l.activities[i].1, at) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    if earliest == l.activities[i].1 {
+                        return Change::None;
+                    }
+                    l.activities[i].1 = earliest;
+                }
+                Err(i) => l.activities.insert(i, (activity, at)),
+            }
+            Change::Activity(activity)
+        }
+        Event::ManualAward { badge, role, .. } => {
+            let (badge, role) = (names.badges.intern(badge), names.roles.intern(role));
+            match find(l.manual(), (badge, role), |m| *m) {
+                Ok(_) => Change::None,
+                Err(i) => {
+                    l.rare_mut().manual.insert(i, (badge, role));
+                    Change::Manual(badge)
+                }
+            }
+        }
+    }
+}
+
+/// Runs the rules for what `change` says an event changed in `learner`'s record.
+fn decide(
+    compiled: &Compiled,
+    names: &Names,
+    learner: &mut Learner,
+    event: &Event,
+    change: Change,
+    awards: &mut Vec<Award>,
+) {
+    let mut decide = Decide {
+        compiled,
+        names,
+        learner,
+        learner_name: event.learner(),
+        at: event.at(),
+        backfilling: false,
+        auto_badge: None,
+        awards,
+        queue: Vec::new(),
+    };
+    match change {
+        Change::None => {}
+        Change::Enrolled { before } => decide.enrollment_thresholds(before),
+        Change::Certificate {
+            course,
+            mode,
+            was_passing,
+            passing_before,
+            auto_badge,
+        } => {
+            decide.auto_badge = auto_badge;
+            decide.certificate_rules(course, mode, was_passing, passing_before);
+        }
+        Change::Activity(activity) => {
+            decide.check_due(decide.compiled.criteria_by_activity.get(activity), false)
+        }
+        Change::Manual(badge) => {
+            decide.check_due(decide.compiled.criteria_by_manual.get(badge), false)
+        }
+    }
+    decide.cascade();
 }
 
 /// Rule evaluation for one learner: the compiled rules and names are read, only the learner's

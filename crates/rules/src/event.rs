@@ -1,6 +1,6 @@
 //! Learning events: what the host platform reports about a learner.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::names::{is_valid_course_key, is_valid_slug};
@@ -31,6 +31,12 @@ impl Instant {
     }
 }
 
+impl Serialize for Instant {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_rfc3339())
+    }
+}
+
 impl<'de> Deserialize<'de> for Instant {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
@@ -50,8 +56,10 @@ impl<'de> Deserialize<'de> for Instant {
 /// | `activity_completed` | `learner`, `activity`; optional `passed` (default `true`; `false` is a failed completion, which counts for nothing) |
 /// | `manual_award` | `learner`, `badge` (slug), `role` |
 ///
-/// Every event may carry `at` (RFC 3339), which deadlines are checked against.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// Every event may carry `at` (RFC 3339), which deadlines are checked against, and `id`, the
+/// platform's id for the event (1 to 255 bytes): an engine that keeps progress in its store
+/// handles an event delivered twice with the same id once. Events serialise to the same JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum Event {
@@ -64,8 +72,11 @@ pub enum Event {
         /// The enrollment mode (`audit`, `verified`, `honor`, …).
         mode: String,
         /// When.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         at: Option<Instant>,
+        /// The platform's id for the event.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
     },
     /// The learner left a course. It lowers the enrollment count; it never revokes a badge.
     Unenrolled {
@@ -74,8 +85,11 @@ pub enum Event {
         /// The course key.
         course: String,
         /// When.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         at: Option<Instant>,
+        /// The platform's id for the event.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
     },
     /// A certificate was issued; it replaces the learner's previous one in the course.
     Certificate {
@@ -86,14 +100,17 @@ pub enum Event {
         /// Whether the certificate is a passing one.
         passed: bool,
         /// The mode; when absent, the learner's enrollment mode in the course.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         mode: Option<String>,
         /// The grade, 0.0 to 1.0.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         grade: Option<f64>,
         /// When.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         at: Option<Instant>,
+        /// The platform's id for the event.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
     },
     /// The learner completed an activity.
     ActivityCompleted {
@@ -102,11 +119,14 @@ pub enum Event {
         /// The activity's id.
         activity: String,
         /// `false` for a failed completion, which meets no requirement.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         passed: Option<bool>,
         /// When.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         at: Option<Instant>,
+        /// The platform's id for the event.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
     },
     /// Someone holding `role` awarded the badge class `badge` to the learner by hand.
     ManualAward {
@@ -117,8 +137,11 @@ pub enum Event {
         /// The awarding person's role.
         role: String,
         /// When.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         at: Option<Instant>,
+        /// The platform's id for the event.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
     },
 }
 
@@ -144,6 +167,11 @@ impl Event {
         let fail = |problem: String| Err(Error::Event { problem });
         if self.learner().trim().is_empty() {
             return fail("the learner id is empty".to_owned());
+        }
+        if let Some(id) = self.id() {
+            if id.trim().is_empty() || id.len() > 255 {
+                return fail(format!("the event id {id:?} must have 1 to 255 bytes"));
+            }
         }
         match self {
             Event::Enrolled { course, .. }
@@ -185,6 +213,23 @@ impl Event {
         }
     }
 
+    /// The platform's id for the event, if it gave one.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Event::Enrolled { id, .. }
+            | Event::Unenrolled { id, .. }
+            | Event::Certificate { id, .. }
+            | Event::ActivityCompleted { id, .. }
+            | Event::ManualAward { id, .. } => id.as_deref(),
+        }
+    }
+
+    /// The JSON of the event, as [`Event::from_json`] reads it.
+    pub fn to_json(&self) -> String {
+        // An event holds strings, numbers and booleans only: it always serialises.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
     /// When the event happened, if known.
     pub fn at(&self) -> Option<Instant> {
         match self {
@@ -218,5 +263,28 @@ mod tests {
         ] {
             assert!(Event::from_json(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn serialises_to_what_it_reads() {
+        for line in [
+            r#"{"event":"certificate","learner":"l1","course":"course-v1:A+B+C","passed":true,"mode":"verified","grade":0.9,"at":"2026-01-01T00:00:00Z","id":"evt-1"}"#,
+            r#"{"event":"enrolled","learner":"l1","course":"course-v1:A+B+C","mode":"audit"}"#,
+            r#"{"event":"unenrolled","learner":"l1","course":"A/B/C","at":"2026-01-01T00:00:00Z"}"#,
+            r#"{"event":"activity_completed","learner":"l1","activity":"q","passed":false}"#,
+            r#"{"event":"manual_award","learner":"l1","badge":"b","role":"teacher","id":"x"}"#,
+        ] {
+            let event = Event::from_json(line).unwrap();
+            assert_eq!(event.to_json(), line);
+            assert_eq!(Event::from_json(&event.to_json()).unwrap(), event);
+        }
+        let with_id =
+            Event::from_json(r#"{"event":"unenrolled","learner":"l","course":"A/B/C","id":"e7"}"#)
+                .unwrap();
+        assert_eq!(with_id.id(), Some("e7"));
+        assert!(
+            Event::from_json(r#"{"event":"unenrolled","learner":"l","course":"A/B/C","id":" "}"#)
+                .is_err()
+        );
     }
 }

@@ -98,7 +98,7 @@ pub(crate) struct Rare {
     /// Criteria of repeatable classes currently satisfied (to award on each new satisfaction).
     pub(crate) satisfied: Vec<u32>,
     /// Repeatable classes earned more than once: (badge, times), sorted.
-    repeats: Vec<(u32, u32)>,
+    pub(crate) repeats: Vec<(u32, u32)>,
 }
 
 /// The bit of `course` in [`Learner::passing_mask`].
@@ -112,6 +112,14 @@ pub(crate) fn find<T, K: Ord>(v: &[T], key: K, of: impl Fn(&T) -> K) -> Result<u
 }
 
 impl Learner {
+    /// A learner with no state yet.
+    pub(crate) fn named(name: &str) -> Self {
+        Learner {
+            name: name.into(),
+            ..Learner::default()
+        }
+    }
+
     pub(crate) fn certificate(&self, course: u32) -> Option<&Certificate> {
         find(&self.certificates, course, |c| c.course)
             .ok()
@@ -144,6 +152,11 @@ impl Learner {
     /// Manual awards: (badge, role), sorted.
     pub(crate) fn manual(&self) -> &[(u32, u32)] {
         self.rare.as_ref().map_or(&[], |r| &r.manual)
+    }
+
+    /// Repeatable classes earned more than once: (badge, times), sorted.
+    pub(crate) fn repeats(&self) -> &[(u32, u32)] {
+        self.rare.as_ref().map_or(&[], |r| &r.repeats)
     }
 
     /// Criteria of repeatable classes currently satisfied, sorted.
@@ -201,13 +214,7 @@ impl NameStore for Vec<Learner> {
 
     fn push(&mut self, name: &str) -> u32 {
         let id = next_id(self.len());
-        Vec::push(
-            self,
-            Learner {
-                name: name.into(),
-                ..Learner::default()
-            },
-        );
+        Vec::push(self, Learner::named(name));
         id
     }
 }
@@ -216,6 +223,13 @@ impl Learners {
     /// The id of the learner named `name`, added with no state if new.
     pub(crate) fn id_or_insert(&mut self, name: &str) -> u32 {
         self.index.id_or_insert(&mut self.records, name)
+    }
+
+    /// The learner named `name`, if seen.
+    pub(crate) fn get(&self, name: &str) -> Option<&Learner> {
+        self.index
+            .get(&self.records, name)
+            .map(|id| &self.records[id as usize])
     }
 
     pub(crate) fn get_mut(&mut self, id: u32) -> &mut Learner {

@@ -127,6 +127,7 @@ mod learners;
 mod lists;
 mod names;
 pub mod openedx;
+mod progress;
 
 pub use config::{
     ActivityCondition, Aggregation, BadgeClass, CourseCondition, Criteria, Requirement, RuleSet,
@@ -135,3 +136,4 @@ pub use error::Error;
 pub use evaluate::{Award, Evaluator, Rule};
 pub use event::{Event, Instant};
 pub use names::{course_slug, is_valid_course_key, is_valid_slug};
+pub use progress::Progress;
