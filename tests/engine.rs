@@ -807,4 +807,5 @@ async fn hosted_documents_validate_expire_and_revoke() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_store_passes_the_store_conformance_suite() {
     badgery::backend::conformance::check_store(|| async { MemoryStore::new() }).await;
+    badgery::backend::conformance::check_progress_store(|| async { MemoryStore::new() }).await;
 }

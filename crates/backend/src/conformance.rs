@@ -16,10 +16,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use crate::error::Error;
-use crate::traits::BadgeStore;
+use crate::traits::{BadgeStore, ProgressStore};
 use crate::types::{
     Alignment, AssertionFilter, AwardKey, AwardState, BadgeClassRecord, Claim, ClassImage,
-    ImageFormat, IssuedAssertion, PendingAward, Recipient,
+    ImageFormat, IssuedAssertion, PendingAward, ProgressCommit, ProgressUpdate, Recipient,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -93,6 +93,244 @@ where
     paging(&make().await).await;
     completion_and_failure(&make().await).await;
     listings(&make().await).await;
+}
+
+/// Runs every check of a [`ProgressStore`] (which must also be a [`BadgeStore`]: its commits
+/// claim awards in the ledger), each on a fresh, empty store made by `make`.
+pub async fn check_progress_store<S, F, Fut>(mut make: F)
+where
+    S: BadgeStore + ProgressStore + 'static,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = S>,
+{
+    progress_versions(&make().await).await;
+    progress_outbox(&make().await).await;
+    concurrent_progress(Arc::new(make().await)).await;
+}
+
+fn update(learner: &str, expected: Option<u64>, bytes: &[u8]) -> ProgressUpdate {
+    ProgressUpdate::new(learner, expected, bytes.to_vec(), Vec::new(), t0())
+}
+
+fn committed_version(commit: ProgressCommit) -> u64 {
+    match commit {
+        ProgressCommit::Committed { version, .. } => version,
+        other => panic!("expected a commit, got {other:?}"),
+    }
+}
+
+async fn progress_versions<S: BadgeStore + ProgressStore>(store: &S) {
+    assert_eq!(store.progress("p").await.expect("read"), None);
+    let first = store.commit_progress(update("p", None, b"one")).await;
+    assert_eq!(committed_version(first.expect("commit")), 1);
+    let stored = store.progress("p").await.expect("read").expect("stored");
+    assert_eq!((stored.version, stored.bytes.as_slice()), (1, &b"one"[..]));
+    assert_eq!(
+        store
+            .commit_progress(update("p", None, b"again"))
+            .await
+            .expect("commit"),
+        ProgressCommit::Conflict,
+        "a learner with progress is not created twice"
+    );
+    let second = store.commit_progress(update("p", Some(1), b"two")).await;
+    assert_eq!(committed_version(second.expect("commit")), 2);
+    assert_eq!(
+        store
+            .commit_progress(update("p", Some(1), b"stale"))
+            .await
+            .expect("commit"),
+        ProgressCommit::Conflict,
+        "a commit over a version no longer stored changes nothing"
+    );
+    assert_eq!(
+        store
+            .progress("p")
+            .await
+            .expect("read")
+            .expect("stored")
+            .bytes,
+        b"two"
+    );
+    // Event ids: committed once per learner.
+    let with_id = update("p", Some(2), b"three").with_event_id("e1");
+    assert_eq!(
+        committed_version(store.commit_progress(with_id).await.expect("commit")),
+        3
+    );
+    let again = update("p", Some(3), b"four").with_event_id("e1");
+    assert_eq!(
+        store.commit_progress(again).await.expect("commit"),
+        ProgressCommit::AlreadyHandled,
+        "an event id committed before changes nothing"
+    );
+    assert_eq!(
+        store
+            .progress("p")
+            .await
+            .expect("read")
+            .expect("stored")
+            .version,
+        3
+    );
+    let other = update("q", None, b"q").with_event_id("e1");
+    assert_eq!(
+        committed_version(store.commit_progress(other).await.expect("commit")),
+        1,
+        "event ids are the learner's own"
+    );
+    for learner in ["r", "s", "t"] {
+        store
+            .commit_progress(update(learner, None, b"x"))
+            .await
+            .expect("commit");
+    }
+    assert_eq!(
+        store.learners(None, 3).await.expect("learners"),
+        ["p", "q", "r"]
+    );
+    assert_eq!(
+        store.learners(Some("r"), 10).await.expect("learners"),
+        ["s", "t"]
+    );
+    assert!(
+        store
+            .learners(Some("t"), 10)
+            .await
+            .expect("learners")
+            .is_empty()
+    );
+}
+
+async fn progress_outbox<S: BadgeStore + ProgressStore>(store: &S) {
+    let lease = t0() + Duration::minutes(5);
+    let mut update = update("o", None, b"o1");
+    update.awards = vec![award("o", "b", 1), award("o", "c", 1)];
+    update.lease_until = lease;
+    let ProgressCommit::Committed { claims, .. } =
+        store.commit_progress(update).await.expect("commit")
+    else {
+        panic!("a first commit commits");
+    };
+    assert!(
+        matches!(claims.as_slice(), [Claim::Won(b), Claim::Won(c)] if b.key.badge == "b" && c.key.badge == "c"),
+        "{claims:?}"
+    );
+    assert!(
+        store
+            .take_due(t0() + Duration::minutes(1), lease, 10)
+            .await
+            .expect("take_due")
+            .is_empty(),
+        "awards claimed by a commit are leased to the committer"
+    );
+    assert_eq!(
+        store
+            .take_due(
+                lease + Duration::seconds(1),
+                lease + Duration::minutes(5),
+                10
+            )
+            .await
+            .expect("take_due")
+            .len(),
+        2,
+        "and due again once the lease ends"
+    );
+    // A conflicting commit claims nothing.
+    let mut stale = ProgressUpdate::new("o", None, b"x".to_vec(), vec![award("o", "d", 1)], lease);
+    stale.event_id = Some("e".to_owned());
+    assert_eq!(
+        store.commit_progress(stale).await.expect("commit"),
+        ProgressCommit::Conflict
+    );
+    assert!(
+        !store
+            .awards(None, 100)
+            .await
+            .expect("read")
+            .iter()
+            .any(|a| a.key.badge == "d"),
+        "a conflicting commit claims nothing"
+    );
+    // Its event id was not recorded either.
+    let retried = ProgressUpdate::new(
+        "o",
+        Some(1),
+        b"o2".to_vec(),
+        vec![award("o", "b", 1)],
+        lease,
+    )
+    .with_event_id("e");
+    let ProgressCommit::Committed { claims, .. } =
+        store.commit_progress(retried).await.expect("commit")
+    else {
+        panic!("the retried commit commits");
+    };
+    assert!(
+        matches!(claims.as_slice(), [Claim::Exists(_)]),
+        "an award claimed before exists: {claims:?}"
+    );
+    let bad = ProgressUpdate::new(
+        "o",
+        Some(2),
+        b"o3".to_vec(),
+        vec![award("a\nb", "b", 1)],
+        lease,
+    );
+    assert!(matches!(
+        store.commit_progress(bad).await,
+        Err(Error::Rejected(_))
+    ));
+    assert_eq!(
+        store
+            .progress("o")
+            .await
+            .expect("read")
+            .expect("stored")
+            .bytes,
+        b"o2",
+        "a refused commit stores nothing"
+    );
+}
+
+/// Eight writers increment one learner's counter ten times each, reading and retrying on
+/// conflict: every increment lands once (compare and swap serialises them).
+async fn concurrent_progress<S: BadgeStore + ProgressStore + 'static>(store: Arc<S>) {
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut conflicts = 0u32;
+                for _ in 0..10 {
+                    loop {
+                        let stored = store.progress("n").await.expect("read");
+                        let count: u64 = stored
+                            .as_ref()
+                            .map(|p| String::from_utf8_lossy(&p.bytes).parse().expect("a count"))
+                            .unwrap_or(0);
+                        let next = (count + 1).to_string().into_bytes();
+                        match store
+                            .commit_progress(update("n", stored.map(|p| p.version), &next))
+                            .await
+                            .expect("commit")
+                        {
+                            ProgressCommit::Committed { .. } => break,
+                            ProgressCommit::Conflict => conflicts += 1,
+                            other => panic!("{other:?}"),
+                        }
+                    }
+                }
+                conflicts
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("a writer");
+    }
+    let stored = store.progress("n").await.expect("read").expect("stored");
+    assert_eq!(stored.bytes, b"80", "every increment once");
+    assert_eq!(stored.version, 80);
 }
 
 async fn classes<S: BadgeStore>(store: &S) {

@@ -34,9 +34,11 @@ mod types;
 
 pub use error::{Cause, Error};
 pub use memory::MemoryStore;
-pub use traits::{AssertionRepository, AwardLedger, BadgeBackend, BadgeStore, ClassCatalog};
+pub use traits::{
+    AssertionRepository, AwardLedger, BadgeBackend, BadgeStore, ClassCatalog, ProgressStore,
+};
 pub use types::{
     Alignment, AssertionFilter, AwardKey, AwardRequest, AwardState, BadgeClassRecord, Claim,
     ClassImage, CourseFilter, EvidenceItem, Expiry, ImageFormat, IssuedAssertion, PendingAward,
-    Recipient, check_identifier, check_slug,
+    ProgressCommit, ProgressUpdate, Recipient, StoredProgress, check_identifier, check_slug,
 };

@@ -1,15 +1,16 @@
 //! A badge store in memory: for tests, examples and small deployments (nothing persists).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::error::Error;
-use crate::traits::{AssertionRepository, AwardLedger, ClassCatalog};
+use crate::traits::{AssertionRepository, AwardLedger, ClassCatalog, ProgressStore};
 use crate::types::{
     AssertionFilter, AwardKey, AwardState, BadgeClassRecord, Claim, IssuedAssertion, PendingAward,
+    ProgressCommit, ProgressUpdate, StoredProgress,
 };
 
 #[derive(Debug, Default)]
@@ -18,6 +19,9 @@ struct Inner {
     awards: BTreeMap<AwardKey, (PendingAward, Option<DateTime<Utc>>)>,
     assertions: HashMap<String, IssuedAssertion>,
     by_learner: HashMap<String, Vec<String>>,
+    progress: BTreeMap<String, StoredProgress>,
+    /// (learner, event id) of every committed event that had an id.
+    handled: HashSet<(String, String)>,
 }
 
 /// A [`BadgeStore`](crate::BadgeStore) held in memory behind one mutex (every method is one critical section,
@@ -40,6 +44,68 @@ impl MemoryStore {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl ProgressStore for MemoryStore {
+    async fn progress(&self, learner: &str) -> Result<Option<StoredProgress>, Error> {
+        Ok(self.lock().progress.get(learner).cloned())
+    }
+
+    async fn commit_progress(&self, update: ProgressUpdate) -> Result<ProgressCommit, Error> {
+        for award in &update.awards {
+            award.key.check()?;
+        }
+        let mut inner = self.lock();
+        let handled_key = update
+            .event_id
+            .as_ref()
+            .map(|id| (update.learner.clone(), id.clone()));
+        if handled_key
+            .as_ref()
+            .is_some_and(|key| inner.handled.contains(key))
+        {
+            return Ok(ProgressCommit::AlreadyHandled);
+        }
+        let current = inner.progress.get(&update.learner).map(|p| p.version);
+        if current != update.expected {
+            return Ok(ProgressCommit::Conflict);
+        }
+        let version = current.unwrap_or(0) + 1;
+        inner.progress.insert(
+            update.learner.clone(),
+            StoredProgress::new(version, update.bytes),
+        );
+        inner.handled.extend(handled_key);
+        let claims = update
+            .awards
+            .into_iter()
+            .map(|award| match inner.awards.get(&award.key) {
+                Some((existing, _)) => Claim::Exists(existing.clone()),
+                None => {
+                    inner
+                        .awards
+                        .insert(award.key.clone(), (award.clone(), Some(update.lease_until)));
+                    Claim::Won(award)
+                }
+            })
+            .collect();
+        Ok(ProgressCommit::Committed { version, claims })
+    }
+
+    async fn learners(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, Error> {
+        let inner = self.lock();
+        let start = match after {
+            Some(after) => std::ops::Bound::Excluded(after.to_owned()),
+            None => std::ops::Bound::Unbounded,
+        };
+        Ok(inner
+            .progress
+            .range((start, std::ops::Bound::Unbounded))
+            .take(limit)
+            .map(|(learner, _)| learner.clone())
+            .collect())
     }
 }
 

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 
 use crate::error::Error;
 use crate::types::{
-    AssertionFilter, AwardKey, AwardRequest, BadgeClassRecord, Claim, IssuedAssertion, PendingAward,
+    AssertionFilter, AwardKey, AwardRequest, BadgeClassRecord, Claim, IssuedAssertion,
+    PendingAward, ProgressCommit, ProgressUpdate, StoredProgress,
 };
 
 /// A badge service awards go to: the platform's own hosted issuer, Badgr, Credly, ….
@@ -225,6 +226,41 @@ pub trait AssertionRepository: Send + Sync + Debug {
     async fn revoked_assertions(&self) -> Result<Vec<IssuedAssertion>, Error>;
 }
 
+/// Where learners' progress is kept, so that a restarted engine, or another app server,
+/// decides each learner's next event from what every earlier event recorded (no replay, no
+/// learner in memory).
+///
+/// [`ProgressStore::commit_progress`] is an outbox: a learner's new progress and the claims of
+/// the awards it decided commit together or not at all, and only over the version that was
+/// read (compare and swap), so that concurrent writers of one learner serialise: the loser
+/// reads again and re-applies its event.
+#[async_trait]
+pub trait ProgressStore: Send + Sync + Debug {
+    /// The learner's progress as last committed, with its version.
+    ///
+    /// # Errors
+    /// The store's own errors.
+    async fn progress(&self, learner: &str) -> Result<Option<StoredProgress>, Error>;
+
+    /// Atomically: unless the update's event id was committed before for this learner
+    /// ([`ProgressCommit::AlreadyHandled`]) or the learner's version is no longer
+    /// `expected` ([`ProgressCommit::Conflict`]), stores the progress as the next version,
+    /// records the event id, and claims each award as [`AwardLedger::claim`] does (leased
+    /// until `lease_until`). Otherwise nothing changes.
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] for an award key that fails [`AwardKey::check`]; the store's own
+    /// errors (nothing is stored then).
+    async fn commit_progress(&self, update: ProgressUpdate) -> Result<ProgressCommit, Error>;
+
+    /// The learners with stored progress, in name order, after `after` (all: `None`), at
+    /// most `limit`: the pages a back-fill walks.
+    ///
+    /// # Errors
+    /// The store's own errors.
+    async fn learners(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, Error>;
+}
+
 /// A whole store: the class catalogue, the award ledger and the assertion repository, which the
 /// engine needs together. Implemented for every type that implements the three; a store's
 /// [`AwardLedger::complete`] writes to its own repository in the same transaction.
@@ -245,6 +281,19 @@ macro_rules! forward_backend {
 }
 
 forward_backend!(Arc<T>, Box<T>);
+
+macro_rules! forward_progress {
+    ($($ptr:ty),*) => {$(
+        #[async_trait]
+        impl<T: ProgressStore + ?Sized> ProgressStore for $ptr {
+            async fn progress(&self, learner: &str) -> Result<Option<StoredProgress>, Error> { (**self).progress(learner).await }
+            async fn commit_progress(&self, update: ProgressUpdate) -> Result<ProgressCommit, Error> { (**self).commit_progress(update).await }
+            async fn learners(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, Error> { (**self).learners(after, limit).await }
+        }
+    )*};
+}
+
+forward_progress!(Arc<T>, Box<T>);
 
 macro_rules! forward_store {
     ($($ptr:ty),*) => {$(

@@ -503,6 +503,89 @@ impl PendingAward {
     }
 }
 
+/// A learner's progress as a [`ProgressStore`](crate::ProgressStore) keeps it: the encoded
+/// progress (the rules crate's `Progress::to_bytes`) and its version, which every commit
+/// raises by one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredProgress {
+    /// 1 for the first commit, then one more for each.
+    pub version: u64,
+    /// The encoded progress.
+    pub bytes: Vec<u8>,
+}
+
+impl StoredProgress {
+    /// Progress as read from a store.
+    pub fn new(version: u64, bytes: Vec<u8>) -> Self {
+        StoredProgress { version, bytes }
+    }
+}
+
+/// What [`ProgressStore::commit_progress`](crate::ProgressStore::commit_progress) is to commit
+/// for one learner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProgressUpdate {
+    /// The learner.
+    pub learner: String,
+    /// The version read (`None`: the learner had no progress).
+    pub expected: Option<u64>,
+    /// The new encoded progress.
+    pub bytes: Vec<u8>,
+    /// The event's id, when it has one: committed once per learner.
+    pub event_id: Option<String>,
+    /// The awards the event decided, to claim.
+    pub awards: Vec<PendingAward>,
+    /// When the claims' leases end.
+    pub lease_until: DateTime<Utc>,
+}
+
+impl ProgressUpdate {
+    /// An update of `learner`'s progress from version `expected` to `bytes`, claiming
+    /// `awards` leased until `lease_until`.
+    pub fn new(
+        learner: impl Into<String>,
+        expected: Option<u64>,
+        bytes: Vec<u8>,
+        awards: Vec<PendingAward>,
+        lease_until: DateTime<Utc>,
+    ) -> Self {
+        ProgressUpdate {
+            learner: learner.into(),
+            expected,
+            bytes,
+            event_id: None,
+            awards,
+            lease_until,
+        }
+    }
+
+    /// Records the event's id with the commit.
+    pub fn with_event_id(mut self, id: impl Into<String>) -> Self {
+        self.event_id = Some(id.into());
+        self
+    }
+}
+
+/// What committing a learner's progress did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProgressCommit {
+    /// Stored as `version`, with each award's claim, in the order given.
+    Committed {
+        /// The version now stored.
+        version: u64,
+        /// The claims, in the order of the update's awards.
+        claims: Vec<Claim>,
+    },
+    /// Another writer committed this learner's progress since it was read: nothing changed;
+    /// read it again and re-apply the event.
+    Conflict,
+    /// The event's id was committed before for this learner: nothing changed.
+    AlreadyHandled,
+}
+
 /// The outcome of claiming an award.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {

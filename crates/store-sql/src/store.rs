@@ -6,7 +6,8 @@
 use async_trait::async_trait;
 use badgery_backend::{
     AssertionFilter, AssertionRepository, AwardKey, AwardLedger, BadgeClassRecord, Claim,
-    ClassCatalog, Error, IssuedAssertion, PendingAward,
+    ClassCatalog, Error, IssuedAssertion, PendingAward, ProgressCommit, ProgressStore,
+    ProgressUpdate, StoredProgress,
 };
 use chrono::{DateTime, Utc};
 
@@ -648,4 +649,143 @@ impl AssertionRepository for SqlStore {
                 .collect()
         })
     }
+}
+
+#[async_trait]
+impl ProgressStore for SqlStore {
+    async fn progress(&self, learner: &str) -> Result<Option<StoredProgress>, Error> {
+        on_pool!(self, |pool, dialect| {
+            let row =
+                sqlx::query("SELECT version, progress FROM badgery_progress WHERE learner = $1")
+                    .bind(learner)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(db(format!("reading the progress of {learner}")))?;
+            row.map(|row| progress_from(&row)).transpose()
+        })
+    }
+
+    async fn commit_progress(&self, update: ProgressUpdate) -> Result<ProgressCommit, Error> {
+        for award in &update.awards {
+            award.key.check()?;
+        }
+        let ProgressUpdate {
+            learner,
+            expected,
+            bytes,
+            event_id,
+            awards,
+            lease_until,
+            ..
+        } = update;
+        let doing = format!("committing the progress of {learner}");
+        let version = expected.map_or(Ok(1), |v| {
+            i64::try_from(v)
+                .ok()
+                .and_then(|v| v.checked_add(1))
+                .ok_or_else(|| Error::Rejected(format!("{doing}: version {v} is too large")))
+        })?;
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin()).await.map_err(db(&doing))?;
+            if let Some(id) = &event_id {
+                let fresh = sqlx::query(
+                    "INSERT INTO badgery_handled_events (learner, event_id) VALUES ($1, $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&learner)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db(&doing))?
+                .rows_affected()
+                    == 1;
+                if !fresh {
+                    return Ok(ProgressCommit::AlreadyHandled);
+                }
+            }
+            // Compare and swap: the first version is an insert, the next ones an update of
+            // the version read.
+            let swapped = match expected {
+                None => sqlx::query(
+                    "INSERT INTO badgery_progress (learner, version, progress) VALUES ($1, 1, $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&learner)
+                .bind(&bytes),
+                Some(_) => sqlx::query(
+                    "UPDATE badgery_progress SET version = $3, progress = $2 \
+                     WHERE learner = $1 AND version = $3 - 1",
+                )
+                .bind(&learner)
+                .bind(&bytes)
+                .bind(version),
+            }
+            .execute(&mut *tx)
+            .await
+            .map_err(db(&doing))?
+            .rows_affected()
+                == 1;
+            if !swapped {
+                // Dropping the transaction rolls back the event id too.
+                return Ok(ProgressCommit::Conflict);
+            }
+            let mut claims = Vec::with_capacity(awards.len());
+            for award in awards {
+                let won = bind_claim!(sqlx::query(CLAIM), &award, micros(lease_until))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db(&doing))?
+                    .rows_affected()
+                    == 1;
+                claims.push(if won {
+                    Claim::Won(award)
+                } else {
+                    let row = sqlx::query(concat!(
+                        "SELECT ",
+                        award_columns!(),
+                        " FROM badgery_awards \
+                         WHERE learner = $1 AND badge = $2 AND sequence = $3"
+                    ))
+                    .bind(&award.key.learner)
+                    .bind(&award.key.badge)
+                    .bind(sequence(&award.key))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db(&doing))?;
+                    Claim::Exists(award_from(&row)?)
+                });
+            }
+            tx.commit().await.map_err(db(&doing))?;
+            Ok(ProgressCommit::Committed {
+                version: version.unsigned_abs(),
+                claims,
+            })
+        })
+    }
+
+    async fn learners(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, Error> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        on_pool!(self, |pool, dialect| {
+            sqlx::query_scalar(
+                "SELECT learner FROM badgery_progress WHERE $1 IS NULL OR learner > $1 \
+                 ORDER BY learner LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(db("listing learners with progress"))
+        })
+    }
+}
+
+fn progress_from(row: &impl crate::columns::Columns) -> Result<StoredProgress, Error> {
+    let version = row.int("version")?;
+    let version = u64::try_from(version).map_err(|_| {
+        Error::storage(
+            "reading progress",
+            std::io::Error::other(format!("version {version} is negative")),
+        )
+    })?;
+    Ok(StoredProgress::new(version, row.blob("progress")?))
 }

@@ -3,19 +3,20 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use badgery_backend::conformance::check_store;
+use badgery_backend::conformance::{check_progress_store, check_store};
 use badgery_store_sql::SqlStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_in_memory_passes_the_store_conformance_suite() {
     check_store(|| async { SqlStore::open("sqlite::memory:").await.expect("open") }).await;
+    check_progress_store(|| async { SqlStore::open("sqlite::memory:").await.expect("open") }).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_in_a_file_passes_the_store_conformance_suite() {
     let dir = tempfile::tempdir().unwrap();
     let n = AtomicU32::new(0);
-    check_store(|| {
+    let make = || {
         let path = dir.path().join(format!(
             "store-{}.sqlite3",
             n.fetch_add(1, Ordering::Relaxed)
@@ -25,8 +26,9 @@ async fn sqlite_in_a_file_passes_the_store_conformance_suite() {
                 .await
                 .expect("open")
         }
-    })
-    .await;
+    };
+    check_store(make).await;
+    check_progress_store(make).await;
 }
 
 /// Runs with the features `postgres` and `testing` (`cargo test --workspace` enables them, as
@@ -40,7 +42,7 @@ async fn postgres_passes_the_store_conformance_suite() {
         return;
     };
     let n = AtomicU32::new(0);
-    check_store(|| {
+    let make = || {
         let url = server
             .create_database(&format!(
                 "conformance_{}",
@@ -48,8 +50,9 @@ async fn postgres_passes_the_store_conformance_suite() {
             ))
             .expect("createdb");
         async move { SqlStore::open(&url).await.expect("open") }
-    })
-    .await;
+    };
+    check_store(make).await;
+    check_progress_store(make).await;
 }
 
 /// Several stores (as several processes would) opening one new SQLite file at once each get a
