@@ -27,14 +27,19 @@ use std::task::Poll;
 
 use badgery_backend::{
     AwardKey, AwardRequest, AwardState, BadgeBackend, BadgeClassRecord, BadgeStore, Claim,
-    ClassImage, EvidenceItem, IssuedAssertion, PendingAward, Recipient,
+    ClassImage, EvidenceItem, IssuedAssertion, PendingAward, ProgressCommit, ProgressStore,
+    ProgressUpdate, Recipient,
 };
-use badgery_rules::{Award, Evaluator, Event, Rule, RuleSet};
+use badgery_rules::{Award, Evaluator, Event, Progress, Rule, RuleSet};
 use chrono::{DateTime, Duration, Utc};
 use tracing::Instrument;
 
 use crate::error::Error;
 use crate::hosted::check_class_image;
+
+/// How many times in a row an event is applied again after another engine committed the same
+/// learner's progress first, before handling it fails (the event can be delivered again).
+const MAX_PROGRESS_CONFLICTS: u32 = 64;
 
 /// What the engine needs to know about learners and courses; the host implements it, usually
 /// over its own database (so it is async: the engine awaits it on the awarding path).
@@ -244,6 +249,8 @@ pub struct Engine {
     /// Awards decided whose claim failed (the store was down): claimed again by
     /// [`Engine::retry_pending`].
     unclaimed: Mutex<Vec<Award>>,
+    /// Where learners' progress is kept, when not in `evaluator`'s memory.
+    progress: Option<Arc<dyn ProgressStore>>,
 }
 
 impl fmt::Debug for Engine {
@@ -347,6 +354,7 @@ impl Engine {
             notifier: None,
             clock: Arc::new(Utc::now),
             unclaimed: Mutex::new(Vec::new()),
+            progress: None,
         }
     }
 
@@ -382,6 +390,22 @@ impl Engine {
     /// loses nothing: the outcome is already recorded.
     pub fn with_notifier(mut self, notifier: Notifier) -> Self {
         self.notifier = Some(notifier);
+        self
+    }
+
+    /// Keeps learners' progress in `progress` instead of this engine's memory: each event is
+    /// applied to the learner's stored progress, which is committed with the claims of the
+    /// awards it decided, in one atomic step, over the version read (a conflict with another
+    /// engine re-reads and re-applies: the result is that of some serial order of the
+    /// events). A restarted engine, or one on another app server, continues with the next
+    /// event, with no replay; the engine's memory does not grow with learners. An event
+    /// with an id that was committed before changes nothing.
+    ///
+    /// `progress` is normally the engine's own store (both SQL stores and the memory store are
+    /// progress stores). [`Engine::set_rules`] then back-fills the stored learners, page by
+    /// page.
+    pub fn with_stored_progress(mut self, progress: Arc<dyn ProgressStore>) -> Self {
+        self.progress = Some(progress);
         self
     }
 
@@ -468,6 +492,13 @@ impl Engine {
     /// failure is returned after the other awards were handled.
     pub async fn handle(&self, event: &Event) -> Result<Vec<Outcome>, Error> {
         event.check()?;
+        if let Some(progress_store) = &self.progress {
+            let span = tracing::info_span!("handle", stored_progress = true);
+            return self
+                .handle_with_stored_progress(&**progress_store, event)
+                .instrument(span)
+                .await;
+        }
         let awards = self.lock_evaluator().apply(event);
         let span = tracing::info_span!("handle", awards = awards.len());
         self.process(awards).instrument(span).await
@@ -480,6 +511,13 @@ impl Engine {
     /// As [`Engine::handle`].
     pub async fn set_rules(&self, rules: RuleSet) -> Result<Vec<Outcome>, Error> {
         let awards = self.lock_evaluator().set_rules(rules);
+        if let Some(progress_store) = &self.progress {
+            let span = tracing::info_span!("set_rules", stored_progress = true);
+            return self
+                .backfill_stored(&**progress_store)
+                .instrument(span)
+                .await;
+        }
         let span = tracing::info_span!("set_rules", awards = awards.len());
         self.process(awards).instrument(span).await
     }
@@ -739,45 +777,175 @@ impl Engine {
         }]
     }
 
+    /// The award as the ledger keeps it, with its recipient's email (none yet: blank) and
+    /// evidence.
+    async fn pending_for(&self, award: &Award, now: DateTime<Utc>) -> PendingAward {
+        let key = AwardKey::new(award.learner.clone(), award.badge.clone(), award.sequence);
+        let email = usable_email(self.directory.email(&award.learner).await).unwrap_or_default();
+        PendingAward::new(
+            key,
+            Recipient::new(award.learner.clone(), email),
+            self.evidence(award).await,
+            award.reason.clone(),
+            now,
+        )
+    }
+
     async fn claim_and_issue(&self, award: &Award) -> Result<Outcome, Error> {
         let now = (self.clock)();
-        let key = AwardKey::new(award.learner.clone(), award.badge.clone(), award.sequence);
-        let span = tracing::info_span!("award", badge = %key.badge, sequence = key.sequence);
+        let span = tracing::info_span!("award", badge = %award.badge, sequence = award.sequence);
         async {
-            let email =
-                usable_email(self.directory.email(&award.learner).await).unwrap_or_default();
-            let pending = PendingAward::new(
-                key.clone(),
-                Recipient::new(award.learner.clone(), email),
-                self.evidence(award).await,
-                award.reason.clone(),
-                now,
-            );
-            let pending = match self.store.claim(pending, self.lease_until(now)).await? {
-                Claim::Won(pending) => pending,
-                Claim::Exists(existing) => {
-                    tracing::debug!("claimed before");
-                    return Ok(Outcome::AlreadyClaimed {
-                        key,
-                        state: existing.state,
-                    });
-                }
-            };
-            tracing::info!(reason = %award.reason, "claimed");
-            match self.class_for(award).await {
-                Ok(class) => self.issue_pending(pending, class).await,
-                Err(Error::InvalidImage(reason)) => self.fail(&key, reason).await,
-                Err(e) => {
-                    // The claim stands; the award is retried from the store.
-                    self.store
-                        .retry_later(&key, &e.to_string(), now + self.retry.delay(1))
-                        .await?;
-                    Err(e)
-                }
-            }
+            let pending = self.pending_for(award, now).await;
+            let claim = self.store.claim(pending, self.lease_until(now)).await?;
+            self.issue_claimed(award, claim, now).await
         }
         .instrument(span)
         .await
+    }
+
+    /// Issues an award this engine won the claim of; reports one claimed before as such.
+    async fn issue_claimed(
+        &self,
+        award: &Award,
+        claim: Claim,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, Error> {
+        let pending = match claim {
+            Claim::Won(pending) => pending,
+            Claim::Exists(existing) => {
+                tracing::debug!("claimed before");
+                return Ok(Outcome::AlreadyClaimed {
+                    key: existing.key,
+                    state: existing.state,
+                });
+            }
+        };
+        tracing::info!(reason = %award.reason, "claimed");
+        let key = pending.key.clone();
+        match self.class_for(award).await {
+            Ok(class) => self.issue_pending(pending, class).await,
+            Err(Error::InvalidImage(reason)) => self.fail(&key, reason).await,
+            Err(e) => {
+                // The claim stands; the award is retried from the store.
+                self.store
+                    .retry_later(&key, &e.to_string(), now + self.retry.delay(1))
+                    .await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// [`Engine::handle`] with the learner's progress in the progress store: read it, apply
+    /// the event, commit the new progress with the claims of the awards it decided (over the
+    /// version read; on a conflict, read again and re-apply), then issue the awards won.
+    async fn handle_with_stored_progress(
+        &self,
+        progress_store: &dyn ProgressStore,
+        event: &Event,
+    ) -> Result<Vec<Outcome>, Error> {
+        self.update_stored_progress(
+            progress_store,
+            event.learner(),
+            event.id(),
+            |evaluator, progress| evaluator.apply_to(progress, event),
+        )
+        .await
+    }
+
+    /// Back-fills every learner of the progress store under the rules now in force, page by
+    /// page, committing each learner's new progress with its awards. Interrupted, it can be
+    /// run again: what a learner was awarded is in their progress, so nothing is awarded twice.
+    async fn backfill_stored(
+        &self,
+        progress_store: &dyn ProgressStore,
+    ) -> Result<Vec<Outcome>, Error> {
+        const PAGE: usize = 500;
+        let mut outcomes = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = progress_store.learners(after.as_deref(), PAGE).await?;
+            for learner in &page {
+                outcomes.extend(
+                    self.update_stored_progress(
+                        progress_store,
+                        learner,
+                        None,
+                        |evaluator, progress| evaluator.backfill_progress(learner, progress),
+                    )
+                    .await?,
+                );
+            }
+            match page.last() {
+                Some(last) if page.len() == PAGE => after = Some(last.clone()),
+                _ => return Ok(outcomes),
+            }
+        }
+    }
+
+    /// Reads `learner`'s stored progress, applies `change` to it, and commits the new progress
+    /// with the claims of the awards it decided, over the version read (on a conflict, reads
+    /// again and re-applies); then issues the awards won.
+    async fn update_stored_progress(
+        &self,
+        progress_store: &dyn ProgressStore,
+        learner: &str,
+        event_id: Option<&str>,
+        change: impl Fn(&mut Evaluator, &Progress) -> (Progress, Vec<Award>),
+    ) -> Result<Vec<Outcome>, Error> {
+        for _ in 0..MAX_PROGRESS_CONFLICTS {
+            let stored = progress_store.progress(learner).await?;
+            let progress = match &stored {
+                Some(stored) => Progress::from_bytes(&stored.bytes)?,
+                None => Progress::default(),
+            };
+            let (next, awards) = change(&mut self.lock_evaluator(), &progress);
+            if awards.is_empty() && next == progress {
+                // Nothing to record (a replayed or redelivered event, say).
+                return Ok(Vec::new());
+            }
+            let now = (self.clock)();
+            let mut pending = Vec::with_capacity(awards.len());
+            for award in &awards {
+                pending.push(self.pending_for(award, now).await);
+            }
+            let mut update = ProgressUpdate::new(
+                learner,
+                stored.map(|s| s.version),
+                next.to_bytes(),
+                pending,
+                self.lease_until(now),
+            );
+            if let Some(id) = event_id {
+                update = update.with_event_id(id);
+            }
+            match progress_store.commit_progress(update).await? {
+                ProgressCommit::Committed { claims, .. } => {
+                    let mut outcomes = Vec::with_capacity(claims.len());
+                    let mut first_error = None;
+                    for (award, claim) in awards.iter().zip(claims) {
+                        let span = tracing::info_span!("award", badge = %award.badge, sequence = award.sequence);
+                        // A failure after the claim leaves the award in the ledger, retried
+                        // by retry_pending.
+                        match self.issue_claimed(award, claim, now).instrument(span).await {
+                            Ok(outcome) => outcomes.push(outcome),
+                            Err(e) => {
+                                first_error.get_or_insert(e);
+                            }
+                        }
+                    }
+                    return match first_error {
+                        Some(e) => Err(e),
+                        None => Ok(outcomes),
+                    };
+                }
+                ProgressCommit::AlreadyHandled => return Ok(Vec::new()),
+                // Another server updated the learner meanwhile: apply the event to theirs.
+                _ => tracing::debug!("progress changed since it was read; applying again"),
+            }
+        }
+        Err(Error::Backend(badgery_backend::Error::Conflict(format!(
+            "the progress of {learner} changed under {MAX_PROGRESS_CONFLICTS} commits in a row"
+        ))))
     }
 
     /// [`Engine::issue_pending`] with the award's class as the store has it.

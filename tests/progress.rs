@@ -1,0 +1,273 @@
+//! Learner progress in the store: an engine with `with_stored_progress` decides each event from
+//! the learner's stored progress, so a new engine over the same store continues with the next
+//! event (no replay), several engines over one store decide as one would, an event delivered
+//! twice with its id changes nothing, and `set_rules` back-fills the stored learners.
+
+#![allow(clippy::unwrap_used)] // A test's helpers may panic: that is how a test fails.
+
+#[path = "support/hosted.rs"]
+mod hosted;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use badgery::backend::{AwardState, BadgeClassRecord, BadgeStore, MemoryStore, ProgressStore};
+use badgery::fault::FlakyBackend;
+use badgery::rules::{Event, RuleSet};
+use badgery::store_sql::SqlStore;
+use badgery::{Engine, HostedIssuer, Outcome, StaticDirectory};
+use hosted::{issuer, png};
+
+const RULES: &str = include_str!("data/rules/platform.toml");
+const EVENTS: &str = include_str!("data/rules/events.jsonl");
+
+/// The rule tests' events for `copies` times as many learners (17 awards per copy), each
+/// with an id of its own.
+fn events(copies: usize) -> Vec<Event> {
+    let mut out = Vec::new();
+    for copy in 0..copies {
+        for (i, line) in EVENTS.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+            let (head, rest) = line.split_once(r#""learner":""#).unwrap();
+            let (learner, tail) = rest.split_once('"').unwrap();
+            let tail = tail.strip_suffix('}').unwrap();
+            out.push(
+                Event::from_json(&format!(
+                    r#"{head}"learner":"{learner}-{copy}"{tail},"id":"e{copy}-{i}"}}"#
+                ))
+                .unwrap(),
+            );
+        }
+    }
+    out
+}
+
+fn classes(rules: &RuleSet) -> Vec<BadgeClassRecord> {
+    rules
+        .classes()
+        .iter()
+        .map(|c| {
+            let record = BadgeClassRecord::new(c.slug.clone(), c.slug.clone(), "d", "c", png());
+            match &c.course {
+                Some(course) => record.for_course(course.clone(), c.mode.as_deref()),
+                None => record,
+            }
+        })
+        .collect()
+}
+
+fn directory(events: &[Event]) -> Arc<StaticDirectory> {
+    let mut directory = StaticDirectory::new();
+    let learners: BTreeSet<&str> = events.iter().map(Event::learner).collect();
+    for learner in learners {
+        directory = directory.learner(learner, &format!("{learner}@example.org"));
+    }
+    Arc::new(directory)
+}
+
+type Backend = Arc<FlakyBackend<HostedIssuer>>;
+
+fn engine<S: BadgeStore + ProgressStore + 'static>(
+    store: &Arc<S>,
+    backend: &Backend,
+    directory: &Arc<StaticDirectory>,
+    rules: &str,
+) -> Engine {
+    Engine::new(
+        RuleSet::from_toml(rules).unwrap(),
+        store.clone(),
+        backend.clone(),
+        directory.clone(),
+    )
+    .with_stored_progress(store.clone())
+}
+
+/// Every issued award's key, and how many awards the store holds in all.
+async fn issued(store: &dyn BadgeStore) -> (BTreeSet<String>, usize) {
+    let awards = store.awards(None, 100_000).await.unwrap();
+    let keys = awards
+        .iter()
+        .filter(|a| matches!(a.state, AwardState::Issued { .. }))
+        .map(|a| a.key.to_string())
+        .collect();
+    (keys, awards.len())
+}
+
+/// What one engine deciding in memory issues for `events`.
+async fn in_memory(events: &[Event]) -> BTreeSet<String> {
+    let store = Arc::new(MemoryStore::new());
+    let rules = RuleSet::from_toml(RULES).unwrap();
+    let engine = Engine::new(
+        rules.clone(),
+        store.clone(),
+        Arc::new(issuer()),
+        directory(events),
+    );
+    engine.register_classes(classes(&rules)).await.unwrap();
+    for event in events {
+        engine.handle(event).await.unwrap();
+    }
+    let (keys, all) = issued(&*store).await;
+    assert_eq!(keys.len(), all);
+    keys
+}
+
+/// A restart in the middle of the log: the new engine handles only the events after it and
+/// issues what one engine handling the whole log in memory issues (on SQLite, a file).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_engine_continues_with_the_next_event_without_replay() {
+    let events = events(4);
+    let expected = in_memory(&events).await;
+    assert_eq!(expected.len(), 17 * 4);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("progress.sqlite3").display());
+    let backend = Arc::new(FlakyBackend::new(issuer(), 0.0, 1));
+    let directory = directory(&events);
+    let half = events.len() / 2;
+    {
+        let store = Arc::new(SqlStore::open(&url).await.unwrap());
+        let first = engine(&store, &backend, &directory, RULES);
+        first
+            .register_classes(classes(&RuleSet::from_toml(RULES).unwrap()))
+            .await
+            .unwrap();
+        for event in &events[..half] {
+            first.handle(event).await.unwrap();
+        }
+    }
+    // Another process: a new store handle, a new engine, and only the rest of the log.
+    let store = Arc::new(SqlStore::open(&url).await.unwrap());
+    let second = engine(&store, &backend, &directory, RULES);
+    for event in &events[half..] {
+        second.handle(event).await.unwrap();
+    }
+    let (keys, all) = issued(&*store).await;
+    assert_eq!(
+        keys, expected,
+        "the awards of one engine over the whole log"
+    );
+    assert_eq!(all, expected.len());
+    let stats = backend.stats();
+    assert!(
+        stats.delivered.values().all(|n| *n == 1),
+        "each award delivered once"
+    );
+    assert_eq!(stats.delivered.len(), expected.len());
+}
+
+/// An event delivered again (an at-least-once bus) changes nothing: with its id, nothing is
+/// even decided again; the claims would hold anyway.
+#[tokio::test]
+async fn an_event_delivered_twice_changes_nothing() {
+    let events = events(1);
+    let store = Arc::new(MemoryStore::new());
+    let backend = Arc::new(FlakyBackend::new(issuer(), 0.0, 1));
+    let directory = directory(&events);
+    let engine = engine(&store, &backend, &directory, RULES);
+    engine
+        .register_classes(classes(&RuleSet::from_toml(RULES).unwrap()))
+        .await
+        .unwrap();
+    for event in &events {
+        engine.handle(event).await.unwrap();
+    }
+    let before = store.progress("ada-0").await.unwrap().unwrap();
+    let (issued_before, _) = issued(&*store).await;
+    let calls = backend.stats().calls;
+    for event in &events {
+        assert_eq!(
+            engine.handle(event).await.unwrap(),
+            Vec::<Outcome>::new(),
+            "{event:?} again"
+        );
+    }
+    assert_eq!(store.progress("ada-0").await.unwrap().unwrap(), before);
+    assert_eq!(issued(&*store).await.0, issued_before);
+    assert_eq!(backend.stats().calls, calls, "no backend call");
+}
+
+/// Two engines (two app servers) over one store handle the same learners' events at once,
+/// each taking every other event: between them they issue what one engine handling the
+/// whole log issues, each award once, for a log of facts that only accumulate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_engines_over_one_store_decide_as_one() {
+    // Enrollments, passing certificates, activities and manual awards only: their order
+    // across servers does not matter.
+    let events: Vec<Event> = events(6)
+        .into_iter()
+        .filter(|e| {
+            !matches!(
+                e,
+                Event::Unenrolled { .. } | Event::Certificate { passed: false, .. }
+            )
+        })
+        .collect();
+    let expected = in_memory(&events).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = format!("sqlite:{}", dir.path().join("two.sqlite3").display());
+    for url in ["sqlite::memory:", &file] {
+        let store = Arc::new(SqlStore::open(url).await.unwrap());
+        let backend = Arc::new(FlakyBackend::new(issuer(), 0.0, 1));
+        let directory = directory(&events);
+        let engines: Vec<Arc<Engine>> = (0..2)
+            .map(|_| Arc::new(engine(&store, &backend, &directory, RULES)))
+            .collect();
+        engines[0]
+            .register_classes(classes(&RuleSet::from_toml(RULES).unwrap()))
+            .await
+            .unwrap();
+        let tasks: Vec<_> = engines
+            .iter()
+            .enumerate()
+            .map(|(e, engine)| {
+                let (engine, events) = (engine.clone(), events.clone());
+                tokio::spawn(async move {
+                    for event in events.iter().skip(e).step_by(2) {
+                        engine.handle(event).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let (keys, all) = issued(&*store).await;
+        assert_eq!(keys, expected);
+        assert_eq!(all, expected.len());
+        assert!(backend.stats().delivered.values().all(|n| *n == 1));
+    }
+}
+
+/// A rule added later back-fills every stored learner who meets it, once: running the
+/// back-fill again (as after a crash midway) awards nothing more.
+#[tokio::test]
+async fn set_rules_back_fills_the_stored_learners_once() {
+    let events = events(3);
+    let store = Arc::new(MemoryStore::new());
+    let backend = Arc::new(FlakyBackend::new(issuer(), 0.0, 1));
+    let directory = directory(&events);
+    let all_rules = RuleSet::from_toml(RULES).unwrap();
+    // First without the count rules (`completed-2`, `completed-3`, `enrolled-2`, `enrolled-4`).
+    let without = RuleSet::new(all_rules.classes().to_vec()).unwrap();
+    let engine = Engine::new(without, store.clone(), backend.clone(), directory.clone())
+        .with_stored_progress(store.clone());
+    engine.register_classes(classes(&all_rules)).await.unwrap();
+    for event in &events {
+        engine.handle(event).await.unwrap();
+    }
+    let (before, _) = issued(&*store).await;
+    let outcomes = engine.set_rules(all_rules.clone()).await.unwrap();
+    assert!(!outcomes.is_empty(), "the count rules back-fill someone");
+    let (after, _) = issued(&*store).await;
+    assert!(after.len() > before.len());
+    for key in after.difference(&before) {
+        assert!(
+            ["completed-", "enrolled-", "group-", "crit-"]
+                .iter()
+                .any(|p| key.contains(p)),
+            "{key}"
+        );
+    }
+    // Back-filled awards are in the learners' progress: again, nothing.
+    assert!(engine.set_rules(all_rules).await.unwrap().is_empty());
+    assert_eq!(issued(&*store).await.0, after);
+}
