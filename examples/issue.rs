@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --example issue -- --store URL --rules RULES.toml [--backend hosted|badgr]
-//!                              [--base-url URL] EVENTS.jsonl
+//!                              [--shard K/N] [--base-url URL] EVENTS.jsonl
 //! cargo run --example issue -- --store URL --list
 //! ```
 //!
@@ -31,10 +31,17 @@
 //! - `--list` prints every issued award, one JSON line each, in key order:
 //!   `{"learner":…,"badge":…,"sequence":…,"assertion":URL}`.
 //!
-//! Killed at any point (SIGKILL) and run again with the same arguments, it finishes the work
-//! and issues nothing twice: it re-reads EVENTS.jsonl to rebuild each learner's progress (the
-//! store's claims make the replayed decisions no-ops) and takes over the awards the killed run
-//! held once their leases end. Backend calls (and each Badgr request) time out after 1 s, so
+//! - `--shard K/N` handles only the lines of EVENTS.jsonl whose index (from 0, counting every
+//!   non-blank line) modulo N equals K: N processes with K = 0…N−1 over one store, started
+//!   together, handle the whole log between them.
+//!
+//! Each learner's progress is kept in the store (`Engine::with_stored_progress`), committed
+//! with the awards it decides, so processes handling events of the same learners decide
+//! consistently, and the worker records in the store how far it has got in EVENTS.jsonl (a
+//! checkpoint per file and shard). An event without an `id` gets `line-INDEX` as its id.
+//! Killed at any point (SIGKILL) and run again with the same arguments, it continues after
+//! its checkpoint (events handled since are recognised by their ids), issues nothing twice,
+//! and takes over the awards the killed run held once their leases end. Backend calls (and each Badgr request) time out after 1 s, so
 //! such a lease ends 4 s after it was taken.
 //!
 //! Assertion ids are keyed with the secret in the environment variable `BADGERY_ID_SECRET`
@@ -55,7 +62,7 @@ use std::sync::{Arc, Mutex};
 
 use badgery::backend::{
     AwardKey, AwardRequest, AwardState, BadgeBackend, BadgeClassRecord, BadgeStore, ClassImage,
-    Error as BackendError, ImageFormat, IssuedAssertion,
+    Error as BackendError, ImageFormat, IssuedAssertion, ProgressStore,
 };
 use badgery::fault::FlakyBackend;
 use badgery::rules::{Error as RulesError, Event, RuleSet};
@@ -64,8 +71,8 @@ use badgery::{
 };
 
 const USAGE: &str = "usage: issue --store URL --rules RULES.toml [--backend hosted|badgr] \
-                     [--base-url URL] [--email-domain DOMAIN] [--backend-failure-rate R] \
-                     [--seed S] EVENTS.jsonl\n       \
+                     [--shard K/N] [--base-url URL] [--email-domain DOMAIN] \
+                     [--backend-failure-rate R] [--seed S] EVENTS.jsonl\n       \
                      issue --store URL --list";
 
 /// The largest rule set or event log read; a larger file, a device or a FIFO is refused before
@@ -90,6 +97,8 @@ struct Args {
     seed: u64,
     list: bool,
     badgr: bool,
+    /// (K, N) of `--shard K/N`.
+    shard: (u64, u64),
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -103,6 +112,7 @@ fn parse_args() -> Result<Args, String> {
         seed: 1,
         list: false,
         badgr: false,
+        shard: (0, 1),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -111,6 +121,7 @@ fn parse_args() -> Result<Args, String> {
             "--store" => args.store = Some(value()?),
             "--rules" => args.rules = Some(PathBuf::from(value()?)),
             "--backend" => args.badgr = platform::is_badgr(&value()?)?,
+            "--shard" => args.shard = shard(&value()?)?,
             "--base-url" => args.base_url = value()?,
             "--email-domain" => args.email_domain = value()?,
             "--backend-failure-rate" => args.failure_rate = platform::failure_rate(&value()?)?,
@@ -134,6 +145,19 @@ fn parse_args() -> Result<Args, String> {
     }
     Ok(args)
 }
+
+/// The value of `--shard K/N`: 0 <= K < N.
+fn shard(text: &str) -> Result<(u64, u64), String> {
+    text.split_once('/')
+        .and_then(|(k, n)| Some((k.parse().ok()?, n.parse().ok()?)))
+        .filter(|(k, n)| k < n)
+        .ok_or(format!(
+            "--shard {text:?}: expected K/N with 0 <= K < N (say 0/4)"
+        ))
+}
+
+/// How often (in events handled) the worker records its checkpoint.
+const CHECKPOINT_EVERY: usize = 64;
 
 /// Why the worker stopped short: bad input (exit 2, nothing issued) or awards not issued
 /// (exit 1).
@@ -163,9 +187,12 @@ fn read_rules(path: &Path) -> Result<RuleSet, Stop> {
     })
 }
 
-fn read_events(path: &Path) -> Result<Vec<Event>, Stop> {
+/// The events of shard `k` of `n`, with their indexes (from 0, over every non-blank line);
+/// an event without an id gets `line-INDEX`. Every line is checked, whatever its shard.
+fn read_events(path: &Path, (k, n): (u64, u64)) -> Result<Vec<(u64, Event)>, Stop> {
     let text = read_text(path)?;
     let mut events = Vec::new();
+    let mut index = 0u64;
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -176,7 +203,14 @@ fn read_events(path: &Path) -> Result<Vec<Event>, Stop> {
                 other => format!("{}:{}: {other}", path.display(), i + 1),
             })
         })?;
-        events.push(event);
+        if index % n == k {
+            let event = match event.id() {
+                Some(_) => event,
+                None => event.with_id(format!("line-{index}")),
+            };
+            events.push((index, event));
+        }
+        index += 1;
     }
     Ok(events)
 }
@@ -345,7 +379,7 @@ async fn list(store: &dyn BadgeStore) -> Result<(), Stop> {
 struct Work {
     rules: RuleSet,
     rules_path: PathBuf,
-    events: Vec<Event>,
+    events: Vec<(u64, Event)>,
     events_path: PathBuf,
     backend: Arc<dyn BadgeBackend>,
 }
@@ -357,13 +391,18 @@ fn prepare(args: &Args) -> Result<Work, Stop> {
     Ok(Work {
         rules: read_rules(rules_path)?,
         rules_path: rules_path.clone(),
-        events: read_events(events_path)?,
+        events: read_events(events_path, args.shard)?,
         events_path: events_path.clone(),
         backend: backend(args)?,
     })
 }
 
-async fn work(args: &Args, work: Work, store: Arc<dyn BadgeStore>) -> Result<(), Stop> {
+async fn work(
+    args: &Args,
+    work: Work,
+    store: Arc<dyn BadgeStore>,
+    progress: Arc<dyn ProgressStore>,
+) -> Result<(), Stop> {
     let Work {
         rules,
         rules_path,
@@ -384,16 +423,49 @@ async fn work(args: &Args, work: Work, store: Arc<dyn BadgeStore>) -> Result<(),
     .with_retry(retry)
     .with_backend_timeout(BACKEND_TIMEOUT)
     .with_lease(chrono::Duration::seconds(4))
-    .with_auto_classes(AutoClasses::with_default_image(default_image()));
+    .with_auto_classes(AutoClasses::with_default_image(default_image()))
+    .with_stored_progress(progress.clone());
     engine
         .register_classes(classes_of(&rules))
         .await
         .map_err(|e| Stop::BadInput(format!("{}: {e}", rules_path.display())))?;
 
+    // The checkpoint names the file and the shard; it moves only over events all handled.
+    let checkpoint = format!(
+        "issue {} shard {}/{}",
+        std::fs::canonicalize(&events_path)
+            .unwrap_or_else(|_| events_path.clone())
+            .display(),
+        args.shard.0,
+        args.shard.1
+    );
+    let done = progress
+        .checkpoint(&checkpoint)
+        .await
+        .map_err(|e| Stop::Unfinished(vec![format!("reading the checkpoint: {e}")]))?;
     let mut problems = Vec::new();
-    for (i, event) in events.iter().enumerate() {
+    let mut handled = 0;
+    for (index, event) in events
+        .iter()
+        .filter(|(index, _)| done.is_none_or(|done| *index > done))
+    {
         if let Err(e) = engine.handle(event).await {
-            problems.push(format!("{}: event {}: {e}", events_path.display(), i + 1));
+            problems.push(format!(
+                "{}: event {} (line index {index}): {e}",
+                events_path.display(),
+                index + 1
+            ));
+        }
+        handled += 1;
+        if problems.is_empty() && handled % CHECKPOINT_EVERY == 0 {
+            if let Err(e) = progress.set_checkpoint(&checkpoint, *index).await {
+                problems.push(format!("recording the checkpoint: {e}"));
+            }
+        }
+    }
+    if let (true, Some((last, _))) = (problems.is_empty(), events.last()) {
+        if let Err(e) = progress.set_checkpoint(&checkpoint, *last).await {
+            problems.push(format!("recording the checkpoint: {e}"));
         }
     }
     let started = std::time::Instant::now();
@@ -463,8 +535,8 @@ fn main() -> ExitCode {
             return list(&*store).await;
         }
         let prepared = prepare(&args)?;
-        let store = platform::open_store(url).await.map_err(Stop::BadInput)?;
-        work(&args, prepared, store).await
+        let (store, progress) = platform::open_stores(url).await.map_err(Stop::BadInput)?;
+        work(&args, prepared, store, progress).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -74,14 +74,31 @@ struct Worker<'a> {
     store: &'a str,
     events: &'a Path,
     call_log: &'a Path,
+    /// `--shard K/N` and `--backend-failure-rate`, when not the whole log at 20 %.
+    shard: Option<(u32, u32)>,
+    failure_rate: &'a str,
 }
 
-impl Worker<'_> {
+impl<'a> Worker<'a> {
+    fn new(store: &'a str, events: &'a Path, call_log: &'a Path) -> Self {
+        Worker {
+            store,
+            events,
+            call_log,
+            shard: None,
+            failure_rate: "0.2",
+        }
+    }
+
     fn command(&self) -> Command {
         let mut command = Command::new(example("issue"));
         command
             .args(["--store", self.store, "--rules", RULES])
-            .args(["--backend-failure-rate", "0.2", "--seed", "7"])
+            .args(["--backend-failure-rate", self.failure_rate, "--seed", "7"]);
+        if let Some((k, n)) = self.shard {
+            command.arg("--shard").arg(format!("{k}/{n}"));
+        }
+        command
             .arg(self.events)
             .env("BADGERY_ISSUE_CALL_LOG", self.call_log)
             .stdout(Stdio::null())
@@ -144,26 +161,19 @@ fn killed_runs_equal_an_uninterrupted_one(dir: &Path, reference: &str, store: &s
     std::fs::write(&events, scaled_events(40)).unwrap();
 
     let clean_log = dir.join("clean-calls.log");
-    let clean = Worker {
-        store: reference,
-        events: &events,
-        call_log: &clean_log,
-    };
+    let clean = Worker::new(reference, &events, &clean_log);
     let took = clean.finish();
     let expected = clean.list();
     let awards = expected.lines().count();
     assert_eq!(awards, 17 * 40, "the uninterrupted run issues every award");
 
     let log = dir.join("calls.log");
-    let crashing = Worker {
-        store,
-        events: &events,
-        call_log: &log,
-    };
+    let crashing = Worker::new(store, &events, &log);
     let mut rng = Rng::new();
-    // Kill points within a quarter of a whole run: each run gets some way before it is
-    // killed, so the kills fall all along the work (and, once it is done, in the replay).
-    let window = (u64::try_from(took.as_millis()).unwrap() / 4).max(200);
+    // Each run resumes where the last one's store left off (the stored progress and the
+    // checkpoint), so the kill points fall within a twentieth of a whole run: the twenty
+    // kills then spread over the work instead of falling after it is done.
+    let window = (u64::try_from(took.as_millis()).unwrap() / u64::from(KILLS)).max(50);
     let (mut kills, mut runs) = (0, 0);
     while kills < KILLS {
         runs += 1;
@@ -220,20 +230,12 @@ fn two_workers_at_once_share_the_awards(dir: &Path, reference: &str, store: &str
     let events = dir.join("events.jsonl");
     std::fs::write(&events, scaled_events(40)).unwrap();
     let clean_log = dir.join("clean-calls.log");
-    let clean = Worker {
-        store: reference,
-        events: &events,
-        call_log: &clean_log,
-    };
+    let clean = Worker::new(reference, &events, &clean_log);
     clean.finish();
     let expected = clean.list();
 
     let log = dir.join("calls.log");
-    let worker = Worker {
-        store,
-        events: &events,
-        call_log: &log,
-    };
+    let worker = Worker::new(store, &events, &log);
     let children: Vec<_> = (0..2).map(|_| worker.command().spawn().unwrap()).collect();
     for child in children {
         let output = child.wait_with_output().unwrap();
@@ -260,6 +262,123 @@ fn two_workers_at_once_share_the_awards(dir: &Path, reference: &str, store: &str
         calls.len(),
         calls.values().map(Vec::len).sum::<usize>()
     );
+}
+
+/// `shards` workers over one store, each handling its shard of one log in which every
+/// learner's events are spread across the shards, all started together, each SIGKILLed at
+/// random points and restarted, with 30 % of backend calls failing: their awards are those of
+/// one uninterrupted process over the whole log, each issued once. The log holds facts that
+/// only accumulate (enrollments, passing certificates, activity completions, manual awards),
+/// whose outcome does not depend on the order in which the shards' processes handle them.
+fn killed_shards_equal_one_process(dir: &Path, reference: &str, store: &str, shards: u32) {
+    const KILLS_PER_SHARD: u32 = 5;
+    let events = dir.join("events.jsonl");
+    // Certificates carry their mode, as Open edX's do: one without it takes the learner's
+    // enrollment mode at the time it is handled, which depends on the order of the shards.
+    let mut modes = std::collections::HashMap::new();
+    let mut accumulating = String::new();
+    for line in scaled_events(20).lines() {
+        let mut event: serde_json::Value = serde_json::from_str(line).unwrap();
+        let key = (
+            event["learner"].clone().to_string(),
+            event["course"].to_string(),
+        );
+        match event["event"].as_str().unwrap() {
+            "unenrolled" => continue,
+            "certificate" if event["passed"] == false => continue,
+            "enrolled" => {
+                modes.insert(key, event["mode"].clone());
+            }
+            "certificate" if event.get("mode").is_none() => {
+                if let Some(mode) = modes.get(&key) {
+                    event["mode"] = mode.clone();
+                }
+            }
+            _ => {}
+        }
+        accumulating.push_str(&format!("{event}\n"));
+    }
+    std::fs::write(&events, accumulating).unwrap();
+    let clean_log = dir.join("clean-calls.log");
+    let clean = Worker::new(reference, &events, &clean_log);
+    let took = clean.finish();
+    let expected = clean.list();
+    assert!(!expected.is_empty());
+
+    let log = dir.join("calls.log");
+    let seed = Rng::new().below(u64::MAX);
+    let window = (u64::try_from(took.as_millis()).unwrap() / u64::from(KILLS_PER_SHARD)).max(50);
+    let kills: u32 = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..shards)
+            .map(|k| {
+                let (events, log) = (&events, &log);
+                scope.spawn(move || {
+                    let mut worker = Worker::new(store, events, log);
+                    worker.shard = Some((k, shards));
+                    worker.failure_rate = "0.3";
+                    let mut rng =
+                        Rng(seed ^ (u64::from(k) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+                    let mut kills = 0;
+                    for _ in 0..KILLS_PER_SHARD {
+                        if worker.kill_after(Duration::from_millis(20 + rng.below(window))) {
+                            kills += 1;
+                        }
+                    }
+                    worker.finish();
+                    kills
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    let listed = Worker::new(store, &events, &log).list();
+    let (got, want): (BTreeSet<&str>, BTreeSet<&str>) =
+        (listed.lines().collect(), expected.lines().collect());
+    let missing: Vec<_> = want.difference(&got).collect();
+    let extra: Vec<_> = got.difference(&want).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{shards} shards killed {kills} times between them must issue what one process issues; \
+         missing {missing:#?}, extra {extra:#?}"
+    );
+    let calls = calls(&log);
+    for (key, ids) in &calls {
+        let distinct: BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            1,
+            "{key}: one assertion per award, got {ids:?}"
+        );
+    }
+    assert_eq!(calls.len(), expected.lines().count());
+    eprintln!(
+        "{store}: {shards} shards, {kills} kills, {} awards each issued once, {} answered backend \
+         calls at 30 % injected failures",
+        calls.len(),
+        calls.values().map(Vec::len).sum::<usize>()
+    );
+}
+
+#[test]
+fn two_shards_killed_at_random_over_sqlite_issue_what_one_process_issues() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = format!("sqlite:{}", dir.path().join("reference.sqlite3").display());
+    let store = format!("sqlite:{}", dir.path().join("store.sqlite3").display());
+    killed_shards_equal_one_process(dir.path(), &reference, &store, 2);
+}
+
+#[test]
+fn four_shards_killed_at_random_over_postgres_issue_what_one_process_issues() {
+    use badgery::store_sql::testing::TempPostgres;
+    let Some(server) = TempPostgres::start_or_skip(
+        "four_shards_killed_at_random_over_postgres_issue_what_one_process_issues",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let reference = server.create_database("reference").unwrap();
+    let store = server.create_database("sharded").unwrap();
+    killed_shards_equal_one_process(dir.path(), &reference, &store, 4);
 }
 
 #[test]

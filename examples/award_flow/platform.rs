@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use badgery::backend::{
     Alignment, AssertionFilter, AwardState, BadgeBackend, BadgeClassRecord, BadgeStore, ClassImage,
-    Error as BackendError, Expiry, ImageFormat, IssuedAssertion, MemoryStore,
+    Error as BackendError, Expiry, ImageFormat, IssuedAssertion, MemoryStore, ProgressStore,
 };
 use badgery::fault::FlakyBackend;
 use badgery::model::jws::SigningKey;
@@ -442,8 +442,16 @@ impl TokenStore for FileTokenStore {
 
 /// The store a `--store` URL names: `memory`, `sqlite:PATH` or `postgres://…`.
 pub(crate) async fn open_store(url: &str) -> Result<Arc<dyn BadgeStore>, String> {
+    Ok(open_stores(url).await?.0)
+}
+
+/// The store a `--store` URL names, as the badge store and as the progress store it also is.
+pub(crate) async fn open_stores(
+    url: &str,
+) -> Result<(Arc<dyn BadgeStore>, Arc<dyn ProgressStore>), String> {
     if url == "memory" {
-        return Ok(Arc::new(MemoryStore::new()));
+        let store = Arc::new(MemoryStore::new());
+        return Ok((store.clone(), store));
     }
     if let Some(parent) = url
         .strip_prefix("sqlite:")
@@ -460,7 +468,8 @@ pub(crate) async fn open_store(url: &str) -> Result<Arc<dyn BadgeStore>, String>
             .unwrap_or_default();
         format!("--store {url}: {e}{cause}")
     })?;
-    Ok(Arc::new(store))
+    let store = Arc::new(store);
+    Ok((store.clone(), store))
 }
 
 /// Plays the platform: runs its events through the engine over `store`, issuing as `issuing`

@@ -200,6 +200,18 @@ async fn progress_versions<S: BadgeStore + ProgressStore>(store: &S) {
             .expect("learners")
             .is_empty()
     );
+    // Checkpoints: per consumer, only forward.
+    assert_eq!(store.checkpoint("log").await.expect("checkpoint"), None);
+    store.set_checkpoint("log", 7).await.expect("set");
+    store.set_checkpoint("log", 3).await.expect("set");
+    store.set_checkpoint("other", 1).await.expect("set");
+    assert_eq!(store.checkpoint("log").await.expect("checkpoint"), Some(7));
+    store.set_checkpoint("log", 9).await.expect("set");
+    assert_eq!(store.checkpoint("log").await.expect("checkpoint"), Some(9));
+    assert_eq!(
+        store.checkpoint("other").await.expect("checkpoint"),
+        Some(1)
+    );
 }
 
 async fn progress_outbox<S: BadgeStore + ProgressStore>(store: &S) {

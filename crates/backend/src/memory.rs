@@ -22,6 +22,7 @@ struct Inner {
     progress: BTreeMap<String, StoredProgress>,
     /// (learner, event id) of every committed event that had an id.
     handled: HashSet<(String, String)>,
+    checkpoints: HashMap<String, u64>,
 }
 
 /// A [`BadgeStore`](crate::BadgeStore) held in memory behind one mutex (every method is one critical section,
@@ -106,6 +107,17 @@ impl ProgressStore for MemoryStore {
             .take(limit)
             .map(|(learner, _)| learner.clone())
             .collect())
+    }
+
+    async fn checkpoint(&self, name: &str) -> Result<Option<u64>, Error> {
+        Ok(self.lock().checkpoints.get(name).copied())
+    }
+
+    async fn set_checkpoint(&self, name: &str, position: u64) -> Result<(), Error> {
+        let mut inner = self.lock();
+        let recorded = inner.checkpoints.entry(name.to_owned()).or_insert(position);
+        *recorded = (*recorded).max(position);
+        Ok(())
     }
 }
 

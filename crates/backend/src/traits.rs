@@ -259,6 +259,22 @@ pub trait ProgressStore: Send + Sync + Debug {
     /// # Errors
     /// The store's own errors.
     async fn learners(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, Error>;
+
+    /// How far the consumer `name` of an event log has got (the position it last recorded),
+    /// if it recorded any.
+    ///
+    /// # Errors
+    /// The store's own errors.
+    async fn checkpoint(&self, name: &str) -> Result<Option<u64>, Error>;
+
+    /// Records that the consumer `name` has handled its log up to `position`; a position
+    /// lower than the one recorded is ignored (checkpoints only move forward). A consumer
+    /// that stops between a commit and its checkpoint handles those events again after a
+    /// restart, which their ids make harmless.
+    ///
+    /// # Errors
+    /// The store's own errors.
+    async fn set_checkpoint(&self, name: &str, position: u64) -> Result<(), Error>;
 }
 
 /// A whole store: the class catalogue, the award ledger and the assertion repository, which the
@@ -289,6 +305,8 @@ macro_rules! forward_progress {
             async fn progress(&self, learner: &str) -> Result<Option<StoredProgress>, Error> { (**self).progress(learner).await }
             async fn commit_progress(&self, update: ProgressUpdate) -> Result<ProgressCommit, Error> { (**self).commit_progress(update).await }
             async fn learners(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, Error> { (**self).learners(after, limit).await }
+            async fn checkpoint(&self, name: &str) -> Result<Option<u64>, Error> { (**self).checkpoint(name).await }
+            async fn set_checkpoint(&self, name: &str, position: u64) -> Result<(), Error> { (**self).set_checkpoint(name, position).await }
         }
     )*};
 }

@@ -224,6 +224,18 @@ impl Event {
         }
     }
 
+    /// The event with the platform's id `id` (replacing any it had).
+    pub fn with_id(mut self, new: impl Into<String>) -> Self {
+        match &mut self {
+            Event::Enrolled { id, .. }
+            | Event::Unenrolled { id, .. }
+            | Event::Certificate { id, .. }
+            | Event::ActivityCompleted { id, .. }
+            | Event::ManualAward { id, .. } => *id = Some(new.into()),
+        }
+        self
+    }
+
     /// The JSON of the event, as [`Event::from_json`] reads it.
     pub fn to_json(&self) -> String {
         // An event holds strings, numbers and booleans only: it always serialises.
@@ -282,6 +294,7 @@ mod tests {
             Event::from_json(r#"{"event":"unenrolled","learner":"l","course":"A/B/C","id":"e7"}"#)
                 .unwrap();
         assert_eq!(with_id.id(), Some("e7"));
+        assert_eq!(with_id.with_id("e8").id(), Some("e8"));
         assert!(
             Event::from_json(r#"{"event":"unenrolled","learner":"l","course":"A/B/C","id":" "}"#)
                 .is_err()

@@ -777,6 +777,38 @@ impl ProgressStore for SqlStore {
             .map_err(db("listing learners with progress"))
         })
     }
+
+    async fn checkpoint(&self, name: &str) -> Result<Option<u64>, Error> {
+        let position: Option<i64> = on_pool!(self, |pool, dialect| {
+            sqlx::query_scalar("SELECT position FROM badgery_checkpoints WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await
+                .map_err(db(format!("reading checkpoint {name}")))?
+        });
+        Ok(position.map(i64::unsigned_abs))
+    }
+
+    async fn set_checkpoint(&self, name: &str, position: u64) -> Result<(), Error> {
+        let position = i64::try_from(position).map_err(|_| {
+            Error::Rejected(format!(
+                "checkpoint {name}: position {position} is too large"
+            ))
+        })?;
+        on_pool!(self, |pool, dialect| {
+            sqlx::query(
+                "INSERT INTO badgery_checkpoints (name, position) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET position = excluded.position \
+                 WHERE badgery_checkpoints.position < excluded.position",
+            )
+            .bind(name)
+            .bind(position)
+            .execute(pool)
+            .await
+            .map_err(db(format!("recording checkpoint {name}")))?;
+        });
+        Ok(())
+    }
 }
 
 fn progress_from(row: &impl crate::columns::Columns) -> Result<StoredProgress, Error> {

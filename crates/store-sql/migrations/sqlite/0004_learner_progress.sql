@@ -1,6 +1,6 @@
 -- Badgery's store, version 4: learners' progress (badgery_rules::Progress bytes) with the
--- version every commit raises, and the ids of the events committed per learner (an event
--- delivered twice is committed once).
+-- version every commit raises, the ids of the events committed per learner (an event
+-- delivered twice is committed once), and how far each consumer of an event log has got.
 CREATE TABLE badgery_progress (
     learner   TEXT PRIMARY KEY NOT NULL,
     version   INTEGER NOT NULL,
@@ -12,3 +12,8 @@ CREATE TABLE badgery_handled_events (
     event_id  TEXT NOT NULL,
     PRIMARY KEY (learner, event_id)
 ) STRICT, WITHOUT ROWID;
+
+CREATE TABLE badgery_checkpoints (
+    name      TEXT PRIMARY KEY NOT NULL,
+    position  INTEGER NOT NULL
+) STRICT;
