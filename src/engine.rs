@@ -26,8 +26,8 @@ use std::sync::{Arc, Mutex};
 use std::task::Poll;
 
 use badgery_backend::{
-    AwardKey, AwardRequest, AwardState, BadgeBackend, BadgeClassRecord, BadgeStore, Claim,
-    ClassImage, EvidenceItem, IssuedAssertion, PendingAward, ProgressCommit, ProgressStore,
+    AwardKey, AwardRequest, AwardState, BadgeBackend, BadgeClassRecord, BadgeStore, BatchCommit,
+    Claim, ClassImage, EvidenceItem, IssuedAssertion, PendingAward, ProgressCommit, ProgressStore,
     ProgressUpdate, Recipient,
 };
 use badgery_rules::{Award, Evaluator, Event, Progress, Rule, RuleSet};
@@ -852,6 +852,170 @@ impl Engine {
         .await
     }
 
+    /// Issues the awards whose claims a progress commit made: each won claim's award is
+    /// issued; a failure after the claim leaves the award in the ledger for retry_pending,
+    /// and the first such failure is returned after the others were issued.
+    async fn issue_committed(
+        &self,
+        awards: &[Award],
+        claims: Vec<Claim>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Outcome>, Error> {
+        let mut outcomes = Vec::with_capacity(claims.len());
+        let mut first_error = None;
+        for (award, claim) in awards.iter().zip(claims) {
+            let span =
+                tracing::info_span!("award", badge = %award.badge, sequence = award.sequence);
+            match self.issue_claimed(award, claim, now).instrument(span).await {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(outcomes),
+        }
+    }
+
+    /// Handles several events in one commit: every learner's progress read at once, the
+    /// events applied in order, and every learner's new progress committed with the claims of
+    /// the awards they decided in one atomic step (on a conflict with another engine, all of
+    /// it read and applied again); then the awards won are issued. Events with an id
+    /// committed before, or repeated in the batch, are skipped. The result is that of
+    /// [`Engine::handle`] on each event in turn, at the cost of one commit for the batch.
+    ///
+    /// Without [`Engine::with_stored_progress`], the events are handled one by one.
+    ///
+    /// # Errors
+    /// [`Error::Rules`] for an event that fails its checks (nothing is handled then); the
+    /// store's errors (nothing is committed then); as [`Engine::handle`] after the commit.
+    pub async fn handle_batch(&self, events: &[Event]) -> Result<Vec<Outcome>, Error> {
+        for event in events {
+            event.check()?;
+        }
+        let Some(progress_store) = &self.progress else {
+            let mut outcomes = Vec::new();
+            let mut first_error = None;
+            for event in events {
+                match self.handle(event).await {
+                    Ok(handled) => outcomes.extend(handled),
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            return first_error.map_or(Ok(outcomes), Err);
+        };
+        let span = tracing::info_span!("handle_batch", events = events.len());
+        self.handle_batch_stored(&**progress_store, events)
+            .instrument(span)
+            .await
+    }
+
+    async fn handle_batch_stored(
+        &self,
+        progress_store: &dyn ProgressStore,
+        events: &[Event],
+    ) -> Result<Vec<Outcome>, Error> {
+        let mut learners: Vec<String> = Vec::new();
+        let mut slot: HashMap<&str, usize> = HashMap::new();
+        for event in events {
+            slot.entry(event.learner()).or_insert_with(|| {
+                learners.push(event.learner().to_owned());
+                learners.len() - 1
+            });
+        }
+        let with_ids: Vec<(String, String)> = events
+            .iter()
+            .filter_map(|e| e.id().map(|id| (e.learner().to_owned(), id.to_owned())))
+            .collect();
+        for _ in 0..MAX_PROGRESS_CONFLICTS {
+            let stored = progress_store.progress_of(&learners).await?;
+            let handled = progress_store.handled(&with_ids).await?;
+            let mut skip: std::collections::HashSet<(&str, &str)> = with_ids
+                .iter()
+                .zip(&handled)
+                .filter(|(_, handled)| **handled)
+                .map(|((l, id), _)| (l.as_str(), id.as_str()))
+                .collect();
+            let read: Vec<Progress> = stored
+                .iter()
+                .map(|s| match s {
+                    Some(s) => Progress::from_bytes(&s.bytes),
+                    None => Ok(Progress::default()),
+                })
+                .collect::<Result<_, _>>()?;
+            let mut progress = read.clone();
+            let mut decided: Vec<Vec<Award>> = vec![Vec::new(); learners.len()];
+            let mut ids: Vec<Vec<String>> = vec![Vec::new(); learners.len()];
+            {
+                let mut evaluator = self.lock_evaluator();
+                for event in events {
+                    let i = slot[event.learner()];
+                    if let Some(id) = event.id() {
+                        // Handled before, or earlier in this batch.
+                        if !skip.insert((event.learner(), id)) {
+                            continue;
+                        }
+                        ids[i].push(id.to_owned());
+                    }
+                    let (next, awards) = evaluator.apply_to(&progress[i], event);
+                    progress[i] = next;
+                    decided[i].extend(awards);
+                }
+            }
+            let now = (self.clock)();
+            let mut updates = Vec::new();
+            let mut awards = Vec::new();
+            for (i, learner) in learners.iter().enumerate() {
+                if decided[i].is_empty() && progress[i] == read[i] {
+                    continue;
+                }
+                let mut pending = Vec::with_capacity(decided[i].len());
+                for award in &decided[i] {
+                    pending.push(self.pending_for(award, now).await);
+                }
+                let mut update = ProgressUpdate::new(
+                    learner.clone(),
+                    stored[i].as_ref().map(|s| s.version),
+                    progress[i].to_bytes(),
+                    pending,
+                    self.lease_until(now),
+                );
+                update.event_ids = std::mem::take(&mut ids[i]);
+                updates.push(update);
+                awards.push(std::mem::take(&mut decided[i]));
+            }
+            if updates.is_empty() {
+                return Ok(Vec::new());
+            }
+            match progress_store.commit_progress_batch(updates).await? {
+                BatchCommit::Committed(claims) => {
+                    let mut outcomes = Vec::new();
+                    let mut first_error = None;
+                    for (awards, claims) in awards.iter().zip(claims) {
+                        match self.issue_committed(awards, claims, now).await {
+                            Ok(issued) => outcomes.extend(issued),
+                            Err(e) => {
+                                first_error.get_or_insert(e);
+                            }
+                        }
+                    }
+                    return first_error.map_or(Ok(outcomes), Err);
+                }
+                _ => tracing::debug!(
+                    "a learner's progress changed since it was read; applying again"
+                ),
+            }
+        }
+        Err(Error::Backend(badgery_backend::Error::Conflict(format!(
+            "a batch of {} events met {MAX_PROGRESS_CONFLICTS} conflicting commits in a row",
+            events.len()
+        ))))
+    }
+
     /// Back-fills every learner of the progress store under the rules now in force, page by
     /// page, committing each learner's new progress with its awards. Interrupted, it can be
     /// run again: what a learner was awarded is in their progress, so nothing is awarded twice.
@@ -920,23 +1084,7 @@ impl Engine {
             }
             match progress_store.commit_progress(update).await? {
                 ProgressCommit::Committed { claims, .. } => {
-                    let mut outcomes = Vec::with_capacity(claims.len());
-                    let mut first_error = None;
-                    for (award, claim) in awards.iter().zip(claims) {
-                        let span = tracing::info_span!("award", badge = %award.badge, sequence = award.sequence);
-                        // A failure after the claim leaves the award in the ledger, retried
-                        // by retry_pending.
-                        match self.issue_claimed(award, claim, now).instrument(span).await {
-                            Ok(outcome) => outcomes.push(outcome),
-                            Err(e) => {
-                                first_error.get_or_insert(e);
-                            }
-                        }
-                    }
-                    return match first_error {
-                        Some(e) => Err(e),
-                        None => Ok(outcomes),
-                    };
+                    return self.issue_committed(&awards, claims, now).await;
                 }
                 ProgressCommit::AlreadyHandled => return Ok(Vec::new()),
                 // Another server updated the learner meanwhile: apply the event to theirs.

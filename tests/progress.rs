@@ -11,9 +11,11 @@ mod hosted;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use badgery::backend::{AwardState, BadgeClassRecord, BadgeStore, MemoryStore, ProgressStore};
+use badgery::backend::{
+    AwardLedger, AwardState, BadgeClassRecord, BadgeStore, MemoryStore, ProgressStore,
+};
 use badgery::fault::FlakyBackend;
-use badgery::rules::{Event, RuleSet};
+use badgery::rules::{Event, Progress, RuleSet};
 use badgery::store_sql::SqlStore;
 use badgery::{Engine, HostedIssuer, Outcome, StaticDirectory};
 use hosted::{issuer, png};
@@ -39,6 +41,42 @@ fn events(copies: usize) -> Vec<Event> {
         }
     }
     out
+}
+
+/// The facts of `events` that only accumulate (enrollments, passing certificates, activities
+/// and manual awards), with each certificate carrying its mode (a certificate without one
+/// takes the enrollment mode known when it is handled, which depends on which engine handles
+/// what first): their outcome does not depend on the order in which engines handle them.
+fn accumulating(events: Vec<Event>) -> Vec<Event> {
+    let mut modes = std::collections::HashMap::new();
+    events
+        .into_iter()
+        .filter_map(|mut event| {
+            match &mut event {
+                Event::Unenrolled { .. } | Event::Certificate { passed: false, .. } => {
+                    return None;
+                }
+                Event::Enrolled {
+                    learner,
+                    course,
+                    mode,
+                    ..
+                } => {
+                    modes.insert((learner.clone(), course.clone()), mode.clone());
+                }
+                Event::Certificate {
+                    learner,
+                    course,
+                    mode: mode @ None,
+                    ..
+                } => {
+                    *mode = modes.get(&(learner.clone(), course.clone())).cloned();
+                }
+                _ => {}
+            }
+            Some(event)
+        })
+        .collect()
 }
 
 fn classes(rules: &RuleSet) -> Vec<BadgeClassRecord> {
@@ -190,17 +228,7 @@ async fn an_event_delivered_twice_changes_nothing() {
 /// whole log issues, each award once, for a log of facts that only accumulate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_engines_over_one_store_decide_as_one() {
-    // Enrollments, passing certificates, activities and manual awards only: their order
-    // across servers does not matter.
-    let events: Vec<Event> = events(6)
-        .into_iter()
-        .filter(|e| {
-            !matches!(
-                e,
-                Event::Unenrolled { .. } | Event::Certificate { passed: false, .. }
-            )
-        })
-        .collect();
+    let events = accumulating(events(6));
     let expected = in_memory(&events).await;
     let dir = tempfile::tempdir().unwrap();
     let file = format!("sqlite:{}", dir.path().join("two.sqlite3").display());
@@ -270,4 +298,192 @@ async fn set_rules_back_fills_the_stored_learners_once() {
     // Back-filled awards are in the learners' progress: again, nothing.
     assert!(engine.set_rules(all_rules).await.unwrap().is_empty());
     assert_eq!(issued(&*store).await.0, after);
+}
+
+/// `handle_batch` commits many events at once and decides as `handle` does one by one; two
+/// engines committing batches of the same learners at once conflict and re-apply, and a
+/// batch delivered again changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batches_decide_as_single_events_and_conflicting_batches_re_apply() {
+    let events = accumulating(events(6));
+    let expected = in_memory(&events).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("batches.sqlite3").display());
+    let store = Arc::new(SqlStore::open(&url).await.unwrap());
+    let backend = Arc::new(FlakyBackend::new(issuer(), 0.0, 1));
+    let directory = directory(&events);
+    let engines: Vec<Arc<Engine>> = (0..2)
+        .map(|_| Arc::new(engine(&store, &backend, &directory, RULES)))
+        .collect();
+    engines[0]
+        .register_classes(classes(&RuleSet::from_toml(RULES).unwrap()))
+        .await
+        .unwrap();
+    // Each engine takes every other chunk of 7 events: a learner's events land in both.
+    let chunks: Vec<Vec<Event>> = events.chunks(7).map(<[Event]>::to_vec).collect();
+    let tasks: Vec<_> = engines
+        .iter()
+        .enumerate()
+        .map(|(e, engine)| {
+            let (engine, chunks) = (engine.clone(), chunks.clone());
+            tokio::spawn(async move {
+                for chunk in chunks.iter().skip(e).step_by(2) {
+                    engine.handle_batch(chunk).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let (keys, all) = issued(&*store).await;
+    assert_eq!(keys, expected);
+    assert_eq!(all, expected.len());
+    assert!(backend.stats().delivered.values().all(|n| *n == 1));
+    let calls = backend.stats().calls;
+    for chunk in events.chunks(40) {
+        assert!(engines[1].handle_batch(chunk).await.unwrap().is_empty());
+    }
+    assert_eq!(
+        backend.stats().calls,
+        calls,
+        "a batch delivered again calls nothing"
+    );
+}
+
+/// Every interleaving of two sequences.
+fn interleavings<T: Clone>(a: &[T], b: &[T]) -> Vec<Vec<T>> {
+    match (a.split_first(), b.split_first()) {
+        (None, _) => vec![b.to_vec()],
+        (_, None) => vec![a.to_vec()],
+        (Some((x, a_rest)), Some((y, b_rest))) => {
+            let mut all = Vec::new();
+            for mut rest in interleavings(a_rest, b) {
+                rest.insert(0, x.clone());
+                all.push(rest);
+            }
+            for mut rest in interleavings(a, b_rest) {
+                rest.insert(0, y.clone());
+                all.push(rest);
+            }
+            all
+        }
+    }
+}
+
+fn racing_event(learner: &str, body: &str) -> Event {
+    Event::from_json(&format!(r#"{{"learner":"{learner}",{body}}}"#)).unwrap()
+}
+
+/// A learner's two sequences of racing events: enrollments and a passing certificate, and an
+/// unenrollment and a failing certificate in the same course.
+fn racing_sequences(l: &str) -> (Vec<Event>, Vec<Event>) {
+    const A: &str = "course-v1:Org+A+2026";
+    const B: &str = "course-v1:Org+B+2026";
+    (
+        vec![
+            racing_event(
+                l,
+                &format!(r#""event":"enrolled","course":"{A}","mode":"verified""#),
+            ),
+            racing_event(
+                l,
+                &format!(r#""event":"enrolled","course":"{B}","mode":"honor""#),
+            ),
+            racing_event(
+                l,
+                &format!(r#""event":"certificate","course":"{A}","passed":true,"mode":"verified""#),
+            ),
+        ],
+        vec![
+            racing_event(l, &format!(r#""event":"unenrolled","course":"{A}""#)),
+            racing_event(
+                l,
+                &format!(
+                    r#""event":"certificate","course":"{A}","passed":false,"mode":"verified""#
+                ),
+            ),
+        ],
+    )
+}
+
+/// What depends on order across servers: an unenrollment racing enrollments, a failing
+/// certificate racing a passing one. Two engines handle each learner's two sequences at
+/// once; each learner ends with the progress and the awards of one serial order of the
+/// events (some interleaving of the two sequences), never a mixture of two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_events_end_as_some_serial_order() {
+    let learners: Vec<String> = (0..40).map(|i| format!("racer-{i}")).collect();
+    let all: Vec<Event> = learners
+        .iter()
+        .flat_map(|l| {
+            let (a, b) = racing_sequences(l);
+            a.into_iter().chain(b)
+        })
+        .collect();
+    let store = Arc::new(SqlStore::open("sqlite::memory:").await.unwrap());
+    let backend = Arc::new(FlakyBackend::new(issuer(), 0.0, 1));
+    let directory = directory(&all);
+    let engines: Vec<Arc<Engine>> = (0..2)
+        .map(|_| Arc::new(engine(&store, &backend, &directory, RULES)))
+        .collect();
+    engines[0]
+        .register_classes(classes(&RuleSet::from_toml(RULES).unwrap()))
+        .await
+        .unwrap();
+    // Each learner's two sequences race, one on each engine.
+    let tasks: Vec<_> = learners
+        .iter()
+        .enumerate()
+        .flat_map(|(i, l)| {
+            let (a, b) = racing_sequences(l);
+            [(0, a), (1, b)].map(|(e, sequence)| {
+                let engine = engines[e].clone();
+                tokio::spawn(async move {
+                    for (j, event) in sequence.iter().enumerate() {
+                        // A pause that differs by learner, engine and event shuffles the order.
+                        let pause = (i * 7 + e * 13 + j * 29) % 11;
+                        tokio::time::sleep(std::time::Duration::from_millis(pause as u64)).await;
+                        engine.handle(event).await.unwrap();
+                    }
+                })
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let awards = store.awards(None, 10_000).await.unwrap();
+    let mut outcomes_seen = BTreeSet::new();
+    for l in &learners {
+        let stored =
+            Progress::from_bytes(&store.progress(l).await.unwrap().unwrap().bytes).unwrap();
+        let held: BTreeSet<String> = awards
+            .iter()
+            .filter(|a| &a.key.learner == l)
+            .map(|a| a.key.badge.clone())
+            .collect();
+        let (a, b) = racing_sequences(l);
+        let serial = interleavings(&a, &b).into_iter().position(|order| {
+            let mut evaluator = badgery::rules::Evaluator::new(RuleSet::from_toml(RULES).unwrap());
+            let mut progress = Progress::default();
+            let mut badges = BTreeSet::new();
+            for event in &order {
+                let (next, decided) = evaluator.apply_to(&progress, event);
+                progress = next;
+                badges.extend(decided.into_iter().map(|d| d.badge));
+            }
+            progress == stored && badges == held
+        });
+        assert!(
+            serial.is_some(),
+            "{l}: progress {stored:?} with awards {held:?} is no serial order's"
+        );
+        outcomes_seen.insert((stored.to_bytes(), held));
+    }
+    eprintln!(
+        "{} learners, each the outcome of a serial order; {} distinct outcomes seen",
+        learners.len(),
+        outcomes_seen.len()
+    );
 }

@@ -18,8 +18,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use crate::error::Error;
 use crate::traits::{BadgeStore, ProgressStore};
 use crate::types::{
-    Alignment, AssertionFilter, AwardKey, AwardState, BadgeClassRecord, Claim, ClassImage,
-    ImageFormat, IssuedAssertion, PendingAward, ProgressCommit, ProgressUpdate, Recipient,
+    Alignment, AssertionFilter, AwardKey, AwardState, BadgeClassRecord, BatchCommit, Claim,
+    ClassImage, ImageFormat, IssuedAssertion, PendingAward, ProgressCommit, ProgressUpdate,
+    Recipient,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -105,6 +106,7 @@ where
 {
     progress_versions(&make().await).await;
     progress_outbox(&make().await).await;
+    progress_batches(&make().await).await;
     concurrent_progress(Arc::new(make().await)).await;
 }
 
@@ -251,7 +253,7 @@ async fn progress_outbox<S: BadgeStore + ProgressStore>(store: &S) {
     );
     // A conflicting commit claims nothing.
     let mut stale = ProgressUpdate::new("o", None, b"x".to_vec(), vec![award("o", "d", 1)], lease);
-    stale.event_id = Some("e".to_owned());
+    stale.event_ids = vec!["e".to_owned()];
     assert_eq!(
         store.commit_progress(stale).await.expect("commit"),
         ProgressCommit::Conflict
@@ -304,6 +306,106 @@ async fn progress_outbox<S: BadgeStore + ProgressStore>(store: &S) {
         b"o2",
         "a refused commit stores nothing"
     );
+}
+
+async fn progress_batches<S: BadgeStore + ProgressStore>(store: &S) {
+    let learners = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+    store
+        .commit_progress(update("a", None, b"a1").with_event_id("ea"))
+        .await
+        .expect("commit");
+    store
+        .commit_progress(update("b", None, b"b1"))
+        .await
+        .expect("commit");
+    let read = store
+        .progress_of(&learners(&["b", "none", "a"]))
+        .await
+        .expect("progress_of");
+    assert_eq!(
+        read.iter()
+            .map(|p| p.as_ref().map(|p| (p.version, p.bytes.clone())))
+            .collect::<Vec<_>>(),
+        [Some((1, b"b1".to_vec())), None, Some((1, b"a1".to_vec()))]
+    );
+    let pairs = [("a", "ea"), ("a", "eb"), ("b", "ea")].map(|(l, e)| (l.to_owned(), e.to_owned()));
+    assert_eq!(
+        store.handled(&pairs).await.expect("handled"),
+        [true, false, false]
+    );
+    let lease = t0() + Duration::minutes(5);
+    let batch = |a: Option<u64>, event: &str| {
+        let mut with_award =
+            ProgressUpdate::new("a", a, b"a2".to_vec(), vec![award("a", "x", 1)], lease);
+        with_award = with_award.with_event_id(event);
+        vec![
+            with_award,
+            ProgressUpdate::new("b", Some(1), b"b2".to_vec(), Vec::new(), lease),
+            ProgressUpdate::new("c", None, b"c1".to_vec(), vec![award("c", "x", 1)], lease),
+        ]
+    };
+    // A stale version, or an event id committed before: nothing of the batch is stored.
+    for (a, event) in [(None, "e2"), (Some(1), "ea")] {
+        assert_eq!(
+            store
+                .commit_progress_batch(batch(a, event))
+                .await
+                .expect("batch"),
+            BatchCommit::Conflict
+        );
+        let read = store
+            .progress_of(&learners(&["a", "b", "c"]))
+            .await
+            .expect("progress_of");
+        assert_eq!(
+            read.iter()
+                .map(|p| p.as_ref().map(|p| p.version))
+                .collect::<Vec<_>>(),
+            [Some(1), Some(1), None],
+            "a conflicting batch stores nothing"
+        );
+        assert!(
+            store.awards(None, 100).await.expect("awards").is_empty(),
+            "and claims nothing"
+        );
+    }
+    let BatchCommit::Committed(claims) = store
+        .commit_progress_batch(batch(Some(1), "e2"))
+        .await
+        .expect("batch")
+    else {
+        panic!("a current batch commits");
+    };
+    assert_eq!(claims.len(), 3);
+    assert!(matches!(claims[0].as_slice(), [Claim::Won(_)]));
+    assert!(claims[1].is_empty());
+    assert!(matches!(claims[2].as_slice(), [Claim::Won(_)]));
+    let read = store
+        .progress_of(&learners(&["a", "b", "c"]))
+        .await
+        .expect("progress_of");
+    assert_eq!(
+        read.iter()
+            .map(|p| p.as_ref().map(|p| p.version))
+            .collect::<Vec<_>>(),
+        [Some(2), Some(2), Some(1)]
+    );
+    assert!(
+        store
+            .take_due(t0(), lease, 10)
+            .await
+            .expect("take_due")
+            .is_empty(),
+        "a batch's claims are leased"
+    );
+    let twice = vec![
+        ProgressUpdate::new("d", None, b"d".to_vec(), Vec::new(), lease),
+        ProgressUpdate::new("d", None, b"d".to_vec(), Vec::new(), lease),
+    ];
+    assert!(matches!(
+        store.commit_progress_batch(twice).await,
+        Err(Error::Rejected(_))
+    ));
 }
 
 /// Eight writers increment one learner's counter ten times each, reading and retrying on

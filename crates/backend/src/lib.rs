@@ -38,7 +38,8 @@ pub use traits::{
     AssertionRepository, AwardLedger, BadgeBackend, BadgeStore, ClassCatalog, ProgressStore,
 };
 pub use types::{
-    Alignment, AssertionFilter, AwardKey, AwardRequest, AwardState, BadgeClassRecord, Claim,
-    ClassImage, CourseFilter, EvidenceItem, Expiry, ImageFormat, IssuedAssertion, PendingAward,
-    ProgressCommit, ProgressUpdate, Recipient, StoredProgress, check_identifier, check_slug,
+    Alignment, AssertionFilter, AwardKey, AwardRequest, AwardState, BadgeClassRecord, BatchCommit,
+    Claim, ClassImage, CourseFilter, EvidenceItem, Expiry, ImageFormat, IssuedAssertion,
+    PendingAward, ProgressCommit, ProgressUpdate, Recipient, StoredProgress, check_identifier,
+    check_slug,
 };

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use crate::error::Error;
 use crate::traits::{AssertionRepository, AwardLedger, ClassCatalog, ProgressStore};
 use crate::types::{
-    AssertionFilter, AwardKey, AwardState, BadgeClassRecord, Claim, IssuedAssertion, PendingAward,
-    ProgressCommit, ProgressUpdate, StoredProgress,
+    AssertionFilter, AwardKey, AwardState, BadgeClassRecord, BatchCommit, Claim, IssuedAssertion,
+    PendingAward, ProgressCommit, ProgressUpdate, StoredProgress,
 };
 
 #[derive(Debug, Default)]
@@ -55,44 +55,55 @@ impl ProgressStore for MemoryStore {
     }
 
     async fn commit_progress(&self, update: ProgressUpdate) -> Result<ProgressCommit, Error> {
-        for award in &update.awards {
-            award.key.check()?;
-        }
+        check_awards(std::slice::from_ref(&update))?;
         let mut inner = self.lock();
-        let handled_key = update
-            .event_id
-            .as_ref()
-            .map(|id| (update.learner.clone(), id.clone()));
-        if handled_key
-            .as_ref()
-            .is_some_and(|key| inner.handled.contains(key))
-        {
+        if update.event_ids.iter().any(|id| {
+            inner
+                .handled
+                .contains(&(update.learner.clone(), id.clone()))
+        }) {
             return Ok(ProgressCommit::AlreadyHandled);
         }
-        let current = inner.progress.get(&update.learner).map(|p| p.version);
-        if current != update.expected {
+        if inner.progress.get(&update.learner).map(|p| p.version) != update.expected {
             return Ok(ProgressCommit::Conflict);
         }
-        let version = current.unwrap_or(0) + 1;
-        inner.progress.insert(
-            update.learner.clone(),
-            StoredProgress::new(version, update.bytes),
-        );
-        inner.handled.extend(handled_key);
-        let claims = update
-            .awards
-            .into_iter()
-            .map(|award| match inner.awards.get(&award.key) {
-                Some((existing, _)) => Claim::Exists(existing.clone()),
-                None => {
-                    inner
-                        .awards
-                        .insert(award.key.clone(), (award.clone(), Some(update.lease_until)));
-                    Claim::Won(award)
-                }
-            })
-            .collect();
+        let version = update.expected.unwrap_or(0) + 1;
+        let claims = inner.commit(update);
         Ok(ProgressCommit::Committed { version, claims })
+    }
+
+    async fn progress_of(&self, learners: &[String]) -> Result<Vec<Option<StoredProgress>>, Error> {
+        let inner = self.lock();
+        Ok(learners
+            .iter()
+            .map(|l| inner.progress.get(l).cloned())
+            .collect())
+    }
+
+    async fn handled(&self, events: &[(String, String)]) -> Result<Vec<bool>, Error> {
+        let inner = self.lock();
+        Ok(events.iter().map(|e| inner.handled.contains(e)).collect())
+    }
+
+    async fn commit_progress_batch(
+        &self,
+        updates: Vec<ProgressUpdate>,
+    ) -> Result<BatchCommit, Error> {
+        check_awards(&updates)?;
+        let mut inner = self.lock();
+        let current = updates.iter().all(|u| {
+            inner.progress.get(&u.learner).map(|p| p.version) == u.expected
+                && !u
+                    .event_ids
+                    .iter()
+                    .any(|id| inner.handled.contains(&(u.learner.clone(), id.clone())))
+        });
+        if !current {
+            return Ok(BatchCommit::Conflict);
+        }
+        Ok(BatchCommit::Committed(
+            updates.into_iter().map(|u| inner.commit(u)).collect(),
+        ))
     }
 
     async fn learners(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, Error> {
@@ -118,6 +129,49 @@ impl ProgressStore for MemoryStore {
         let recorded = inner.checkpoints.entry(name.to_owned()).or_insert(position);
         *recorded = (*recorded).max(position);
         Ok(())
+    }
+}
+
+/// Refuses updates with an award key that fails its check, or two for one learner.
+fn check_awards(updates: &[ProgressUpdate]) -> Result<(), Error> {
+    let mut learners = HashSet::new();
+    for update in updates {
+        if !learners.insert(&update.learner) {
+            return Err(Error::Rejected(format!(
+                "two progress updates for {} in one batch",
+                update.learner
+            )));
+        }
+        for award in &update.awards {
+            award.key.check()?;
+        }
+    }
+    Ok(())
+}
+
+impl Inner {
+    /// Stores an update already checked against the current version and event ids.
+    fn commit(&mut self, update: ProgressUpdate) -> Vec<Claim> {
+        let version = update.expected.unwrap_or(0) + 1;
+        self.progress.insert(
+            update.learner.clone(),
+            StoredProgress::new(version, update.bytes),
+        );
+        for id in update.event_ids {
+            self.handled.insert((update.learner.clone(), id));
+        }
+        update
+            .awards
+            .into_iter()
+            .map(|award| match self.awards.get(&award.key) {
+                Some((existing, _)) => Claim::Exists(existing.clone()),
+                None => {
+                    self.awards
+                        .insert(award.key.clone(), (award.clone(), Some(update.lease_until)));
+                    Claim::Won(award)
+                }
+            })
+            .collect()
     }
 }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::Error;
 use crate::types::{
-    AssertionFilter, AwardKey, AwardRequest, BadgeClassRecord, Claim, IssuedAssertion,
+    AssertionFilter, AwardKey, AwardRequest, BadgeClassRecord, BatchCommit, Claim, IssuedAssertion,
     PendingAward, ProgressCommit, ProgressUpdate, StoredProgress,
 };
 
@@ -253,6 +253,32 @@ pub trait ProgressStore: Send + Sync + Debug {
     /// errors (nothing is stored then).
     async fn commit_progress(&self, update: ProgressUpdate) -> Result<ProgressCommit, Error>;
 
+    /// The progress of each of `learners` (`None` for one without), in the order given: what
+    /// a batch of events reads at once.
+    ///
+    /// # Errors
+    /// The store's own errors.
+    async fn progress_of(&self, learners: &[String]) -> Result<Vec<Option<StoredProgress>>, Error>;
+
+    /// For each (learner, event id), whether it was committed before.
+    ///
+    /// # Errors
+    /// The store's own errors.
+    async fn handled(&self, events: &[(String, String)]) -> Result<Vec<bool>, Error>;
+
+    /// Commits several learners' updates (one each) atomically, as
+    /// [`ProgressStore::commit_progress`] commits one: all of them, or, when any learner's
+    /// version is no longer the one read or any event id was committed before, none
+    /// ([`BatchCommit::Conflict`]).
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] for an award key that fails [`AwardKey::check`] or a learner given
+    /// twice; the store's own errors (nothing is stored then).
+    async fn commit_progress_batch(
+        &self,
+        updates: Vec<ProgressUpdate>,
+    ) -> Result<BatchCommit, Error>;
+
     /// The learners with stored progress, in name order, after `after` (all: `None`), at
     /// most `limit`: the pages a back-fill walks.
     ///
@@ -304,6 +330,9 @@ macro_rules! forward_progress {
         impl<T: ProgressStore + ?Sized> ProgressStore for $ptr {
             async fn progress(&self, learner: &str) -> Result<Option<StoredProgress>, Error> { (**self).progress(learner).await }
             async fn commit_progress(&self, update: ProgressUpdate) -> Result<ProgressCommit, Error> { (**self).commit_progress(update).await }
+            async fn progress_of(&self, learners: &[String]) -> Result<Vec<Option<StoredProgress>>, Error> { (**self).progress_of(learners).await }
+            async fn handled(&self, events: &[(String, String)]) -> Result<Vec<bool>, Error> { (**self).handled(events).await }
+            async fn commit_progress_batch(&self, updates: Vec<ProgressUpdate>) -> Result<BatchCommit, Error> { (**self).commit_progress_batch(updates).await }
             async fn learners(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, Error> { (**self).learners(after, limit).await }
             async fn checkpoint(&self, name: &str) -> Result<Option<u64>, Error> { (**self).checkpoint(name).await }
             async fn set_checkpoint(&self, name: &str, position: u64) -> Result<(), Error> { (**self).set_checkpoint(name, position).await }

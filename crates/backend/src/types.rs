@@ -533,8 +533,9 @@ pub struct ProgressUpdate {
     pub expected: Option<u64>,
     /// The new encoded progress.
     pub bytes: Vec<u8>,
-    /// The event's id, when it has one: committed once per learner.
-    pub event_id: Option<String>,
+    /// The ids of the events the update applies (those that have one): each is committed
+    /// once per learner.
+    pub event_ids: Vec<String>,
     /// The awards the event decided, to claim.
     pub awards: Vec<PendingAward>,
     /// When the claims' leases end.
@@ -555,15 +556,15 @@ impl ProgressUpdate {
             learner: learner.into(),
             expected,
             bytes,
-            event_id: None,
+            event_ids: Vec::new(),
             awards,
             lease_until,
         }
     }
 
-    /// Records the event's id with the commit.
+    /// Records an event's id with the commit.
     pub fn with_event_id(mut self, id: impl Into<String>) -> Self {
-        self.event_id = Some(id.into());
+        self.event_ids.push(id.into());
         self
     }
 }
@@ -584,6 +585,17 @@ pub enum ProgressCommit {
     Conflict,
     /// The event's id was committed before for this learner: nothing changed.
     AlreadyHandled,
+}
+
+/// What committing several learners' progress at once did: all of it, or nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BatchCommit {
+    /// Every update stored; for each, in the order given, its awards' claims.
+    Committed(Vec<Vec<Claim>>),
+    /// Nothing stored: another writer committed one of the learners since it was read, or
+    /// one of the event ids was committed before. Read again and re-apply.
+    Conflict,
 }
 
 /// The outcome of claiming an award.

@@ -5,16 +5,16 @@
 
 use async_trait::async_trait;
 use badgery_backend::{
-    AssertionFilter, AssertionRepository, AwardKey, AwardLedger, BadgeClassRecord, Claim,
-    ClassCatalog, Error, IssuedAssertion, PendingAward, ProgressCommit, ProgressStore,
+    AssertionFilter, AssertionRepository, AwardKey, AwardLedger, BadgeClassRecord, BatchCommit,
+    Claim, ClassCatalog, Error, IssuedAssertion, PendingAward, ProgressCommit, ProgressStore,
     ProgressUpdate, StoredProgress,
 };
 use chrono::{DateTime, Utc};
 
 use crate::SqlStore;
 use crate::columns::{
-    alignments_json, assertion_from, award_from, class_from, expiry_json, format_name, json,
-    micros, sequence,
+    Columns, alignments_json, assertion_from, award_from, class_from, expiry_json, format_name,
+    json, micros, sequence,
 };
 #[cfg(feature = "sqlite")]
 use crate::group_commit::GroupCommit;
@@ -651,6 +651,118 @@ impl AssertionRepository for SqlStore {
     }
 }
 
+/// Why a progress update was not written.
+enum Unwritten {
+    /// One of its event ids was committed before.
+    Handled,
+    /// The learner's version is no longer the one read.
+    Conflict,
+}
+
+/// Refuses updates with an award key that fails its check, or two for one learner.
+fn check_updates(updates: &[ProgressUpdate]) -> Result<(), Error> {
+    let mut learners = std::collections::HashSet::new();
+    for update in updates {
+        if !learners.insert(&update.learner) {
+            return Err(Error::Rejected(format!(
+                "two progress updates for {} in one batch",
+                update.learner
+            )));
+        }
+        for award in &update.awards {
+            award.key.check()?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes one learner's update in the transaction `$tx`: its event ids, its progress over
+/// the version read (compare and swap: the first version is an insert, later ones an update
+/// of the version read), its awards' claims. `Ok(Err(_))` when it must not be written (the
+/// caller then rolls the transaction back), else the claims.
+macro_rules! write_update {
+    ($tx:expr, $update:expr, $doing:expr) => {
+        async {
+            let tx = $tx;
+            let update: ProgressUpdate = $update;
+            let doing: &str = $doing;
+            for id in &update.event_ids {
+                let fresh = sqlx::query(
+                    "INSERT INTO badgery_handled_events (learner, event_id) VALUES ($1, $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&update.learner)
+                .bind(id)
+                .execute(&mut **tx)
+                .await
+                .map_err(db(doing))?
+                .rows_affected()
+                    == 1;
+                if !fresh {
+                    return Ok(Err(Unwritten::Handled));
+                }
+            }
+            let version = update
+                .expected
+                .map_or(Some(1), |v| {
+                    i64::try_from(v).ok().and_then(|v| v.checked_add(1))
+                })
+                .ok_or_else(|| Error::Rejected(format!("{doing}: version too large")))?;
+            let swapped = match update.expected {
+                None => sqlx::query(
+                    "INSERT INTO badgery_progress (learner, version, progress) \
+                     VALUES ($1, 1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(&update.learner)
+                .bind(&update.bytes),
+                Some(_) => sqlx::query(
+                    "UPDATE badgery_progress SET version = $3, progress = $2 \
+                     WHERE learner = $1 AND version = $3 - 1",
+                )
+                .bind(&update.learner)
+                .bind(&update.bytes)
+                .bind(version),
+            }
+            .execute(&mut **tx)
+            .await
+            .map_err(db(doing))?
+            .rows_affected()
+                == 1;
+            if !swapped {
+                return Ok(Err(Unwritten::Conflict));
+            }
+            let mut claims = Vec::with_capacity(update.awards.len());
+            for award in update.awards {
+                let won = bind_claim!(sqlx::query(CLAIM), &award, micros(update.lease_until))
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db(doing))?
+                    .rows_affected()
+                    == 1;
+                claims.push(if won {
+                    Claim::Won(award)
+                } else {
+                    let row = sqlx::query(concat!(
+                        "SELECT ",
+                        award_columns!(),
+                        " FROM badgery_awards \
+                         WHERE learner = $1 AND badge = $2 AND sequence = $3"
+                    ))
+                    .bind(&award.key.learner)
+                    .bind(&award.key.badge)
+                    .bind(sequence(&award.key))
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(db(doing))?;
+                    Claim::Exists(award_from(&row)?)
+                });
+            }
+            Ok::<_, Error>(Ok(claims))
+        }
+        .await?
+    };
+}
+
 #[async_trait]
 impl ProgressStore for SqlStore {
     async fn progress(&self, learner: &str) -> Result<Option<StoredProgress>, Error> {
@@ -666,100 +778,96 @@ impl ProgressStore for SqlStore {
     }
 
     async fn commit_progress(&self, update: ProgressUpdate) -> Result<ProgressCommit, Error> {
-        for award in &update.awards {
-            award.key.check()?;
-        }
-        let ProgressUpdate {
-            learner,
-            expected,
-            bytes,
-            event_id,
-            awards,
-            lease_until,
-            ..
-        } = update;
-        let doing = format!("committing the progress of {learner}");
-        let version = expected.map_or(Ok(1), |v| {
-            i64::try_from(v)
-                .ok()
-                .and_then(|v| v.checked_add(1))
-                .ok_or_else(|| Error::Rejected(format!("{doing}: version {v} is too large")))
-        })?;
+        check_updates(std::slice::from_ref(&update))?;
+        let doing = format!("committing the progress of {}", update.learner);
+        let version = update.expected.unwrap_or(0) + 1;
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin()).await.map_err(db(&doing))?;
-            if let Some(id) = &event_id {
-                let fresh = sqlx::query(
-                    "INSERT INTO badgery_handled_events (learner, event_id) VALUES ($1, $2) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(&learner)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db(&doing))?
-                .rows_affected()
-                    == 1;
-                if !fresh {
-                    return Ok(ProgressCommit::AlreadyHandled);
+            // Dropping the transaction without committing rolls back whatever was written.
+            match write_update!(&mut tx, update, &doing) {
+                Err(Unwritten::Handled) => Ok(ProgressCommit::AlreadyHandled),
+                Err(Unwritten::Conflict) => Ok(ProgressCommit::Conflict),
+                Ok(claims) => {
+                    tx.commit().await.map_err(db(&doing))?;
+                    Ok(ProgressCommit::Committed { version, claims })
                 }
             }
-            // Compare and swap: the first version is an insert, the next ones an update of
-            // the version read.
-            let swapped = match expected {
-                None => sqlx::query(
-                    "INSERT INTO badgery_progress (learner, version, progress) VALUES ($1, 1, $2) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(&learner)
-                .bind(&bytes),
-                Some(_) => sqlx::query(
-                    "UPDATE badgery_progress SET version = $3, progress = $2 \
-                     WHERE learner = $1 AND version = $3 - 1",
-                )
-                .bind(&learner)
-                .bind(&bytes)
-                .bind(version),
-            }
-            .execute(&mut *tx)
-            .await
-            .map_err(db(&doing))?
-            .rows_affected()
-                == 1;
-            if !swapped {
-                // Dropping the transaction rolls back the event id too.
-                return Ok(ProgressCommit::Conflict);
-            }
-            let mut claims = Vec::with_capacity(awards.len());
-            for award in awards {
-                let won = bind_claim!(sqlx::query(CLAIM), &award, micros(lease_until))
-                    .execute(&mut *tx)
+        })
+    }
+
+    async fn progress_of(&self, learners: &[String]) -> Result<Vec<Option<StoredProgress>>, Error> {
+        let mut found = std::collections::HashMap::with_capacity(learners.len());
+        on_pool!(self, |pool, dialect| {
+            // In chunks, within every database's limit on bound parameters.
+            for chunk in learners.chunks(500) {
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT learner, version, progress FROM badgery_progress WHERE learner IN (",
+                );
+                let mut list = query.separated(", ");
+                for learner in chunk {
+                    list.push_bind(learner);
+                }
+                query.push(")");
+                for row in query
+                    .build()
+                    .fetch_all(pool)
                     .await
-                    .map_err(db(&doing))?
-                    .rows_affected()
-                    == 1;
-                claims.push(if won {
-                    Claim::Won(award)
-                } else {
-                    let row = sqlx::query(concat!(
-                        "SELECT ",
-                        award_columns!(),
-                        " FROM badgery_awards \
-                         WHERE learner = $1 AND badge = $2 AND sequence = $3"
-                    ))
-                    .bind(&award.key.learner)
-                    .bind(&award.key.badge)
-                    .bind(sequence(&award.key))
-                    .fetch_one(&mut *tx)
+                    .map_err(db("reading learners' progress"))?
+                {
+                    found.insert(row.text("learner")?, progress_from(&row)?);
+                }
+            }
+        });
+        Ok(learners.iter().map(|l| found.remove(l)).collect())
+    }
+
+    async fn handled(&self, events: &[(String, String)]) -> Result<Vec<bool>, Error> {
+        let mut found = std::collections::HashSet::new();
+        on_pool!(self, |pool, dialect| {
+            for chunk in events.chunks(250) {
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT learner, event_id FROM badgery_handled_events WHERE (learner, event_id) IN (",
+                );
+                let mut list = query.separated(", ");
+                for (learner, id) in chunk {
+                    list.push("(");
+                    list.push_bind_unseparated(learner);
+                    list.push_unseparated(", ");
+                    list.push_bind_unseparated(id);
+                    list.push_unseparated(")");
+                }
+                query.push(")");
+                for row in query
+                    .build()
+                    .fetch_all(pool)
                     .await
-                    .map_err(db(&doing))?;
-                    Claim::Exists(award_from(&row)?)
-                });
+                    .map_err(db("reading handled events"))?
+                {
+                    found.insert((row.text("learner")?, row.text("event_id")?));
+                }
+            }
+        });
+        Ok(events.iter().map(|e| found.contains(e)).collect())
+    }
+
+    async fn commit_progress_batch(
+        &self,
+        updates: Vec<ProgressUpdate>,
+    ) -> Result<BatchCommit, Error> {
+        check_updates(&updates)?;
+        let doing = format!("committing the progress of {} learners", updates.len());
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin()).await.map_err(db(&doing))?;
+            let mut claims = Vec::with_capacity(updates.len());
+            for update in updates {
+                match write_update!(&mut tx, update, &doing) {
+                    Ok(won) => claims.push(won),
+                    // Dropping the transaction rolls back the whole batch.
+                    Err(_) => return Ok(BatchCommit::Conflict),
+                }
             }
             tx.commit().await.map_err(db(&doing))?;
-            Ok(ProgressCommit::Committed {
-                version: version.unsigned_abs(),
-                claims,
-            })
+            Ok(BatchCommit::Committed(claims))
         })
     }
 
@@ -811,7 +919,7 @@ impl ProgressStore for SqlStore {
     }
 }
 
-fn progress_from(row: &impl crate::columns::Columns) -> Result<StoredProgress, Error> {
+fn progress_from(row: &impl Columns) -> Result<StoredProgress, Error> {
     let version = row.int("version")?;
     let version = u64::try_from(version).map_err(|_| {
         Error::storage(
