@@ -166,12 +166,18 @@ impl Progress {
             }
             let mode = if flags & 2 != 0 { Some(r.str()?) } else { None };
             let grade = if flags & 4 != 0 {
-                Some(f64::from_le_bytes(r.array()?))
+                let grade_at = r.at;
+                let grade = f64::from_le_bytes(r.array()?);
+                // What an event can carry (and NaN, which equals nothing, never).
+                if !(0.0..=1.0).contains(&grade) {
+                    return Err(r.error(grade_at, &format!("grade {grade} is not between 0 and 1")));
+                }
+                Some(grade)
             } else {
                 None
             };
             let at = if flags & 8 != 0 {
-                Some(i64::from_le_bytes(r.array()?))
+                Some(r.time()?)
             } else {
                 None
             };
@@ -185,18 +191,23 @@ impl Progress {
         }
         for _ in 0..r.count()? {
             let activity = r.str()?;
-            let at = if r.flag()? {
-                Some(i64::from_le_bytes(r.array()?))
-            } else {
-                None
-            };
+            let at = if r.flag()? { Some(r.time()?) } else { None };
             p.activities.push((activity, at));
         }
         for _ in 0..r.count()? {
             p.earned.push(r.str()?);
         }
         for _ in 0..r.count()? {
-            p.repeats.push((r.str()?, r.u32()?));
+            let badge = r.str()?;
+            let times_at = r.at;
+            let times = r.u32()?;
+            if times < 2 {
+                return Err(r.error(
+                    times_at,
+                    &format!("{badge} repeated {times} times (at least 2)"),
+                ));
+            }
+            p.repeats.push((badge, times));
         }
         for _ in 0..r.count()? {
             p.manual.push((r.str()?, r.str()?));
@@ -293,6 +304,20 @@ impl<'a> Reader<'a> {
         let mut array = [0; N];
         array.copy_from_slice(self.take(N)?);
         Ok(array)
+    }
+
+    /// A time: Unix seconds within the years RFC 3339 can write (0 to 9999), what an event
+    /// can carry.
+    fn time(&mut self) -> Result<i64, Error> {
+        const YEAR_0: i64 = -62_167_219_200;
+        const YEAR_10000: i64 = 253_402_300_800;
+        let start = self.at;
+        let at = i64::from_le_bytes(self.array()?);
+        if (YEAR_0..YEAR_10000).contains(&at) {
+            Ok(at)
+        } else {
+            Err(self.error(start, &format!("time {at} is outside years 0 to 9999")))
+        }
     }
 
     fn varint(&mut self) -> Result<u64, Error> {
@@ -408,6 +433,27 @@ mod tests {
             Progress::from_bytes(&Progress::default().to_bytes()).unwrap(),
             Progress::default()
         );
+    }
+
+    /// Found by fuzzing (`progress_bytes`): a NaN grade read back unequal to itself (and a
+    /// NaN is the record's "no grade"), so values no event can carry are refused.
+    #[test]
+    fn values_no_event_carries_are_refused() {
+        let with = |edit: &dyn Fn(&mut Progress)| {
+            let mut p = sample();
+            edit(&mut p);
+            Progress::from_bytes(&p.to_bytes())
+        };
+        for bad in [f64::NAN, -0.5, 1.5, f64::INFINITY] {
+            assert!(
+                with(&|p| p.certificates[0].grade = Some(bad)).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(with(&|p| p.certificates[0].at = Some(i64::MIN)).is_err());
+        assert!(with(&|p| p.activities[0].1 = Some(i64::MAX)).is_err());
+        assert!(with(&|p| p.repeats[0].1 = 1).is_err());
+        assert!(with(&|p| p.certificates[0].grade = Some(0.0)).is_ok());
     }
 
     #[test]
