@@ -108,6 +108,7 @@ where
     progress_outbox(&make().await).await;
     progress_batches(&make().await).await;
     concurrent_progress(Arc::new(make().await)).await;
+    concurrent_batches(Arc::new(make().await)).await;
 }
 
 fn update(learner: &str, expected: Option<u64>, bytes: &[u8]) -> ProgressUpdate {
@@ -406,6 +407,59 @@ async fn progress_batches<S: BadgeStore + ProgressStore>(store: &S) {
         store.commit_progress_batch(twice).await,
         Err(Error::Rejected(_))
     ));
+}
+
+/// Four writers each increment 30 learners' counters in one batch, 10 times, every writer
+/// listing the learners in its own order: every increment lands once, and no two batches
+/// deadlock (each must lock the rows in one order).
+async fn concurrent_batches<S: BadgeStore + ProgressStore + 'static>(store: Arc<S>) {
+    let tasks: Vec<_> = (0..4u64)
+        .map(|w| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut learners: Vec<String> = (0..30).map(|i| format!("m{i:02}")).collect();
+                // A different order per writer: rotated, and reversed for odd writers.
+                learners.rotate_left(w as usize * 7);
+                if w % 2 == 1 {
+                    learners.reverse();
+                }
+                for _ in 0..10 {
+                    loop {
+                        let read = store.progress_of(&learners).await.expect("progress_of");
+                        let updates = learners
+                            .iter()
+                            .zip(&read)
+                            .map(|(learner, p)| {
+                                let count: u64 = p.as_ref().map_or(0, |p| {
+                                    String::from_utf8_lossy(&p.bytes).parse().expect("a count")
+                                });
+                                update(
+                                    learner,
+                                    p.as_ref().map(|p| p.version),
+                                    (count + 1).to_string().as_bytes(),
+                                )
+                            })
+                            .collect();
+                        match store.commit_progress_batch(updates).await.expect("batch") {
+                            BatchCommit::Committed(_) => break,
+                            _ => tokio::task::yield_now().await,
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("a writer");
+    }
+    let learners: Vec<String> = (0..30).map(|i| format!("m{i:02}")).collect();
+    for p in store.progress_of(&learners).await.expect("progress_of") {
+        assert_eq!(
+            p.expect("stored").bytes,
+            b"40",
+            "every batch's increment once"
+        );
+    }
 }
 
 /// Eight writers increment one learner's counter ten times each, reading and retrying on

@@ -856,12 +856,17 @@ impl ProgressStore for SqlStore {
     ) -> Result<BatchCommit, Error> {
         check_updates(&updates)?;
         let doing = format!("committing the progress of {} learners", updates.len());
+        // Written in learner order, so that concurrent batches lock rows in one order and
+        // never deadlock (PostgreSQL found two batches of overlapping learners doing so).
+        let count = updates.len();
+        let mut sorted: Vec<(usize, ProgressUpdate)> = updates.into_iter().enumerate().collect();
+        sorted.sort_by(|a, b| a.1.learner.cmp(&b.1.learner));
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin()).await.map_err(db(&doing))?;
-            let mut claims = Vec::with_capacity(updates.len());
-            for update in updates {
+            let mut claims = vec![Vec::new(); count];
+            for (position, update) in sorted {
                 match write_update!(&mut tx, update, &doing) {
-                    Ok(won) => claims.push(won),
+                    Ok(won) => claims[position] = won,
                     // Dropping the transaction rolls back the whole batch.
                     Err(_) => return Ok(BatchCommit::Conflict),
                 }
