@@ -47,7 +47,7 @@
 //! [`SqlStore::migrator`]'s (or copies the SQL files into its own tool); the store refuses
 //! nothing then, so the schema must be current.
 //!
-//! # Schema (version 3)
+//! # Schema (version 4)
 //!
 //! Every table is prefixed `badgery_`, so the store can live in the platform's own database.
 //! Times are `BIGINT` microseconds since 1970 (UTC), which sort like the times.
@@ -57,6 +57,9 @@
 //! | `badgery_classes` | `slug` | the class catalogue: name, description, criteria, image (bytes), expiry (JSON), alignments (JSON, migration 3), the backend's id |
 //! | `badgery_awards` | (`learner`, `badge`, `sequence`) | the award ledger: recipient, evidence (JSON), reason, `state` (`pending`, `issued`, `failed`) with its `outcome` (the assertion's id, the failure's reason), attempts, `next_attempt`, `last_error`, `lease_until` |
 //! | `badgery_assertions` | `id` | issued assertions: the award's key, issuing component, course, backend, `issued_on`, the backend's data (JSON text, key order kept), the baked image, the revocation reason |
+//! | `badgery_progress` | `learner` | learners' progress (`badgery_rules::Progress` bytes) and its `version` (migration 4) |
+//! | `badgery_handled_events` | (`learner`, `event_id`) | the ids of the events committed for each learner (migration 4) |
+//! | `badgery_checkpoints` | `name` | how far each consumer of an event log has got (migration 4) |
 //!
 //! Indexes: `badgery_classes_course_mode`, unique on (`course`, `mode`) where both are set,
 //! and `badgery_classes_course_fallback`, unique on `course` where the mode is NULL (one
@@ -68,6 +71,10 @@
 //!
 //! - **Exactly-once claims**: `INSERT … ON CONFLICT DO NOTHING` on the award's primary key;
 //!   the one insert that happens wins.
+//! - **Progress commits as an outbox**: the event ids, the progress (an insert for the first
+//!   version, else an update of the version read) and the claims in one transaction, rolled
+//!   back on a conflict; a batch writes its learners in name order, so that concurrent
+//!   batches never deadlock.
 //! - **Leases**: [`AwardLedger::take_due`] is one `UPDATE … RETURNING` over the due awards
 //!   whose lease has ended; on PostgreSQL the candidates are chosen `FOR UPDATE SKIP LOCKED`,
 //!   on SQLite inside one `BEGIN IMMEDIATE` transaction.
