@@ -1017,18 +1017,36 @@ impl Engine {
     }
 
     /// Back-fills every learner of the progress store under the rules now in force, page by
-    /// page, committing each learner's new progress with its awards. Interrupted, it can be
-    /// run again: what a learner was awarded is in their progress, so nothing is awarded twice.
+    /// page, committing each learner's new progress with its awards. Interrupted, it resumes
+    /// at the page it stopped in (a checkpoint named after the rule set); what a learner was
+    /// awarded is in their progress, so nothing is awarded twice.
     async fn backfill_stored(
         &self,
         progress_store: &dyn ProgressStore,
     ) -> Result<Vec<Outcome>, Error> {
         const PAGE: usize = 500;
+        // The walk's checkpoint, named after the rule set: the number of learners (in name
+        // order) back-filled, recorded after each page, so that a walk a crash interrupted
+        // resumes at its page. (A learner added meanwhile before the cursor is decided by
+        // its own events, under these rules.)
+        let name = {
+            use sha2::Digest;
+            let rules = format!("{:?}", self.lock_evaluator().rules());
+            let digest = sha2::Sha256::digest(rules.as_bytes());
+            let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+            format!("badgery back-fill {hex}")
+        };
+        let done = progress_store.checkpoint(&name).await?.unwrap_or(0);
         let mut outcomes = Vec::new();
         let mut after: Option<String> = None;
+        let mut walked = 0u64;
         loop {
             let page = progress_store.learners(after.as_deref(), PAGE).await?;
             for learner in &page {
+                walked += 1;
+                if walked <= done {
+                    continue;
+                }
                 outcomes.extend(
                     self.update_stored_progress(
                         progress_store,
@@ -1038,6 +1056,9 @@ impl Engine {
                     )
                     .await?,
                 );
+            }
+            if walked > done {
+                progress_store.set_checkpoint(&name, walked).await?;
             }
             match page.last() {
                 Some(last) if page.len() == PAGE => after = Some(last.clone()),

@@ -487,3 +487,135 @@ async fn racing_events_end_as_some_serial_order() {
         outcomes_seen.len()
     );
 }
+
+/// A progress store that fails every commit once `commits_left` reach zero: a crash in the
+/// middle of a back-fill.
+#[derive(Debug)]
+struct FailingAfter {
+    inner: Arc<MemoryStore>,
+    commits_left: std::sync::atomic::AtomicI64,
+    commits: std::sync::atomic::AtomicU64,
+    reads: std::sync::atomic::AtomicU64,
+}
+
+#[badgery::async_trait]
+impl ProgressStore for FailingAfter {
+    async fn progress(
+        &self,
+        learner: &str,
+    ) -> Result<Option<badgery::backend::StoredProgress>, badgery::backend::Error> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.progress(learner).await
+    }
+    async fn commit_progress(
+        &self,
+        update: badgery::backend::ProgressUpdate,
+    ) -> Result<badgery::backend::ProgressCommit, badgery::backend::Error> {
+        use std::sync::atomic::Ordering;
+        if self.commits_left.fetch_sub(1, Ordering::SeqCst) <= 0 {
+            return Err(badgery::backend::Error::unavailable("the store went away"));
+        }
+        self.commits.fetch_add(1, Ordering::SeqCst);
+        self.inner.commit_progress(update).await
+    }
+    async fn progress_of(
+        &self,
+        learners: &[String],
+    ) -> Result<Vec<Option<badgery::backend::StoredProgress>>, badgery::backend::Error> {
+        self.inner.progress_of(learners).await
+    }
+    async fn handled(
+        &self,
+        events: &[(String, String)],
+    ) -> Result<Vec<bool>, badgery::backend::Error> {
+        self.inner.handled(events).await
+    }
+    async fn commit_progress_batch(
+        &self,
+        updates: Vec<badgery::backend::ProgressUpdate>,
+    ) -> Result<badgery::backend::BatchCommit, badgery::backend::Error> {
+        self.inner.commit_progress_batch(updates).await
+    }
+    async fn learners(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, badgery::backend::Error> {
+        self.inner.learners(after, limit).await
+    }
+    async fn checkpoint(&self, name: &str) -> Result<Option<u64>, badgery::backend::Error> {
+        self.inner.checkpoint(name).await
+    }
+    async fn set_checkpoint(
+        &self,
+        name: &str,
+        position: u64,
+    ) -> Result<(), badgery::backend::Error> {
+        self.inner.set_checkpoint(name, position).await
+    }
+}
+
+/// A back-fill interrupted in its second page (the store fails) resumes at that page when
+/// run again: it commits only the learners after the first page, and every learner who
+/// meets the new rule is awarded once.
+#[tokio::test]
+async fn an_interrupted_back_fill_resumes_at_its_page() {
+    const LEARNERS: usize = 1200;
+    let all_rules = RuleSet::from_toml(RULES).unwrap();
+    let without = RuleSet::new(all_rules.classes().to_vec()).unwrap();
+    let events: Vec<Event> = (0..LEARNERS)
+        .flat_map(|i| {
+            ["course-v1:Org+A+2026", "course-v1:Org+C+2026"].map(|course| {
+                Event::from_json(&format!(
+                    r#"{{"event":"certificate","learner":"b{i:04}","course":"{course}","passed":true,"mode":"audit"}}"#
+                ))
+                .unwrap()
+            })
+        })
+        .collect();
+    let store = Arc::new(MemoryStore::new());
+    let backend = Arc::new(FlakyBackend::new(issuer(), 0.0, 1));
+    let directory = directory(&events);
+    let progress = |commits_left| {
+        Arc::new(FailingAfter {
+            inner: store.clone(),
+            commits_left: std::sync::atomic::AtomicI64::new(commits_left),
+            commits: std::sync::atomic::AtomicU64::new(0),
+            reads: std::sync::atomic::AtomicU64::new(0),
+        })
+    };
+    let engine = |rules: RuleSet, progress: Arc<FailingAfter>| {
+        Engine::new(rules, store.clone(), backend.clone(), directory.clone())
+            .with_stored_progress(progress)
+    };
+    let first = engine(without, progress(i64::MAX));
+    first.register_classes(classes(&all_rules)).await.unwrap();
+    first.handle_batch(&events).await.unwrap();
+    let count = |keys: &BTreeSet<String>| keys.iter().filter(|k| k.contains("completed-2")).count();
+    assert_eq!(count(&issued(&*store).await.0), 0);
+
+    // The back-fill's store fails at its 700th commit, in the second page of 500.
+    let crashing = progress(700);
+    let second = engine(all_rules.clone(), crashing.clone());
+    assert!(second.set_rules(all_rules.clone()).await.is_err());
+    assert_eq!(count(&issued(&*store).await.0), 700);
+
+    let resumed = progress(i64::MAX);
+    let third = engine(all_rules.clone(), resumed.clone());
+    third.set_rules(all_rules).await.unwrap();
+    assert_eq!(
+        count(&issued(&*store).await.0),
+        LEARNERS,
+        "every learner back-filled once"
+    );
+    assert_eq!(
+        resumed.reads.load(std::sync::atomic::Ordering::SeqCst),
+        (LEARNERS - 500) as u64,
+        "resumed at the second page: the first page is not read again"
+    );
+    assert_eq!(
+        resumed.commits.load(std::sync::atomic::Ordering::SeqCst),
+        (LEARNERS - 700) as u64,
+        "of the second page, the 200 already back-filled change nothing"
+    );
+}
