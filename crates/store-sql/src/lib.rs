@@ -164,7 +164,11 @@ impl SqlStore {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
-                .foreign_keys(true);
+                .foreign_keys(true)
+                // A page cache of 16 MiB per connection (SQLite's default is 2 MiB): with a
+                // million learners' progress, reading and updating a learner then stays in
+                // memory more often (BENCHMARKS.md, "Learner progress").
+                .pragma("cache_size", "-16384");
             // An in-memory database lives as long as one of its connections: keep them all.
             let pool_options = sqlx::sqlite::SqlitePoolOptions::new()
                 .max_connections(4)

@@ -856,24 +856,133 @@ impl ProgressStore for SqlStore {
     ) -> Result<BatchCommit, Error> {
         check_updates(&updates)?;
         let doing = format!("committing the progress of {} learners", updates.len());
-        // Written in learner order, so that concurrent batches lock rows in one order and
-        // never deadlock (PostgreSQL found two batches of overlapping learners doing so).
         let count = updates.len();
+        // In learner order, so that concurrent batches lock rows in one order and never
+        // deadlock (PostgreSQL found two batches of overlapping learners doing so).
         let mut sorted: Vec<(usize, ProgressUpdate)> = updates.into_iter().enumerate().collect();
         sorted.sort_by(|a, b| a.1.learner.cmp(&b.1.learner));
-        on_pool!(self, |pool, dialect| {
+        let mut events: Vec<(&str, &str)> = sorted
+            .iter()
+            .flat_map(|(_, u)| {
+                u.event_ids
+                    .iter()
+                    .map(|id| (u.learner.as_str(), id.as_str()))
+            })
+            .collect();
+        events.sort_unstable();
+        events.dedup();
+        let fresh: Vec<&ProgressUpdate> = sorted
+            .iter()
+            .map(|(_, u)| u)
+            .filter(|u| u.expected.is_none())
+            .collect();
+        let mut known: Vec<(&ProgressUpdate, i64)> = Vec::new();
+        for (_, update) in &sorted {
+            if let Some(version) = update.expected {
+                let next = i64::try_from(version)
+                    .ok()
+                    .and_then(|v| v.checked_add(1))
+                    .ok_or_else(|| Error::Rejected(format!("{doing}: version too large")))?;
+                known.push((update, next));
+            }
+        }
+        let written = on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin()).await.map_err(db(&doing))?;
+            // A few statements for the whole batch, each many rows: one round trip each
+            // rather than one per learner. Each must write every row it names, else another
+            // writer came first and the whole batch is rolled back (the transaction dropped).
+            let mut all_written = true;
+            #[cfg(feature = "postgres")]
+            if matches!(dialect, Dialect::Postgres) && !known.is_empty() {
+                // Lock the rows to update in learner order first (an UPDATE … FROM locks them
+                // in its plan's order).
+                let names: Vec<&str> = known.iter().map(|(u, _)| u.learner.as_str()).collect();
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT learner FROM badgery_progress WHERE learner IN (",
+                );
+                let mut list = query.separated(", ");
+                for name in &names {
+                    list.push_bind(*name);
+                }
+                query.push(") ORDER BY learner FOR UPDATE");
+                query.build().execute(&mut *tx).await.map_err(db(&doing))?;
+            }
+            for chunk in events.chunks(300) {
+                let mut query = sqlx::QueryBuilder::new(
+                    "INSERT INTO badgery_handled_events (learner, event_id) ",
+                );
+                query.push_values(chunk, |mut row, (learner, id)| {
+                    row.push_bind(*learner).push_bind(*id);
+                });
+                query.push(" ON CONFLICT DO NOTHING");
+                let rows = query.build().execute(&mut *tx).await.map_err(db(&doing))?;
+                all_written &= rows.rows_affected() == chunk.len() as u64;
+            }
+            for chunk in fresh.chunks(300) {
+                let mut query = sqlx::QueryBuilder::new(
+                    "INSERT INTO badgery_progress (learner, version, progress) ",
+                );
+                query.push_values(chunk, |mut row, update| {
+                    row.push_bind(&update.learner)
+                        .push_bind(1_i64)
+                        .push_bind(&update.bytes);
+                });
+                query.push(" ON CONFLICT DO NOTHING");
+                let rows = query.build().execute(&mut *tx).await.map_err(db(&doing))?;
+                all_written &= rows.rows_affected() == chunk.len() as u64;
+            }
+            for chunk in known.chunks(300) {
+                // VALUES columns are column1, column2, … in both databases.
+                let mut query = sqlx::QueryBuilder::new(
+                    "UPDATE badgery_progress SET version = v.column2, progress = v.column3 FROM (",
+                );
+                query.push_values(chunk, |mut row, (update, next)| {
+                    row.push_bind(&update.learner)
+                        .push_bind(*next)
+                        .push_bind(&update.bytes);
+                });
+                query.push(
+                    ") AS v WHERE badgery_progress.learner = v.column1 \
+                     AND badgery_progress.version = v.column2 - 1",
+                );
+                let rows = query.build().execute(&mut *tx).await.map_err(db(&doing))?;
+                all_written &= rows.rows_affected() == chunk.len() as u64;
+            }
+            if !all_written {
+                return Ok(BatchCommit::Conflict);
+            }
             let mut claims = vec![Vec::new(); count];
-            for (position, update) in sorted {
-                match write_update!(&mut tx, update, &doing) {
-                    Ok(won) => claims[position] = won,
-                    // Dropping the transaction rolls back the whole batch.
-                    Err(_) => return Ok(BatchCommit::Conflict),
+            for (position, update) in &sorted {
+                for award in &update.awards {
+                    let won = bind_claim!(sqlx::query(CLAIM), award, micros(update.lease_until))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db(&doing))?
+                        .rows_affected()
+                        == 1;
+                    claims[*position].push(if won {
+                        Claim::Won(award.clone())
+                    } else {
+                        let row = sqlx::query(concat!(
+                            "SELECT ",
+                            award_columns!(),
+                            " FROM badgery_awards \
+                             WHERE learner = $1 AND badge = $2 AND sequence = $3"
+                        ))
+                        .bind(&award.key.learner)
+                        .bind(&award.key.badge)
+                        .bind(sequence(&award.key))
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db(&doing))?;
+                        Claim::Exists(award_from(&row)?)
+                    });
                 }
             }
             tx.commit().await.map_err(db(&doing))?;
-            Ok(BatchCommit::Committed(claims))
-        })
+            claims
+        });
+        Ok(BatchCommit::Committed(written))
     }
 
     async fn learners(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, Error> {
