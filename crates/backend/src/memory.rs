@@ -55,7 +55,7 @@ impl ProgressStore for MemoryStore {
     }
 
     async fn commit_progress(&self, update: ProgressUpdate) -> Result<ProgressCommit, Error> {
-        check_awards(std::slice::from_ref(&update))?;
+        ProgressUpdate::check_all(std::slice::from_ref(&update))?;
         let mut inner = self.lock();
         if update.event_ids.iter().any(|id| {
             inner
@@ -89,7 +89,7 @@ impl ProgressStore for MemoryStore {
         &self,
         updates: Vec<ProgressUpdate>,
     ) -> Result<BatchCommit, Error> {
-        check_awards(&updates)?;
+        ProgressUpdate::check_all(&updates)?;
         let mut inner = self.lock();
         let current = updates.iter().all(|u| {
             inner.progress.get(&u.learner).map(|p| p.version) == u.expected
@@ -130,23 +130,6 @@ impl ProgressStore for MemoryStore {
         *recorded = (*recorded).max(position);
         Ok(())
     }
-}
-
-/// Refuses updates with an award key that fails its check, or two for one learner.
-fn check_awards(updates: &[ProgressUpdate]) -> Result<(), Error> {
-    let mut learners = HashSet::new();
-    for update in updates {
-        if !learners.insert(&update.learner) {
-            return Err(Error::Rejected(format!(
-                "two progress updates for {} in one batch",
-                update.learner
-            )));
-        }
-        for award in &update.awards {
-            award.key.check()?;
-        }
-    }
-    Ok(())
 }
 
 impl Inner {

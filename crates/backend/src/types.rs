@@ -567,6 +567,27 @@ impl ProgressUpdate {
         self.event_ids.push(id.into());
         self
     }
+
+    /// Checks updates to commit together: every award key passes [`AwardKey::check`], and no
+    /// learner has two updates.
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] saying which.
+    pub fn check_all(updates: &[ProgressUpdate]) -> Result<(), Error> {
+        let mut learners = std::collections::HashSet::new();
+        for update in updates {
+            if !learners.insert(&update.learner) {
+                return Err(Error::Rejected(format!(
+                    "two progress updates for {} in one batch",
+                    update.learner
+                )));
+            }
+            for award in &update.awards {
+                award.key.check()?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What committing a learner's progress did.

@@ -651,18 +651,13 @@ impl Evaluator {
     ) -> (Progress, Vec<Award>) {
         let mut record = self.learner_from(progress, learner);
         let mut awards = Vec::new();
-        Decide {
-            compiled: &self.compiled,
-            names: &self.names,
-            learner: &mut record,
-            learner_name: learner,
-            at: None,
-            backfilling: true,
-            auto_badge: None,
-            awards: &mut awards,
-            queue: Vec::new(),
-        }
-        .backfill();
+        backfill(
+            &self.compiled,
+            &self.names,
+            &mut record,
+            learner,
+            &mut awards,
+        );
         (self.progress_from(&record), awards)
     }
 
@@ -826,18 +821,7 @@ impl Evaluator {
         for learner in self.learners.records_mut() {
             // The name is copied out: the learner's state is borrowed mutably below.
             let name = learner.name.clone();
-            let mut decide = Decide {
-                compiled: &self.compiled,
-                names: &self.names,
-                learner,
-                learner_name: &name,
-                at: None,
-                backfilling: true,
-                auto_badge: None,
-                awards: &mut awards,
-                queue: Vec::new(),
-            };
-            decide.backfill();
+            backfill(&self.compiled, &self.names, learner, &name, &mut awards);
         }
         awards
     }
@@ -997,6 +981,28 @@ fn record(compiled: &Compiled, names: &mut Names, l: &mut Learner, event: &Event
             }
         }
     }
+}
+
+/// Appends to `awards` what the rules award `learner` that no event triggered.
+fn backfill(
+    compiled: &Compiled,
+    names: &Names,
+    learner: &mut Learner,
+    learner_name: &str,
+    awards: &mut Vec<Award>,
+) {
+    Decide {
+        compiled,
+        names,
+        learner,
+        learner_name,
+        at: None,
+        backfilling: true,
+        auto_badge: None,
+        awards,
+        queue: Vec::new(),
+    }
+    .backfill();
 }
 
 /// Runs the rules for what `change` says an event changed in `learner`'s record.

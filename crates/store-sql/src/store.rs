@@ -659,21 +659,36 @@ enum Unwritten {
     Conflict,
 }
 
-/// Refuses updates with an award key that fails its check, or two for one learner.
-fn check_updates(updates: &[ProgressUpdate]) -> Result<(), Error> {
-    let mut learners = std::collections::HashSet::new();
-    for update in updates {
-        if !learners.insert(&update.learner) {
-            return Err(Error::Rejected(format!(
-                "two progress updates for {} in one batch",
-                update.learner
-            )));
+/// Claims `$award` (a `&PendingAward`) in the transaction `$tx`, leased until
+/// `$lease_until`: `Claim::Won`, or the award as it stands when it was claimed before.
+macro_rules! claim_in {
+    ($tx:expr, $award:expr, $lease_until:expr, $doing:expr) => {
+        async {
+            let award: &PendingAward = $award;
+            let won = bind_claim!(sqlx::query(CLAIM), award, micros($lease_until))
+                .execute(&mut *$tx)
+                .await
+                .map_err(db($doing))?
+                .rows_affected()
+                == 1;
+            if won {
+                return Ok::<_, Error>(Claim::Won(award.clone()));
+            }
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                award_columns!(),
+                " FROM badgery_awards WHERE learner = $1 AND badge = $2 AND sequence = $3"
+            ))
+            .bind(&award.key.learner)
+            .bind(&award.key.badge)
+            .bind(sequence(&award.key))
+            .fetch_one(&mut *$tx)
+            .await
+            .map_err(db($doing))?;
+            Ok(Claim::Exists(award_from(&row)?))
         }
-        for award in &update.awards {
-            award.key.check()?;
-        }
-    }
-    Ok(())
+        .await
+    };
 }
 
 /// Writes one learner's update in the transaction `$tx`: its event ids, its progress over
@@ -732,30 +747,8 @@ macro_rules! write_update {
                 return Ok(Err(Unwritten::Conflict));
             }
             let mut claims = Vec::with_capacity(update.awards.len());
-            for award in update.awards {
-                let won = bind_claim!(sqlx::query(CLAIM), &award, micros(update.lease_until))
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db(doing))?
-                    .rows_affected()
-                    == 1;
-                claims.push(if won {
-                    Claim::Won(award)
-                } else {
-                    let row = sqlx::query(concat!(
-                        "SELECT ",
-                        award_columns!(),
-                        " FROM badgery_awards \
-                         WHERE learner = $1 AND badge = $2 AND sequence = $3"
-                    ))
-                    .bind(&award.key.learner)
-                    .bind(&award.key.badge)
-                    .bind(sequence(&award.key))
-                    .fetch_one(&mut **tx)
-                    .await
-                    .map_err(db(doing))?;
-                    Claim::Exists(award_from(&row)?)
-                });
+            for award in &update.awards {
+                claims.push(claim_in!(*tx, award, update.lease_until, doing)?);
             }
             Ok::<_, Error>(Ok(claims))
         }
@@ -778,7 +771,7 @@ impl ProgressStore for SqlStore {
     }
 
     async fn commit_progress(&self, update: ProgressUpdate) -> Result<ProgressCommit, Error> {
-        check_updates(std::slice::from_ref(&update))?;
+        ProgressUpdate::check_all(std::slice::from_ref(&update))?;
         let doing = format!("committing the progress of {}", update.learner);
         let version = update.expected.unwrap_or(0) + 1;
         on_pool!(self, |pool, dialect| {
@@ -854,7 +847,7 @@ impl ProgressStore for SqlStore {
         &self,
         updates: Vec<ProgressUpdate>,
     ) -> Result<BatchCommit, Error> {
-        check_updates(&updates)?;
+        ProgressUpdate::check_all(&updates)?;
         let doing = format!("committing the progress of {} learners", updates.len());
         let count = updates.len();
         // In learner order, so that concurrent batches lock rows in one order and never
@@ -954,29 +947,7 @@ impl ProgressStore for SqlStore {
             let mut claims = vec![Vec::new(); count];
             for (position, update) in &sorted {
                 for award in &update.awards {
-                    let won = bind_claim!(sqlx::query(CLAIM), award, micros(update.lease_until))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db(&doing))?
-                        .rows_affected()
-                        == 1;
-                    claims[*position].push(if won {
-                        Claim::Won(award.clone())
-                    } else {
-                        let row = sqlx::query(concat!(
-                            "SELECT ",
-                            award_columns!(),
-                            " FROM badgery_awards \
-                             WHERE learner = $1 AND badge = $2 AND sequence = $3"
-                        ))
-                        .bind(&award.key.learner)
-                        .bind(&award.key.badge)
-                        .bind(sequence(&award.key))
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(db(&doing))?;
-                        Claim::Exists(award_from(&row)?)
-                    });
+                    claims[*position].push(claim_in!(tx, award, update.lease_until, &doing)?);
                 }
             }
             tx.commit().await.map_err(db(&doing))?;
