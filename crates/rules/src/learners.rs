@@ -66,8 +66,7 @@ impl Certificate {
 /// The vectors an event reads hold their first few items inline, in the record itself: an
 /// event then reads one record (a few adjacent cache lines, fetched together) instead of
 /// chasing a pointer per vector, and a learner's first enrollments, certificates and badges
-/// cost no allocation (before, reallocating those vectors took 2.3 of the 12.2 last-level
-/// cache misses of an average event, per cachegrind).
+/// cost no allocation (BENCHMARKS.md, "Award rules", says what that saved).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Learner {
     /// The learner's id, kept here because finding a learner compares it: the record is read
