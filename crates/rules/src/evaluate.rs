@@ -567,6 +567,38 @@ pub struct Evaluator {
     compiled: Compiled,
     names: Names,
     learners: Learners,
+    criteria_keys: CriteriaKeys,
+}
+
+/// How stored progress names a criteria rule: by its badge and its place among that badge's
+/// criteria (stable when other badges' rules are added or removed), and back to its position
+/// in the rule set; computed once per rule set, not per event.
+#[derive(Debug, Clone, Default)]
+struct CriteriaKeys {
+    /// By position: (badge, ordinal).
+    keys: Vec<(String, u32)>,
+    positions: std::collections::HashMap<(String, u32), u32>,
+}
+
+impl CriteriaKeys {
+    fn of(rules: &RuleSet) -> Self {
+        let mut seen: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+        let keys: Vec<(String, u32)> = rules
+            .criteria()
+            .iter()
+            .map(|c| {
+                let ordinal = seen.entry(c.badge.as_str()).or_insert(0);
+                *ordinal += 1;
+                (c.badge.clone(), *ordinal - 1)
+            })
+            .collect();
+        let positions = keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| (key.clone(), i as u32))
+            .collect();
+        CriteriaKeys { keys, positions }
+    }
 }
 
 /// What an event changed that rules may depend on.
@@ -594,6 +626,7 @@ impl Evaluator {
         let mut names = Names::default();
         let compiled = Compiled::build(&rules, &mut names);
         Evaluator {
+            criteria_keys: CriteriaKeys::of(&rules),
             rules,
             compiled,
             names,
@@ -709,7 +742,7 @@ impl Evaluator {
             && progress.manual.is_empty()
             && progress.satisfied.is_empty())
         {
-            let criteria = self.rules.criteria();
+            let positions = &self.criteria_keys.positions;
             let rare = l.rare_mut();
             for (badge, times) in &progress.repeats {
                 rare.repeats.push((names.badges.intern(badge), *times));
@@ -722,16 +755,9 @@ impl Evaluator {
             }
             rare.manual.sort_unstable();
             rare.manual.dedup();
-            // A criteria is kept by its badge and its place among that badge's criteria; one
-            // the rules no longer have is dropped.
-            for (badge, ordinal) in &progress.satisfied {
-                let position = criteria
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| c.badge == *badge)
-                    .nth(*ordinal as usize)
-                    .map(|(i, _)| i as u32);
-                rare.satisfied.extend(position);
+            // A criteria the rules no longer have is dropped.
+            for key in &progress.satisfied {
+                rare.satisfied.extend(positions.get(key));
             }
             rare.satisfied.sort_unstable();
             rare.satisfied.dedup();
@@ -742,7 +768,6 @@ impl Evaluator {
     /// A learner's record as stored progress, by name.
     fn progress_from(&self, l: &Learner) -> Progress {
         let names = &self.names;
-        let criteria = self.rules.criteria();
         let mut progress = Progress {
             enrollments: l
                 .enrollments
@@ -792,14 +817,7 @@ impl Evaluator {
             satisfied: l
                 .satisfied()
                 .iter()
-                .filter_map(|&position| {
-                    let badge = &criteria.get(position as usize)?.badge;
-                    let ordinal = criteria[..position as usize]
-                        .iter()
-                        .filter(|c| c.badge == *badge)
-                        .count() as u32;
-                    Some((badge.clone(), ordinal))
-                })
+                .filter_map(|&position| self.criteria_keys.keys.get(position as usize).cloned())
                 .collect(),
         };
         progress.sort();
@@ -810,6 +828,7 @@ impl Evaluator {
     /// (back-fill: a rule added after learners passed its threshold still awards them).
     pub fn set_rules(&mut self, rules: RuleSet) -> Vec<Award> {
         self.compiled = Compiled::build(&rules, &mut self.names);
+        self.criteria_keys = CriteriaKeys::of(&rules);
         self.rules = rules;
         self.backfill()
     }

@@ -50,11 +50,6 @@ impl Progress {
     /// The largest encoded progress read (1 MiB): a learner's record is a few hundred bytes.
     pub const MAX_BYTES: usize = 1 << 20;
 
-    /// Whether nothing is known about the learner.
-    pub fn is_empty(&self) -> bool {
-        *self == Progress::default()
-    }
-
     /// The badge classes earned, by slug, sorted.
     pub fn earned(&self) -> &[String] {
         &self.earned

@@ -651,14 +651,6 @@ impl AssertionRepository for SqlStore {
     }
 }
 
-/// Why a progress update was not written.
-enum Unwritten {
-    /// One of its event ids was committed before.
-    Handled,
-    /// The learner's version is no longer the one read.
-    Conflict,
-}
-
 /// Claims `$award` (a `&PendingAward`) in the transaction `$tx`, leased until
 /// `$lease_until`: `Claim::Won`, or the award as it stands when it was claimed before.
 macro_rules! claim_in {
@@ -691,71 +683,6 @@ macro_rules! claim_in {
     };
 }
 
-/// Writes one learner's update in the transaction `$tx`: its event ids, its progress over
-/// the version read (compare and swap: the first version is an insert, later ones an update
-/// of the version read), its awards' claims. `Ok(Err(_))` when it must not be written (the
-/// caller then rolls the transaction back), else the claims.
-macro_rules! write_update {
-    ($tx:expr, $update:expr, $doing:expr) => {
-        async {
-            let tx = $tx;
-            let update: ProgressUpdate = $update;
-            let doing: &str = $doing;
-            for id in &update.event_ids {
-                let fresh = sqlx::query(
-                    "INSERT INTO badgery_handled_events (learner, event_id) VALUES ($1, $2) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(&update.learner)
-                .bind(id)
-                .execute(&mut **tx)
-                .await
-                .map_err(db(doing))?
-                .rows_affected()
-                    == 1;
-                if !fresh {
-                    return Ok(Err(Unwritten::Handled));
-                }
-            }
-            let version = update
-                .expected
-                .map_or(Some(1), |v| {
-                    i64::try_from(v).ok().and_then(|v| v.checked_add(1))
-                })
-                .ok_or_else(|| Error::Rejected(format!("{doing}: version too large")))?;
-            let swapped = match update.expected {
-                None => sqlx::query(
-                    "INSERT INTO badgery_progress (learner, version, progress) \
-                     VALUES ($1, 1, $2) ON CONFLICT DO NOTHING",
-                )
-                .bind(&update.learner)
-                .bind(&update.bytes),
-                Some(_) => sqlx::query(
-                    "UPDATE badgery_progress SET version = $3, progress = $2 \
-                     WHERE learner = $1 AND version = $3 - 1",
-                )
-                .bind(&update.learner)
-                .bind(&update.bytes)
-                .bind(version),
-            }
-            .execute(&mut **tx)
-            .await
-            .map_err(db(doing))?
-            .rows_affected()
-                == 1;
-            if !swapped {
-                return Ok(Err(Unwritten::Conflict));
-            }
-            let mut claims = Vec::with_capacity(update.awards.len());
-            for award in &update.awards {
-                claims.push(claim_in!(*tx, award, update.lease_until, doing)?);
-            }
-            Ok::<_, Error>(Ok(claims))
-        }
-        .await?
-    };
-}
-
 #[async_trait]
 impl ProgressStore for SqlStore {
     async fn progress(&self, learner: &str) -> Result<Option<StoredProgress>, Error> {
@@ -771,21 +698,22 @@ impl ProgressStore for SqlStore {
     }
 
     async fn commit_progress(&self, update: ProgressUpdate) -> Result<ProgressCommit, Error> {
-        ProgressUpdate::check_all(std::slice::from_ref(&update))?;
-        let doing = format!("committing the progress of {}", update.learner);
+        // A batch of one: one way of writing an update. A conflict is told apart from an
+        // event committed before afterwards (only on that path).
         let version = update.expected.unwrap_or(0) + 1;
-        on_pool!(self, |pool, dialect| {
-            let mut tx = pool.begin_with(dialect.begin()).await.map_err(db(&doing))?;
-            // Dropping the transaction without committing rolls back whatever was written.
-            match write_update!(&mut tx, update, &doing) {
-                Err(Unwritten::Handled) => Ok(ProgressCommit::AlreadyHandled),
-                Err(Unwritten::Conflict) => Ok(ProgressCommit::Conflict),
-                Ok(claims) => {
-                    tx.commit().await.map_err(db(&doing))?;
-                    Ok(ProgressCommit::Committed { version, claims })
-                }
-            }
-        })
+        let events: Vec<(String, String)> = update
+            .event_ids
+            .iter()
+            .map(|id| (update.learner.clone(), id.clone()))
+            .collect();
+        match self.commit_progress_batch(vec![update]).await? {
+            BatchCommit::Committed(mut claims) => Ok(ProgressCommit::Committed {
+                version,
+                claims: claims.pop().unwrap_or_default(),
+            }),
+            _ if self.handled(&events).await?.contains(&true) => Ok(ProgressCommit::AlreadyHandled),
+            _ => Ok(ProgressCommit::Conflict),
+        }
     }
 
     async fn progress_of(&self, learners: &[String]) -> Result<Vec<Option<StoredProgress>>, Error> {
