@@ -1,6 +1,6 @@
 //! The durable stores' throughput: claims per second, completions per second and awards per
 //! second through the engine with the hosted issuer, for the memory store, a SQLite file and
-//! PostgreSQL, each next to that database's durable empty commit (one one-row update in its own
+//! PostgreSQL, each next to that database's durable empty commit (one one-row insert in its own
 //! transaction, the physical limit of a store that commits each change) measured in the same
 //! run.
 //!
