@@ -234,6 +234,16 @@ pub enum Outcome {
 /// events, push to a backpack, …).
 pub type Notifier = Arc<dyn Fn(&Outcome) + Send + Sync>;
 
+/// What an engine holds in memory, as [`Engine::memory_use`] counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MemoryUse {
+    /// Learners whose progress the engine holds.
+    pub learners: usize,
+    /// Distinct names of courses, modes, activities, roles and badges it has met.
+    pub names: usize,
+}
+
 /// The awarding engine.
 pub struct Engine {
     evaluator: Mutex<Evaluator>,
@@ -413,6 +423,17 @@ impl Engine {
     pub fn with_clock(mut self, clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// What the engine holds in memory: with progress in memory (the default), every learner
+    /// seen; with [`Engine::with_stored_progress`], no learner at all, only the names of the
+    /// courses, modes, activities, roles and badges met, however many learners are stored.
+    pub fn memory_use(&self) -> MemoryUse {
+        let evaluator = self.lock_evaluator();
+        MemoryUse {
+            learners: evaluator.learner_count(),
+            names: evaluator.names_known(),
+        }
     }
 
     /// The store.

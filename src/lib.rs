@@ -62,7 +62,8 @@ pub use badgery_rules as rules;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use badgery_store_sql as store_sql;
 pub use engine::{
-    AutoClasses, CourseInfo, Directory, Engine, Notifier, Outcome, RetryPolicy, StaticDirectory,
+    AutoClasses, CourseInfo, Directory, Engine, MemoryUse, Notifier, Outcome, RetryPolicy,
+    StaticDirectory,
 };
 pub use error::Error;
 pub use hosted::{

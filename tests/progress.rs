@@ -619,3 +619,48 @@ async fn an_interrupted_back_fill_resumes_at_its_page() {
         "of the second page, the 200 already back-filled change nothing"
     );
 }
+
+/// With stored progress the engine's memory does not grow with learners: after ten times as
+/// many learners it holds no learner and the same names (in memory, it holds every one).
+#[tokio::test]
+async fn the_engine_holds_no_learner_when_progress_is_stored() {
+    let rules = RuleSet::from_toml(RULES).unwrap();
+    let few = events(2);
+    let many = events(20);
+    let mut measured = Vec::new();
+    for stored in [true, false] {
+        let mut uses = Vec::new();
+        for log in [&few, &many] {
+            let store = Arc::new(MemoryStore::new());
+            let backend: Backend = Arc::new(FlakyBackend::new(issuer(), 0.0, 1));
+            let mut engine = Engine::new(rules.clone(), store.clone(), backend, directory(log));
+            if stored {
+                engine = engine.with_stored_progress(store.clone());
+            }
+            engine.register_classes(classes(&rules)).await.unwrap();
+            for event in log.iter() {
+                engine.handle(event).await.unwrap();
+            }
+            if stored {
+                let learners: BTreeSet<&str> = log.iter().map(Event::learner).collect();
+                let kept = store.learners(None, 100_000).await.unwrap();
+                assert_eq!(
+                    kept.len(),
+                    learners.len(),
+                    "every learner's progress is stored"
+                );
+            }
+            uses.push(engine.memory_use());
+        }
+        measured.push(uses);
+    }
+    let (stored, in_memory) = (&measured[0], &measured[1]);
+    assert_eq!(stored[0].learners, 0);
+    assert_eq!(stored[1].learners, 0);
+    assert_eq!(
+        stored[0].names, stored[1].names,
+        "names grow with the catalogue only"
+    );
+    assert!(in_memory[0].learners > 0);
+    assert_eq!(in_memory[1].learners, 10 * in_memory[0].learners);
+}

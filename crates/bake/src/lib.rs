@@ -36,7 +36,7 @@ use std::path::Path;
 pub use error::{ChunkType, Error, Limit};
 pub use files::{read_file, read_image, read_payload};
 pub use limits::Limits;
-pub use payload::{Payload, PayloadKind};
+pub use payload::{Payload, PayloadKind, Version};
 
 /// The image formats a badge can be baked into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +85,19 @@ pub fn unbake(image: &[u8], limits: &Limits) -> Result<Option<Payload>, Error> {
     match Format::detect(image) {
         Some(Format::Png) => png::unbake(image, limits),
         Some(Format::Svg) => svg::unbake(image, limits),
+        None => Err(Error::UnknownFormat),
+    }
+}
+
+/// Every payload of `image`, PNG or SVG as detected from its bytes, of either version, in the
+/// order the image holds them.
+///
+/// # Errors
+/// As [`unbake`].
+pub fn unbake_all(image: &[u8], limits: &Limits) -> Result<Vec<Payload>, Error> {
+    match Format::detect(image) {
+        Some(Format::Png) => png::unbake_all(image, limits),
+        Some(Format::Svg) => svg::unbake_all(image, limits),
         None => Err(Error::UnknownFormat),
     }
 }

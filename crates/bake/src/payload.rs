@@ -1,6 +1,50 @@
-//! What is baked: an assertion as JSON, a hosted assertion URL, or a signed assertion (JWS).
+//! What is baked: an Open Badges 2.0 assertion (JSON, a hosted assertion URL, or a signed
+//! assertion as a JWS) or an Open Badges 3.0 credential (JSON with an embedded proof, or a
+//! VC-JWT).
 
 use crate::error::Error;
+
+/// Which Open Badges version a payload belongs to: each is baked under its own PNG keyword and
+/// SVG element, so an image can carry one of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Version {
+    /// Open Badges 2.0: PNG `iTXt` keyword `openbadges`, SVG `<openbadges:assertion>` in the
+    /// namespace `http://openbadges.org`.
+    Ob2,
+    /// Open Badges 3.0: PNG `iTXt` keyword `openbadgecredential` (never compressed), SVG
+    /// `<openbadges:credential>` in the namespace `https://purl.imsglobal.org/ob/v3p0`.
+    Ob3,
+}
+
+impl Version {
+    /// The keyword of the PNG text chunk, with its NUL separator.
+    pub(crate) fn png_keyword(self) -> &'static [u8] {
+        match self {
+            Version::Ob2 => b"openbadges\0",
+            Version::Ob3 => b"openbadgecredential\0",
+        }
+    }
+
+    /// The local name of the SVG element.
+    pub(crate) fn svg_element(self) -> &'static [u8] {
+        match self {
+            Version::Ob2 => b"assertion",
+            Version::Ob3 => b"credential",
+        }
+    }
+
+    /// The namespace URI of the SVG element.
+    pub(crate) fn svg_namespace(self) -> &'static str {
+        match self {
+            Version::Ob2 => "http://openbadges.org",
+            Version::Ob3 => "https://purl.imsglobal.org/ob/v3p0",
+        }
+    }
+
+    /// Both versions, in the order readers try them.
+    pub(crate) const ALL: [Version; 2] = [Version::Ob2, Version::Ob3];
+}
 
 /// The kind of an Open Badges payload, told from its text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,14 +60,15 @@ pub enum PayloadKind {
     Other,
 }
 
-/// An Open Badges payload: the text baked into or read from an image.
+/// An Open Badges payload: the text baked into or read from an image, and its version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payload {
     text: String,
+    version: Version,
 }
 
 impl Payload {
-    /// Wraps payload text.
+    /// Wraps the text of an Open Badges 2.0 payload.
     ///
     /// # Errors
     /// [`Error::Misuse`] when the text is empty or only white space (there is nothing to
@@ -41,7 +86,30 @@ impl Payload {
                 )));
             }
         }
-        Ok(Payload { text })
+        Ok(Payload {
+            text,
+            version: Version::Ob2,
+        })
+    }
+
+    /// Wraps the text of an Open Badges 3.0 credential: its JSON (with an embedded proof) or
+    /// its VC-JWT.
+    ///
+    /// # Errors
+    /// As [`Payload::new`].
+    pub fn credential(text: impl Into<String>) -> Result<Self, Error> {
+        Ok(Self::new(text)?.with_version(Version::Ob3))
+    }
+
+    /// The same text, for `version`.
+    pub fn with_version(mut self, version: Version) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// The Open Badges version: which PNG keyword and SVG element carry the payload.
+    pub fn version(&self) -> Version {
+        self.version
     }
 
     /// Wraps payload bytes, which must be UTF-8.
@@ -58,8 +126,8 @@ impl Payload {
         Self::new(text)
     }
 
-    pub(crate) fn read(text: String) -> Self {
-        Payload { text }
+    pub(crate) fn read(text: String, version: Version) -> Self {
+        Payload { text, version }
     }
 
     /// The payload text, verbatim.

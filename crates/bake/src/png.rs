@@ -2,8 +2,10 @@
 //!
 //! A PNG is an 8-byte signature followed by chunks: a 4-byte big-endian length, a 4-byte type,
 //! the data, and a CRC-32 of type and data. Baking copies every chunk byte for byte, drops any
-//! earlier `openbadges` text chunk (`iTXt`, `tEXt` or `zTXt`), and writes one uncompressed
-//! `iTXt` chunk with keyword `openbadges` right after `IHDR`. Pixels are never decoded.
+//! earlier text chunk (`iTXt`, `tEXt` or `zTXt`) with the payload's keyword (`openbadges` for
+//! Open Badges 2.0, `openbadgecredential` for 3.0), and writes one uncompressed `iTXt` chunk
+//! with that keyword right after `IHDR`; a chunk of the other version is kept, so an image
+//! can carry one of each. Pixels are never decoded.
 //!
 //! Baking checks the whole structure first: the signature, `IHDR` first and well-formed, every
 //! CRC, known critical chunks only, `PLTE` where the colour type needs it, at least one run of
@@ -15,13 +17,13 @@ use std::io::{Read, Write};
 
 use crate::error::Error;
 use crate::limits::{Limits, check_len};
-use crate::payload::Payload;
+use crate::payload::{Payload, Version};
 
 /// The PNG file signature.
 pub const SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
 
-/// Keyword and separator that start the data of an `openbadges` text chunk.
-const KEYWORD: &[u8] = b"openbadges\0";
+/// The longest keyword and separator that start the data of a text chunk carrying a payload.
+const LONGEST_KEYWORD: usize = 20;
 /// The largest chunk length the PNG specification allows (2^31 - 1).
 const MAX_CHUNK_LEN: u32 = 0x7fff_ffff;
 
@@ -244,9 +246,26 @@ impl Chunk<'_> {
         }
     }
 
-    fn is_openbadges(&self) -> bool {
-        is_text_chunk(self.ty) && self.data.starts_with(KEYWORD)
+    fn carried(&self) -> Option<Version> {
+        carried(self.ty, self.data)
     }
+}
+
+/// The version whose payload a chunk of type `ty`, whose data starts with `start`, carries:
+/// a text chunk with its keyword.
+fn carried(ty: [u8; 4], start: &[u8]) -> Option<Version> {
+    if !is_text_chunk(ty) {
+        return None;
+    }
+    Version::ALL
+        .into_iter()
+        .find(|v| start.starts_with(v.png_keyword()))
+}
+
+/// Whether a chunk carrying `version`'s keyword is read: `iTXt`, or for Open Badges 2.0 the
+/// legacy `tEXt` too (3.0 knows `iTXt` only).
+fn readable(ty: [u8; 4], version: Version) -> bool {
+    ty == ITXT || (ty == TEXT && version == Version::Ob2)
 }
 
 /// Reads the chunk starting at `pos`, checking its length against the bytes present.
@@ -297,10 +316,12 @@ fn check_signature(bytes: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-/// The `iTXt` chunk that carries `payload`: keyword `openbadges`, no compression, empty language
-/// tag and translated keyword, UTF-8 text.
+/// The `iTXt` chunk that carries `payload`: keyword `openbadges` (Open Badges 2.0) or
+/// `openbadgecredential` (3.0), no compression, empty language tag and translated keyword,
+/// UTF-8 text.
 pub fn openbadges_chunk(payload: &Payload) -> Vec<u8> {
-    let mut chunk = Vec::with_capacity(12 + KEYWORD.len() + 4 + payload.as_str().len());
+    let keyword = payload.version().png_keyword();
+    let mut chunk = Vec::with_capacity(12 + keyword.len() + 4 + payload.as_str().len());
     write_openbadges_chunk(payload, &mut chunk);
     chunk
 }
@@ -309,7 +330,8 @@ pub fn openbadges_chunk(payload: &Payload) -> Vec<u8> {
 /// the bytes just written).
 fn write_openbadges_chunk(payload: &Payload, out: &mut Vec<u8>) {
     let text = payload.as_str().as_bytes();
-    let data_len = KEYWORD.len() + 4 + text.len();
+    let keyword = payload.version().png_keyword();
+    let data_len = keyword.len() + 4 + text.len();
     let start = out.len();
     // `check_payload` keeps the length within the 2^31-1 a chunk allows.
     out.extend_from_slice(
@@ -318,7 +340,7 @@ fn write_openbadges_chunk(payload: &Payload, out: &mut Vec<u8>) {
             .to_be_bytes(),
     );
     out.extend_from_slice(&ITXT);
-    out.extend_from_slice(KEYWORD);
+    out.extend_from_slice(keyword);
     out.extend_from_slice(&[0, 0, 0, 0]); // compression flag, method, language, translated keyword
     out.extend_from_slice(text);
     let crc = crc32fast::hash(&out[start + 4..]);
@@ -328,7 +350,7 @@ fn write_openbadges_chunk(payload: &Payload, out: &mut Vec<u8>) {
 fn check_payload(payload: &Payload, limits: &Limits) -> Result<(), Error> {
     limits.check_payload(payload.as_str().len())?;
     // A chunk's data must fit the 2^31-1 length field.
-    if payload.as_str().len() > (MAX_CHUNK_LEN as usize - KEYWORD.len() - 4) {
+    if payload.as_str().len() > (MAX_CHUNK_LEN as usize - LONGEST_KEYWORD - 4) {
         return Err(Error::Misuse(
             "the payload is too large for a PNG chunk".to_owned(),
         ));
@@ -338,8 +360,8 @@ fn check_payload(payload: &Payload, limits: &Limits) -> Result<(), Error> {
 
 /// Bakes `payload` into the PNG `image` and returns the baked image.
 ///
-/// Every byte of the input other than earlier `openbadges` chunks is copied unchanged, and the
-/// new chunk follows `IHDR`.
+/// Every byte of the input other than earlier chunks with the payload's keyword is copied
+/// unchanged, and the new chunk follows `IHDR`.
 ///
 /// # Errors
 /// [`Error::Malformed`] (with byte offset and chunk) when the image is not a well-formed PNG,
@@ -347,10 +369,11 @@ fn check_payload(payload: &Payload, limits: &Limits) -> Result<(), Error> {
 pub fn bake(image: &[u8], payload: &Payload, limits: &Limits) -> Result<Vec<u8>, Error> {
     limits.check_image(image.len() as u64)?;
     check_payload(payload, limits)?;
-    let mut out = Vec::with_capacity(image.len() + 12 + KEYWORD.len() + 4 + payload.as_str().len());
+    let mut out =
+        Vec::with_capacity(image.len() + 12 + LONGEST_KEYWORD + 4 + payload.as_str().len());
     out.extend_from_slice(&SIGNATURE);
     walk(image, |chunk| {
-        if !chunk.is_openbadges() {
+        if chunk.carried() != Some(payload.version()) {
             out.extend_from_slice(chunk.raw);
         }
         if chunk.ty == IHDR {
@@ -377,9 +400,11 @@ fn walk<'a>(image: &'a [u8], mut each: impl FnMut(&Chunk<'a>)) -> Result<PngHead
     structure.finish(pos as u64)
 }
 
-/// Reads the Open Badges payload of the PNG `image`: the first `iTXt` (compressed or not) or
-/// legacy `tEXt` chunk with keyword `openbadges`, wherever it is between `IHDR` and `IEND`.
-/// Returns `Ok(None)` when the image holds none.
+/// Reads the Open Badges payload of the PNG `image`, wherever it is between `IHDR` and `IEND`:
+/// the first `iTXt` chunk (compressed or not) or legacy `tEXt` chunk with keyword `openbadges`
+/// (an Open Badges 2.0 payload), or `iTXt` chunk with keyword `openbadgecredential` (an Open
+/// Badges 3.0 credential, which must not be compressed), whichever comes first; the payload
+/// says which. Returns `Ok(None)` when the image holds none.
 ///
 /// Only `IHDR`, chunk headers and the text chunks opened are read; other chunks are skipped by
 /// their length, so their CRCs are not checked (use [`check`] for that).
@@ -390,7 +415,23 @@ fn walk<'a>(image: &'a [u8], mut each: impl FnMut(&Chunk<'a>)) -> Result<PngHead
 /// that runs past the end, an image that ends before `IEND`, or an `openbadges` chunk with a
 /// bad CRC or unreadable text; [`Error::LimitExceeded`] for a payload over the limit.
 pub fn unbake(image: &[u8], limits: &Limits) -> Result<Option<Payload>, Error> {
+    let mut found = payloads(image, limits, true)?;
+    Ok(found.pop())
+}
+
+/// Every payload of the PNG `image`, of either version, in chunk order (what [`unbake`]
+/// reads, for each chunk): how a verifier tells that a credential is baked only once.
+///
+/// # Errors
+/// As [`unbake`].
+pub fn unbake_all(image: &[u8], limits: &Limits) -> Result<Vec<Payload>, Error> {
+    payloads(image, limits, false)
+}
+
+/// The payloads of `image` in chunk order; only the first when `first_only`.
+fn payloads(image: &[u8], limits: &Limits, first_only: bool) -> Result<Vec<Payload>, Error> {
     limits.check_image(image.len() as u64)?;
+    let mut found = Vec::new();
     check_signature(image)?;
     let mut pos = 8;
     loop {
@@ -409,11 +450,16 @@ pub fn unbake(image: &[u8], limits: &Limits) -> Result<Option<Payload>, Error> {
             PngHeader::parse(chunk.data, 8)?;
         }
         if chunk.ty == IEND {
-            return Ok(None);
+            return Ok(found);
         }
-        if (chunk.ty == ITXT || chunk.ty == TEXT) && chunk.data.starts_with(KEYWORD) {
+        if let Some(version) = chunk.carried().filter(|v| readable(chunk.ty, *v)) {
             chunk.check_crc()?;
-            return decode_text(chunk.ty, chunk.data, pos as u64, limits).map(Some);
+            found.push(decode_text(
+                chunk.ty, chunk.data, version, pos as u64, limits,
+            )?);
+            if first_only {
+                return Ok(found);
+            }
         }
         pos += chunk.raw.len();
     }
@@ -445,10 +491,16 @@ pub fn header(image: &[u8]) -> Result<PngHeader, Error> {
     PngHeader::parse(chunk.data, 8)
 }
 
-/// Decodes the data of an `openbadges` text chunk (which starts with [`KEYWORD`]).
-fn decode_text(ty: [u8; 4], data: &[u8], offset: u64, limits: &Limits) -> Result<Payload, Error> {
+/// Decodes the data of a text chunk that starts with `version`'s keyword.
+fn decode_text(
+    ty: [u8; 4],
+    data: &[u8],
+    version: Version,
+    offset: u64,
+    limits: &Limits,
+) -> Result<Payload, Error> {
     let bad = |problem: &str| Error::png(offset, Some(ty), problem.to_owned());
-    let rest = &data[KEYWORD.len()..];
+    let rest = &data[version.png_keyword().len()..];
     let text = if ty == TEXT {
         // tEXt is Latin-1: the limit applies to the UTF-8 text it becomes, in which each
         // byte from 0x80 takes two.
@@ -473,6 +525,11 @@ fn decode_text(ty: [u8; 4], data: &[u8], offset: u64, limits: &Limits) -> Result
                 limits.check_payload(body.len())?;
                 body.to_vec()
             }
+            (1, _) if version == Version::Ob3 => {
+                return Err(bad(
+                    "the openbadgecredential chunk is compressed; Open Badges 3.0 forbids it",
+                ));
+            }
             (1, 0) => {
                 miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(body, limits.max_payload)
                     .map_err(|e| {
@@ -495,7 +552,7 @@ fn decode_text(ty: [u8; 4], data: &[u8], offset: u64, limits: &Limits) -> Result
     if text.is_empty() {
         return Err(bad("the openbadges chunk holds no text"));
     }
-    Ok(Payload::read(text))
+    Ok(Payload::read(text, version))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -663,10 +720,25 @@ fn read_ihdr<R: Read>(
     Ok((data, stored))
 }
 
+/// Reads the start of a text chunk: as many bytes as the keyword it may carry, and no more
+/// (so that a chunk of another kind, or one whose length lies, is judged from what is there).
 fn read_keyword<R: Read>(input: &mut Input<R>, chunk: &StreamChunk) -> Result<Vec<u8>, Error> {
-    let n = (chunk.len as usize).min(KEYWORD.len());
-    let mut start = vec![0u8; n];
-    input.exact(&mut start, "a text chunk")?;
+    let len = chunk.len as usize;
+    let mut start = Vec::with_capacity(LONGEST_KEYWORD);
+    for keyword in Version::ALL.map(Version::png_keyword) {
+        if !keyword.starts_with(&start) {
+            continue;
+        }
+        let have = start.len();
+        let want = keyword.len().min(len);
+        if want > have {
+            start.resize(want, 0);
+            input.exact(&mut start[have..], "a text chunk")?;
+        }
+        if start.as_slice() == keyword {
+            break;
+        }
+    }
     Ok(start)
 }
 
@@ -711,8 +783,8 @@ pub fn bake_stream<R: Read, W: Write>(
         };
         crc.update(&start);
         let remaining = u64::from(chunk.len) - start.len() as u64;
-        if start == KEYWORD {
-            // An earlier openbadges chunk: checked, then dropped.
+        if carried(chunk.ty, &start) == Some(payload.version()) {
+            // An earlier chunk with the payload's keyword: checked, then dropped.
             input.copy(remaining, &mut crc, None, "a text chunk")?;
             read_crc(&mut input, &chunk, crc)?;
         } else {
@@ -769,7 +841,8 @@ pub fn unbake_stream<R: Read>(input: R, limits: &Limits) -> Result<Option<Payloa
             Vec::new()
         };
         let remaining = u64::from(chunk.len) - start.len() as u64;
-        if start == KEYWORD {
+        let version = carried(chunk.ty, &start).filter(|v| readable(chunk.ty, *v));
+        if let Some(version) = version {
             // Bounded before allocating: the payload limit plus the iTXt header fields.
             let limit = limits.max_payload as u64 + 4 + 2 * 256;
             check_len(
@@ -778,12 +851,13 @@ pub fn unbake_stream<R: Read>(input: R, limits: &Limits) -> Result<Option<Payloa
                 remaining,
                 limit,
             )?;
+            let read = start.len();
             let mut data = start;
             data.resize(chunk.len as usize, 0);
-            input.exact(&mut data[KEYWORD.len()..], "the openbadges chunk")?;
+            input.exact(&mut data[read..], "the openbadges chunk")?;
             crc.update(&data);
             read_crc(&mut input, &chunk, crc)?;
-            return decode_text(chunk.ty, &data, chunk.offset, limits).map(Some);
+            return decode_text(chunk.ty, &data, version, chunk.offset, limits).map(Some);
         }
         // Skip the rest of the chunk and its CRC without checking it.
         let skip = remaining + 4;

@@ -1,33 +1,34 @@
-//! SVG baking: an `<openbadges:assertion>` element right after the root start tag.
+//! SVG baking: an `<openbadges:assertion>` element (Open Badges 2.0) or an
+//! `<openbadges:credential>` element (3.0) right after the root start tag.
 //!
 //! The document is parsed (it must be well-formed UTF-8 XML with an `svg` root, no NUL and no
 //! duplicate attributes) only to find byte positions; the output is assembled from slices of
 //! the input, so everything outside the root start tag and the assertion elements stays byte
 //! for byte.
 //!
-//! The assertion element is found by its namespace URI, `http://openbadges.org`, and its local
-//! name, `assertion`, whatever the prefix: `<ob:assertion>` under `xmlns:ob` bound to that URI
-//! is an assertion (replaced when baking), and `<openbadges:assertion>` under a prefix bound to
-//! another URI is not. [`check_safe`] is the stricter check for images an issuer re-serves.
+//! The element is found by its namespace URI and local name, whatever the prefix:
+//! `http://openbadges.org` and `assertion` for 2.0, `https://purl.imsglobal.org/ob/v3p0` and
+//! `credential` for 3.0. `<ob:assertion>` under `xmlns:ob` bound to the 2.0 URI is an
+//! assertion (replaced when baking one), and `<openbadges:assertion>` under a prefix bound to
+//! another URI is not. Baking one version leaves the other's element in place, so an image
+//! can carry one of each. [`check_safe`] is the stricter check for images an issuer re-serves.
 
 use quick_xml::events::Event;
 
 use crate::error::Error;
 use crate::limits::Limits;
-use crate::payload::{Payload, PayloadKind};
+use crate::payload::{Payload, PayloadKind, Version};
 
 const NAMESPACE_ATTR: &str = "xmlns:openbadges";
-const NAMESPACE: &str = "http://openbadges.org";
-const LOCAL_NAME: &[u8] = b"assertion";
 
 /// How the root element binds the `openbadges` prefix.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum RootPrefix {
     /// Not at all: the baker declares it on the root.
     Unbound,
-    /// To the Open Badges namespace.
+    /// To the namespace of the payload's version.
     Ours,
-    /// To another namespace: the baker declares it on the assertion element itself.
+    /// To another namespace: the baker declares it on the payload's element itself.
     Other,
 }
 
@@ -63,19 +64,21 @@ impl Namespaces {
         }
     }
 
-    /// Whether a qualified element name is the Open Badges assertion.
-    fn is_assertion(&self, name: &[u8]) -> bool {
+    /// Which version's payload element a qualified element name is, if any.
+    fn payload_element(&self, name: &[u8]) -> Option<Version> {
         let (prefix, local) = match name.iter().position(|&b| b == b':') {
             Some(i) => (&name[..i], &name[i + 1..]),
             None => (&b""[..], name),
         };
         // An `openbadges` prefix bound to nothing (namespace-malformed, but found in the
         // wild) is taken as ours; bound to another URI, it is not.
-        local == LOCAL_NAME
-            && match self.resolve(prefix) {
-                Some(uri) => uri == NAMESPACE,
-                None => prefix == b"openbadges",
-            }
+        Version::ALL.into_iter().find(|v| {
+            local == v.svg_element()
+                && match self.resolve(prefix) {
+                    Some(uri) => uri == v.svg_namespace(),
+                    None => prefix == b"openbadges",
+                }
+        })
     }
 }
 
@@ -87,12 +90,24 @@ struct Scan {
     root_empty: bool,
     /// The root element's qualified name, for closing an empty root.
     root_name: Vec<u8>,
-    /// How the root binds the `openbadges` prefix.
-    root_prefix: RootPrefix,
-    /// Byte ranges of every assertion element.
-    assertions: Vec<(usize, usize)>,
-    /// The payload of the first `openbadges:assertion`: its body, else its `verify` attribute.
-    first_payload: Option<Result<String, Error>>,
+    /// What the root binds the `openbadges` prefix to, if anything.
+    root_prefix: Option<String>,
+    /// Byte ranges of every payload element, with their versions.
+    elements: Vec<(usize, usize, Version)>,
+    /// The payload of each payload element, in document order: its body, else its `verify`
+    /// attribute.
+    payloads: Vec<Result<Payload, Error>>,
+}
+
+impl Scan {
+    /// How the root binds the `openbadges` prefix, for a payload of `version`.
+    fn root_prefix(&self, version: Version) -> RootPrefix {
+        match &self.root_prefix {
+            None => RootPrefix::Unbound,
+            Some(uri) if uri == version.svg_namespace() => RootPrefix::Ours,
+            Some(_) => RootPrefix::Other,
+        }
+    }
 }
 
 fn pos(reader: &quick_xml::Reader<&[u8]>) -> usize {
@@ -151,8 +166,8 @@ fn scan(text: &str) -> Result<Scan, Error> {
     }
     let mut scan = scan_from(&text[bom..])?;
     scan.root = (scan.root.0 + bom, scan.root.1 + bom);
-    for span in &mut scan.assertions {
-        *span = (span.0 + bom, span.1 + bom);
+    for span in &mut scan.elements {
+        *span = (span.0 + bom, span.1 + bom, span.2);
     }
     Ok(scan)
 }
@@ -166,16 +181,16 @@ fn scan_from(text: &str) -> Result<Scan, Error> {
         root: (0, 0),
         root_empty: false,
         root_name: Vec::new(),
-        root_prefix: RootPrefix::Unbound,
-        assertions: Vec::new(),
-        first_payload: None,
+        root_prefix: None,
+        elements: Vec::new(),
+        payloads: Vec::new(),
     };
     let mut namespaces = Namespaces::default();
     let mut depth = 0usize;
     let mut root_seen = false;
     let mut root_closed = false;
-    // Inside an assertion element: its start offset, nesting, body and verify.
-    let mut open: Option<(usize, usize, Body, Option<String>)> = None;
+    // Inside a payload element: its start offset, nesting, body, verify and version.
+    let mut open: Option<(usize, usize, Body, Option<String>, Version)> = None;
     loop {
         let before = pos(&reader);
         let event = reader
@@ -198,18 +213,18 @@ fn scan_from(text: &str) -> Result<Scan, Error> {
                     scan.root = (before, after);
                     scan.root_empty = empty;
                     scan.root_name = e.name().as_ref().to_vec();
-                    scan.root_prefix = match value(&attrs, NAMESPACE_ATTR.as_bytes()) {
-                        None => RootPrefix::Unbound,
-                        Some(NAMESPACE) => RootPrefix::Ours,
-                        Some(_) => RootPrefix::Other,
-                    };
-                } else if open.is_none() && namespaces.is_assertion(e.name().as_ref()) {
+                    scan.root_prefix = value(&attrs, NAMESPACE_ATTR.as_bytes()).map(str::to_owned);
+                } else if let Some(version) = open
+                    .is_none()
+                    .then(|| namespaces.payload_element(e.name().as_ref()))
+                    .flatten()
+                {
                     let verify = value(&attrs, b"verify").map(str::to_owned);
                     if empty {
-                        scan.assertions.push((before, after));
-                        finish_assertion(&mut scan, &Body::default(), verify, before);
+                        scan.elements.push((before, after, version));
+                        finish_element(&mut scan, &Body::default(), verify, before, version);
                     } else {
-                        open = Some((before, 0, Body::default(), verify));
+                        open = Some((before, 0, Body::default(), verify, version));
                     }
                 } else if let Some((_, nested, ..)) = open.as_mut() {
                     if !empty {
@@ -233,17 +248,17 @@ fn scan_from(text: &str) -> Result<Scan, Error> {
                 if depth == 0 {
                     root_closed = true;
                 }
-                if let Some((start, nested, body, verify)) = open.take() {
+                if let Some((start, nested, body, verify, version)) = open.take() {
                     if nested == 0 {
-                        scan.assertions.push((start, after));
-                        finish_assertion(&mut scan, &body, verify, start);
+                        scan.elements.push((start, after, version));
+                        finish_element(&mut scan, &body, verify, start, version);
                     } else {
-                        open = Some((start, nested - 1, body, verify));
+                        open = Some((start, nested - 1, body, verify, version));
                     }
                 }
             }
             Event::Text(ref t) => {
-                if let Some((.., body, _)) = open.as_mut() {
+                if let Some((_, _, body, ..)) = open.as_mut() {
                     body.text(
                         &t.decode()
                             .map_err(|e| Error::svg(before as u64, e.to_string()))?,
@@ -258,14 +273,14 @@ fn scan_from(text: &str) -> Result<Scan, Error> {
                     .map_err(|e| Error::svg(before as u64, e.to_string()))?;
                 let c = resolve_entity(&name)
                     .ok_or_else(|| Error::svg(before as u64, format!("unknown entity &{name};")))?;
-                if let Some((.., body, _)) = open.as_mut() {
+                if let Some((_, _, body, ..)) = open.as_mut() {
                     body.significant(c.encode_utf8(&mut [0; 4]));
                 } else if depth == 0 {
                     return Err(Error::svg(before as u64, "text outside the root element"));
                 }
             }
             Event::CData(ref c) => {
-                if let Some((.., body, _)) = open.as_mut() {
+                if let Some((_, _, body, ..)) = open.as_mut() {
                     body.significant(&String::from_utf8_lossy(c));
                 } else if depth == 0 {
                     return Err(Error::svg(before as u64, "CDATA outside the root element"));
@@ -392,7 +407,7 @@ fn external_url(css: &str) -> bool {
     })
 }
 
-/// The body of an `openbadges:assertion`: CDATA content and entities are kept verbatim; only
+/// The body of a payload element: CDATA content and entities are kept verbatim; only
 /// white-space text around them (pretty-printing) is left out.
 #[derive(Default)]
 struct Body {
@@ -429,21 +444,29 @@ impl Body {
     }
 }
 
-fn finish_assertion(scan: &mut Scan, body: &Body, verify: Option<String>, offset: usize) {
-    if scan.first_payload.is_some() {
-        return;
-    }
+fn finish_element(
+    scan: &mut Scan,
+    body: &Body,
+    verify: Option<String>,
+    offset: usize,
+    version: Version,
+) {
     let body = body.get();
-    scan.first_payload = Some(if !body.is_empty() {
+    let text = if !body.is_empty() {
         Ok(body.to_owned())
     } else if let Some(v) = verify.filter(|v| !v.trim().is_empty()) {
         Ok(v)
     } else {
         Err(Error::svg(
             offset as u64,
-            "openbadges:assertion has neither a body nor a verify attribute",
+            format!(
+                "openbadges:{} has neither a body nor a verify attribute",
+                String::from_utf8_lossy(version.svg_element())
+            ),
         ))
-    });
+    };
+    scan.payloads
+        .push(text.map(|text| Payload::read(text, version)));
 }
 
 fn as_text<'a>(image: &'a [u8], limits: &Limits) -> Result<&'a str, Error> {
@@ -470,31 +493,36 @@ fn escape_attribute(value: &str) -> String {
     out
 }
 
-/// The element that carries `payload`: JSON goes in a CDATA body (with `verify` = the
-/// assertion's `id` when it has one); a URL or JWS goes in `verify` of an empty element.
+/// The element that carries `payload`: JSON goes in a CDATA body (for Open Badges 2.0 with
+/// `verify` = the assertion's `id` when it has one; 3.0 wants no `verify` beside a JSON
+/// credential); a URL or JWS goes in `verify` of an empty element.
 pub fn assertion_element(payload: &Payload) -> String {
     let text = payload.as_str();
+    let name = match payload.version() {
+        Version::Ob2 => "openbadges:assertion",
+        Version::Ob3 => "openbadges:credential",
+    };
     match payload.kind() {
         PayloadKind::Json => {
-            let verify = payload
-                .assertion_id()
-                .map(|id| format!(" verify=\"{}\"", escape_attribute(&id)))
-                .unwrap_or_default();
+            let verify = match payload.version() {
+                Version::Ob2 => payload
+                    .assertion_id()
+                    .map(|id| format!(" verify=\"{}\"", escape_attribute(&id)))
+                    .unwrap_or_default(),
+                Version::Ob3 => String::new(),
+            };
             // CDATA cannot hold "]]>": close and reopen the section around it.
             let body = text.replace("]]>", "]]]]><![CDATA[>");
-            format!("<openbadges:assertion{verify}><![CDATA[{body}]]></openbadges:assertion>")
+            format!("<{name}{verify}><![CDATA[{body}]]></{name}>")
         }
-        _ => format!(
-            "<openbadges:assertion verify=\"{}\"/>",
-            escape_attribute(text.trim())
-        ),
+        _ => format!("<{name} verify=\"{}\"/>", escape_attribute(text.trim())),
     }
 }
 
-/// Bakes `payload` into the SVG `image`: declares the `openbadges` namespace on the root
-/// (on the element itself when the root binds that prefix to another namespace), inserts the
-/// assertion element right after the root start tag, and removes every earlier assertion
-/// element, whatever its prefix. Everything else stays byte for byte.
+/// Bakes `payload` into the SVG `image`: declares the `openbadges` namespace of its version on
+/// the root (on the element itself when the root binds that prefix to another namespace),
+/// inserts the payload's element right after the root start tag, and removes every earlier
+/// element of the same version, whatever its prefix. Everything else stays byte for byte.
 ///
 /// # Errors
 /// [`Error::Malformed`] when the image is not well-formed XML with an `svg` root or not UTF-8,
@@ -519,19 +547,20 @@ pub fn bake(image: &[u8], payload: &Payload, limits: &Limits) -> Result<Vec<u8>,
     } else {
         tag.len() - 1
     };
+    let version = payload.version();
+    let namespace = version.svg_namespace();
+    let root_prefix = scan.root_prefix(version);
     let mut element = assertion_element(payload);
-    if scan.root_prefix == RootPrefix::Other {
+    if root_prefix == RootPrefix::Other {
         // The root binds `openbadges` to another namespace: bind it to ours on the element.
-        element.insert_str(
-            "<openbadges:assertion".len(),
-            &format!(" {NAMESPACE_ATTR}=\"{NAMESPACE}\""),
-        );
+        let name_end = element.find([' ', '>', '/']).unwrap_or(element.len());
+        element.insert_str(name_end, &format!(" {NAMESPACE_ATTR}=\"{namespace}\""));
     }
     let mut out = String::with_capacity(text.len() + element.len() + 64);
     out.push_str(&text[..root_start]);
     out.push_str(&tag[..close]);
-    if scan.root_prefix == RootPrefix::Unbound {
-        out.push_str(&format!(" {NAMESPACE_ATTR}=\"{NAMESPACE}\""));
+    if root_prefix == RootPrefix::Unbound {
+        out.push_str(&format!(" {NAMESPACE_ATTR}=\"{namespace}\""));
     }
     out.push('>');
     out.push_str(&element);
@@ -541,30 +570,46 @@ pub fn bake(image: &[u8], payload: &Payload, limits: &Limits) -> Result<Vec<u8>,
         out.push('>');
     }
     let mut cursor = root_end;
-    for (start, end) in scan.assertions {
-        out.push_str(&text[cursor..start]);
-        cursor = end;
+    for (start, end, _) in scan.elements.iter().filter(|e| e.2 == version) {
+        out.push_str(&text[cursor..*start]);
+        cursor = *end;
     }
     out.push_str(&text[cursor..]);
     Ok(out.into_bytes())
 }
 
-/// Reads the payload of the SVG `image`: the body of the first `openbadges:assertion` element
-/// when it has one, else its `verify` attribute. Returns `Ok(None)` when there is no such
-/// element.
+/// Reads the payload of the SVG `image`: the body of the first `openbadges:assertion` (2.0) or
+/// `openbadges:credential` (3.0) element when it has one, else its `verify` attribute; the
+/// payload says which version it is. Returns `Ok(None)` when there is no such element.
 ///
 /// # Errors
 /// [`Error::Malformed`] when the document is not well-formed or the element holds nothing.
 pub fn unbake(image: &[u8], limits: &Limits) -> Result<Option<Payload>, Error> {
     let text = as_text(image, limits)?;
-    match scan(text)?.first_payload {
+    match scan(text)?.payloads.into_iter().next() {
         None => Ok(None),
         Some(found) => {
             let found = found?;
-            limits.check_payload(found.len())?;
-            Ok(Some(Payload::read(found)))
+            limits.check_payload(found.as_str().len())?;
+            Ok(Some(found))
         }
     }
+}
+
+/// Every payload of the SVG `image`, of either version, in document order: how a verifier
+/// tells that a credential is baked only once.
+///
+/// # Errors
+/// As [`unbake`], for any of the elements.
+pub fn unbake_all(image: &[u8], limits: &Limits) -> Result<Vec<Payload>, Error> {
+    let text = as_text(image, limits)?;
+    let mut all = Vec::new();
+    for found in scan(text)?.payloads {
+        let found = found?;
+        limits.check_payload(found.as_str().len())?;
+        all.push(found);
+    }
+    Ok(all)
 }
 
 #[cfg(test)]

@@ -258,6 +258,16 @@ impl PublicKey {
         };
         signature::ParsedPublicKey::new(check, &key.der)
             .map_err(|e| key_error(format!("the key cannot be read: {e}")))?;
+        if key.algorithm == Algorithm::Rs256 {
+            let (n, _) = rsa_components(&key.der, key.label)
+                .ok_or_else(|| key_error("the RSA key's modulus cannot be read"))?;
+            if !(256..=1024).contains(&n.len()) {
+                return Err(key_error(format!(
+                    "an RSA key of {} bits; 2048 to 8192 are accepted",
+                    n.len() * 8
+                )));
+            }
+        }
         Ok(key)
     }
 
@@ -271,6 +281,143 @@ impl PublicKey {
     pub fn to_pem(&self) -> String {
         pem(self.label, &self.der)
     }
+}
+
+impl PublicKey {
+    /// The key as a public JWK (RFC 7517 and 7518): `{"kty": "RSA", "n", "e"}` or
+    /// `{"kty": "EC", "crv": "P-256", "x", "y"}`, with its `alg`, for a JWKS or a DID
+    /// document's `publicKeyJwk`.
+    pub fn to_jwk(&self) -> Value {
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        match self.algorithm {
+            Algorithm::Rs256 => {
+                let (n, e) = rsa_components(&self.der, self.label).unwrap_or_default();
+                json!({"kty": "RSA", "alg": "RS256", "n": b64(n), "e": b64(e)})
+            }
+            Algorithm::Es256 => {
+                // An uncompressed point ends the SubjectPublicKeyInfo: 0x04, x, y.
+                let point = &self.der[self.der.len().saturating_sub(64)..];
+                let (x, y) = point.split_at(32);
+                json!({"kty": "EC", "crv": "P-256", "alg": "ES256", "x": b64(x), "y": b64(y)})
+            }
+        }
+    }
+
+    /// Reads a public JWK: RSA (2048 to 8192 bits) or EC P-256.
+    ///
+    /// # Errors
+    /// [`Error::Key`] naming the member that is missing or wrong, or when the JWK holds a
+    /// private key (`d`: a public document must never carry it).
+    pub fn from_jwk(jwk: &Value) -> Result<Self, Error> {
+        if jwk.get("d").is_some() {
+            return Err(key_error("the JWK holds a private key (\"d\")"));
+        }
+        let member = |name: &str| -> Result<Vec<u8>, Error> {
+            let text = jwk
+                .get(name)
+                .and_then(Value::as_str)
+                .ok_or_else(|| key_error(format!("the JWK has no {name:?} string")))?;
+            URL_SAFE_NO_PAD
+                .decode(text)
+                .map_err(|e| key_error(format!("the JWK's {name:?} is not base64url: {e}")))
+        };
+        let der = match jwk.get("kty").and_then(Value::as_str) {
+            Some("RSA") => {
+                let rsa = der_tlv(
+                    0x30,
+                    &[der_integer(&member("n")?), der_integer(&member("e")?)].concat(),
+                );
+                let algorithm = der_tlv(0x30, &[RSA_ENCRYPTION, &[0x05, 0x00]].concat());
+                der_tlv(
+                    0x30,
+                    &[algorithm, der_tlv(0x03, &[&[0][..], &rsa].concat())].concat(),
+                )
+            }
+            Some("EC") => {
+                if jwk.get("crv").and_then(Value::as_str) != Some("P-256") {
+                    return Err(key_error("an EC JWK whose crv is not \"P-256\""));
+                }
+                let (x, y) = (member("x")?, member("y")?);
+                if x.len() != 32 || y.len() != 32 {
+                    return Err(key_error("a P-256 JWK's x and y are 32 bytes each"));
+                }
+                let algorithm = der_tlv(0x30, EC_P256);
+                let point = [&[0, 4][..], &x, &y].concat();
+                der_tlv(0x30, &[algorithm, der_tlv(0x03, &point)].concat())
+            }
+            _ => return Err(key_error("the JWK's kty is neither \"RSA\" nor \"EC\"")),
+        };
+        PublicKey::from_pem(&pem("PUBLIC KEY", &der))
+    }
+}
+
+/// A DER element: `tag`, its length (short or long form) and `content`.
+fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let len = content.len();
+    let mut out = vec![tag];
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// A DER INTEGER of the unsigned big-endian `value` (a zero byte first when its top bit is
+/// set, so that it is not read as negative).
+fn der_integer(value: &[u8]) -> Vec<u8> {
+    let value = &value[value.iter().take_while(|b| **b == 0).count()..];
+    let mut content = Vec::with_capacity(value.len() + 1);
+    if value.first().is_none_or(|b| b & 0x80 != 0) {
+        content.push(0);
+    }
+    content.extend_from_slice(value);
+    der_tlv(0x02, &content)
+}
+
+/// Reads one DER element of `tag` from the start of `input`: its content and what follows.
+fn der_read(tag: u8, input: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (&first, rest) = input.split_first()?;
+    let (&len, rest) = rest.split_first()?;
+    if first != tag {
+        return None;
+    }
+    let (len, rest) = if len < 0x80 {
+        (usize::from(len), rest)
+    } else {
+        let count = usize::from(len & 0x7f);
+        if count == 0 || count > 4 || rest.len() < count {
+            return None;
+        }
+        let (bytes, rest) = rest.split_at(count);
+        (
+            bytes.iter().fold(0, |n, b| (n << 8) | usize::from(*b)),
+            rest,
+        )
+    };
+    (rest.len() >= len).then(|| rest.split_at(len))
+}
+
+/// The modulus and exponent (big-endian, without sign bytes) of an RSA public key held as
+/// SubjectPublicKeyInfo (`PUBLIC KEY`) or PKCS#1 (`RSA PUBLIC KEY`) DER.
+fn rsa_components<'a>(der: &'a [u8], label: &str) -> Option<(&'a [u8], &'a [u8])> {
+    let pkcs1 = if label == "RSA PUBLIC KEY" {
+        der
+    } else {
+        let (spki, _) = der_read(0x30, der)?;
+        let (_, rest) = der_read(0x30, spki)?;
+        let (bits, _) = der_read(0x03, rest)?;
+        bits.strip_prefix(&[0])?
+    };
+    let (sequence, _) = der_read(0x30, pkcs1)?;
+    let (n, rest) = der_read(0x02, sequence)?;
+    let (e, _) = der_read(0x02, rest)?;
+    let unsigned = |v: &'a [u8]| &v[v.iter().take_while(|b| **b == 0).count()..];
+    Some((unsigned(n), unsigned(e)))
 }
 
 fn pem(label: &str, der: &[u8]) -> String {
@@ -398,7 +545,27 @@ impl SigningKey {
     /// # Errors
     /// [`Error::Key`] when the signature cannot be made (the system has no randomness).
     pub fn sign(&self, payload: &Value) -> Result<String, Error> {
-        let header = json!({"alg": self.algorithm.name()});
+        self.sign_with_header(&serde_json::Map::new(), payload)
+    }
+
+    /// Signs `payload` as a compact JWS whose header is `{"alg": …}` followed by `header`'s
+    /// members (`kid`, `typ`, …); an `alg` in `header` is ignored: the key's is written.
+    ///
+    /// # Errors
+    /// [`Error::Key`] when the signature cannot be made (the system has no randomness).
+    pub fn sign_with_header(
+        &self,
+        header: &serde_json::Map<String, Value>,
+        payload: &Value,
+    ) -> Result<String, Error> {
+        let mut members = serde_json::Map::new();
+        members.insert("alg".into(), Value::from(self.algorithm.name()));
+        for (name, value) in header {
+            if name != "alg" {
+                members.insert(name.clone(), value.clone());
+            }
+        }
+        let header = Value::Object(members);
         let signing_input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),
@@ -452,6 +619,44 @@ mod tests {
             let jws = CompactJws::parse(&token).unwrap();
             assert_eq!(jws.algorithm(), algorithm);
             jws.verify(&public).unwrap();
+        }
+    }
+
+    #[test]
+    fn keys_round_trip_through_jwk_and_verify_tokens_with_a_header() {
+        for algorithm in [Algorithm::Rs256, Algorithm::Es256] {
+            let key = SigningKey::generate(algorithm).unwrap();
+            let jwk = key.public_key().to_jwk();
+            assert_eq!(jwk["alg"], algorithm.name());
+            let public = PublicKey::from_jwk(&jwk).unwrap();
+            assert_eq!(public.to_jwk(), jwk);
+            assert_eq!(public.to_pem(), key.public_key().to_pem());
+            let mut header = serde_json::Map::new();
+            header.insert("kid".into(), json!("did:web:lms.example.org#key-1"));
+            header.insert("alg".into(), json!("none"));
+            let token = key.sign_with_header(&header, &json!({"n": 1})).unwrap();
+            let jws = CompactJws::parse(&token).unwrap();
+            assert_eq!(jws.header()["alg"], algorithm.name());
+            assert_eq!(jws.header()["kid"], "did:web:lms.example.org#key-1");
+            jws.verify(&public).unwrap();
+        }
+        // A PKCS#1 RSA key (as `RSA PUBLIC KEY`) gives the same JWK as its SPKI form.
+        let rsa = SigningKey::generate(Algorithm::Rs256).unwrap().public_key();
+        let (n, e) = rsa_components(&rsa.der, rsa.label).unwrap();
+        let pkcs1 = der_tlv(0x30, &[der_integer(n), der_integer(e)].concat());
+        let pkcs1 = PublicKey::from_pem(&pem("RSA PUBLIC KEY", &pkcs1)).unwrap();
+        assert_eq!(pkcs1.to_jwk(), rsa.to_jwk());
+        let mut private = rsa.to_jwk();
+        private["d"] = json!("AQAB");
+        assert!(PublicKey::from_jwk(&private).is_err());
+        for broken in [
+            json!({"kty": "oct", "k": "AQAB"}),
+            json!({"kty": "EC", "crv": "P-384", "x": "AA", "y": "AA"}),
+            json!({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}),
+            json!({"kty": "RSA", "n": "!!", "e": "AQAB"}),
+            json!({"kty": "RSA", "n": "AQAB", "e": "AQAB"}),
+        ] {
+            assert!(PublicKey::from_jwk(&broken).is_err(), "{broken}");
         }
     }
 

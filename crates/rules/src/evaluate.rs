@@ -850,6 +850,13 @@ impl Evaluator {
         self.learners.len()
     }
 
+    /// How many distinct names (courses, modes, activities, roles and badges) the evaluator
+    /// has met: what its memory grows with when learners' progress is kept in a store.
+    pub fn names_known(&self) -> usize {
+        let n = &self.names;
+        n.courses.len() + n.modes.len() + n.activities.len() + n.roles.len() + n.badges.len()
+    }
+
     /// Approximate heap bytes of learner state (ids, names and per-learner vectors), divided by
     /// the number of learners.
     pub fn memory_per_learner(&self) -> usize {

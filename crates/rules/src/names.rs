@@ -150,6 +150,11 @@ impl Interner {
     pub(crate) fn name(&self, id: u32) -> &str {
         self.names.name_of(id)
     }
+
+    /// How many names have an id.
+    pub(crate) fn len(&self) -> usize {
+        self.names.ends.len()
+    }
 }
 
 #[cfg(test)]

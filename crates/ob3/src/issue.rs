@@ -1,0 +1,216 @@
+//! Issuing: an issuer identity (`did:web`, signing keys) that makes OpenBadgeCredentials,
+//! signs them as VC-JWT, and publishes what a verifier needs (the DID document, the JWKS, the
+//! status list credential).
+
+use badgery_model::jws::SigningKey;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::credential::{
+    Achievement, AchievementResult, AchievementSubject, CredentialSchema, Evidence, IdentityObject,
+    OB_CONTEXT, OB_SCHEMA, OpenBadgeCredential, Profile, VC_CONTEXT,
+};
+use crate::did::{DidWeb, jwk_method};
+use crate::error::Error;
+use crate::jwt;
+use crate::status::{StatusList, StatusPurpose, list_credential, status_entry};
+
+/// An Open Badges 3.0 date-time: UTC, whole seconds (a VC-JWT's `nbf` and `exp` are whole
+/// seconds and must equal them).
+pub fn date_time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// What one credential says: the achievement, its recipient and when.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CredentialRequest {
+    /// The credential's id (`urn:uuid:…`): the same for the same award, so that issuing it
+    /// again (a retry) makes the same credential.
+    pub id: String,
+    /// What was achieved.
+    pub achievement: Achievement,
+    /// The recipient's id (a URI), the VC-JWT's `sub`.
+    pub subject_id: String,
+    /// The recipient's email address, written hashed under `salt`.
+    pub email: Option<(String, String)>,
+    /// From when the credential is valid (also its achievement date).
+    pub valid_from: DateTime<Utc>,
+    /// Until when, if it expires.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// Evidence.
+    pub evidence: Vec<Evidence>,
+    /// A grade, if the achievement has one.
+    pub grade: Option<String>,
+    /// The credential's bit in the issuer's revocation list.
+    pub status_index: Option<usize>,
+}
+
+impl CredentialRequest {
+    /// A request for `achievement`, achieved by `subject_id` at `valid_from`, as credential
+    /// `id`.
+    pub fn new(
+        id: impl Into<String>,
+        achievement: Achievement,
+        subject_id: impl Into<String>,
+        valid_from: DateTime<Utc>,
+    ) -> Self {
+        CredentialRequest {
+            id: id.into(),
+            achievement,
+            subject_id: subject_id.into(),
+            email: None,
+            valid_from,
+            valid_until: None,
+            evidence: Vec::new(),
+            grade: None,
+            status_index: None,
+        }
+    }
+}
+
+/// An issuer of Open Badges 3.0 credentials under a `did:web` identity.
+#[derive(Debug)]
+pub struct Issuer {
+    did: DidWeb,
+    profile: Profile,
+    key: SigningKey,
+    key_fragment: String,
+    status_list_url: String,
+}
+
+impl Issuer {
+    /// An issuer whose DID document is served under `site` (see [`DidWeb::for_site`]),
+    /// presenting `profile` (whose id becomes the DID), signing with `key` (RS256 or ES256)
+    /// named `DID#key_fragment`, and publishing its revocation list at `status_list_url`.
+    ///
+    /// # Errors
+    /// [`Error::Misuse`] when `site` is not an https URL a `did:web` can name.
+    pub fn new(
+        site: &str,
+        mut profile: Profile,
+        key: SigningKey,
+        key_fragment: &str,
+        status_list_url: &str,
+    ) -> Result<Self, Error> {
+        let did = DidWeb::for_site(site)?;
+        profile.id = did.did().to_owned();
+        Ok(Issuer {
+            did,
+            profile,
+            key,
+            key_fragment: key_fragment.to_owned(),
+            status_list_url: status_list_url.to_owned(),
+        })
+    }
+
+    /// The issuer's `did:web` identity.
+    pub fn did(&self) -> &DidWeb {
+        &self.did
+    }
+
+    /// The issuer profile written into each credential.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// The id of the signing key (`DID#fragment`), the VC-JWT's `kid`.
+    pub fn key_id(&self) -> String {
+        self.did.key_id(&self.key_fragment)
+    }
+
+    /// The URL of the revocation list credential.
+    pub fn status_list_url(&self) -> &str {
+        &self.status_list_url
+    }
+
+    /// The credential `request` describes, unsigned.
+    pub fn credential(&self, request: &CredentialRequest) -> OpenBadgeCredential {
+        let mut subject = AchievementSubject {
+            id: Some(request.subject_id.clone()),
+            types: vec!["AchievementSubject".into()],
+            achievement: request.achievement.clone(),
+            identifier: Vec::new(),
+            activity_end_date: Some(date_time(request.valid_from)),
+            result: Vec::new(),
+            extra: Map::new(),
+        };
+        if let Some((email, salt)) = &request.email {
+            subject
+                .identifier
+                .push(IdentityObject::hashed_email(email, salt));
+        }
+        if let Some(grade) = &request.grade {
+            subject.result.push(AchievementResult {
+                types: vec!["Result".into()],
+                value: Some(grade.clone()),
+                status: Some("Completed".into()),
+            });
+        }
+        OpenBadgeCredential {
+            context: vec![VC_CONTEXT.into(), OB_CONTEXT.into()],
+            id: request.id.clone(),
+            types: vec!["VerifiableCredential".into(), "OpenBadgeCredential".into()],
+            name: Some(request.achievement.name.clone()),
+            description: None,
+            image: request.achievement.image.clone(),
+            issuer: self.profile.clone(),
+            valid_from: date_time(request.valid_from),
+            valid_until: request.valid_until.map(date_time),
+            credential_subject: subject,
+            credential_status: request
+                .status_index
+                .map(|i| status_entry(&self.status_list_url, StatusPurpose::Revocation, i)),
+            credential_schema: vec![CredentialSchema {
+                id: OB_SCHEMA.into(),
+                kind: "1EdTechJsonSchemaValidator2019".into(),
+            }],
+            evidence: request.evidence.clone(),
+            proof: Vec::new(),
+            extra: Map::new(),
+        }
+    }
+
+    /// `credential` signed as a VC-JWT.
+    ///
+    /// # Errors
+    /// As [`jwt::sign`].
+    pub fn sign_jwt(&self, credential: &OpenBadgeCredential) -> Result<String, Error> {
+        jwt::sign(&credential.to_value(), &self.key, &self.key_id())
+    }
+
+    /// The DID document to serve at [`DidWeb::document_url`].
+    pub fn did_document(&self) -> Value {
+        let jwk = self.public_jwk();
+        self.did
+            .document(&[jwk_method(&self.key_id(), self.did.did(), &jwk)])
+    }
+
+    /// The signing key's public JWK, with its `kid`.
+    pub fn public_jwk(&self) -> Value {
+        let mut jwk = self.key.public_key().to_jwk();
+        jwk["kid"] = Value::String(self.key_id());
+        jwk
+    }
+
+    /// The JWKS of the issuer's keys.
+    pub fn jwks(&self) -> Value {
+        json!({"keys": [self.public_jwk()]})
+    }
+
+    /// The revocation list credential for `list`, signed as a VC-JWT, to serve at
+    /// [`Issuer::status_list_url`] (made anew on each revocation).
+    ///
+    /// # Errors
+    /// As [`jwt::sign`].
+    pub fn status_list_jwt(&self, list: &StatusList, at: DateTime<Utc>) -> Result<String, Error> {
+        let unsigned = list_credential(
+            &self.status_list_url,
+            self.did.did(),
+            StatusPurpose::Revocation,
+            list,
+            &date_time(at),
+        );
+        jwt::sign(&unsigned, &self.key, &self.key_id())
+    }
+}
