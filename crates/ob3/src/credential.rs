@@ -13,9 +13,6 @@ use serde_json::{Map, Value};
 pub const VC_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
 /// The Open Badges 3.0 context, version 3.0.3 (the current one): always second.
 pub const OB_CONTEXT: &str = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json";
-/// The 1EdTech JSON schema of an AchievementCredential, named in `credentialSchema`.
-pub const OB_SCHEMA: &str =
-    "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json";
 
 /// Reads one value or an array of them as a list (JSON-LD allows both).
 fn one_or_many<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>

@@ -7,8 +7,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::credential::{
-    Achievement, AchievementResult, AchievementSubject, CredentialSchema, Evidence, IdentityObject,
-    OB_CONTEXT, OB_SCHEMA, OpenBadgeCredential, Profile, VC_CONTEXT,
+    Achievement, AchievementResult, AchievementSubject, Evidence, IdentityObject, OB_CONTEXT,
+    OpenBadgeCredential, Profile, VC_CONTEXT,
 };
 use crate::did::{DidWeb, jwk_method};
 use crate::error::Error;
@@ -161,10 +161,10 @@ impl Issuer {
             credential_status: request
                 .status_index
                 .map(|i| status_entry(&self.status_list_url, StatusPurpose::Revocation, i)),
-            credential_schema: vec![CredentialSchema {
-                id: OB_SCHEMA.into(),
-                kind: "1EdTechJsonSchemaValidator2019".into(),
-            }],
+            // `credentialSchema`'s type, 1EdTechJsonSchemaValidator2019, is defined only in
+            // the extensions context: a credential that stays within the VC 2.0 and OB 3.0
+            // contexts leaves it out (it is optional).
+            credential_schema: Vec::new(),
             evidence: request.evidence.clone(),
             proof: Vec::new(),
             extra: Map::new(),
@@ -176,7 +176,16 @@ impl Issuer {
     /// # Errors
     /// As [`jwt::sign`].
     pub fn sign_jwt(&self, credential: &OpenBadgeCredential) -> Result<String, Error> {
-        jwt::sign(&credential.to_value(), &self.key, &self.key_id())
+        self.sign_jwt_json(&credential.to_value())
+    }
+
+    /// A credential given as JSON signed as a VC-JWT, as it is: for credentials made
+    /// elsewhere (and for tests that sign a defective one).
+    ///
+    /// # Errors
+    /// As [`jwt::sign`].
+    pub fn sign_jwt_json(&self, credential: &Value) -> Result<String, Error> {
+        jwt::sign(credential, &self.key, &self.key_id())
     }
 
     /// The DID document to serve at [`DidWeb::document_url`].

@@ -66,6 +66,7 @@ mod error;
 pub mod issue;
 pub mod jwt;
 pub mod status;
+mod terms;
 pub mod verify;
 
 pub use credential::OpenBadgeCredential;

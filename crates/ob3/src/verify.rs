@@ -18,12 +18,6 @@ use crate::did::did_web_document_url;
 use crate::jwt::{Jwt, issuer_id};
 use crate::status::{StatusList, StatusPurpose};
 
-/// The contexts a credential may name after the first two.
-const OTHER_CONTEXTS: [&str; 2] = [
-    "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json",
-    "https://w3id.org/security/data-integrity/v2",
-];
-
 /// Members that the plain-JSON schema wants as arrays, by the JSON path of their object.
 const ARRAYS: [(&str, &[&str]); 5] = [
     (
@@ -472,7 +466,7 @@ impl Verifier {
         }
         for context in contexts.iter().skip(2) {
             match context.as_str() {
-                Some(url) if OTHER_CONTEXTS.contains(&url) || is_ob_context(url) => {}
+                Some(url) if crate::terms::is_bundled(url) => {}
                 _ => problems.push(format!(
                     "the context {context} is not one this verifier holds"
                 )),
@@ -665,4 +659,10 @@ fn check_shape(credential: &Value, verdict: &mut Verdict) {
         }
     }
     verdict.outcome("schema", problems, "the required members, lists as arrays");
+    let undefined = crate::terms::undefined(credential);
+    let problems = undefined
+        .iter()
+        .map(|at| format!("{at} is not a term of the credential's contexts"))
+        .collect();
+    verdict.outcome("terms", problems, "every member is a term of its contexts");
 }

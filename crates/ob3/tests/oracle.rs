@@ -1,0 +1,275 @@
+//! Badgery's Open Badges 3.0 credentials judged by the offline oracle (the 1EdTech validator's
+//! checks on Digital Bazaar's verifiable-credential libraries, `conformance/ob3/` of the shared
+//! kit) and by Badgery's own verifier, which must agree on every file: the good credentials
+//! (RS256 and ES256, as JSON text, baked in PNG and SVG, with did:web and a JWKS) and each
+//! tampered variant the kit's `selftest.sh` makes for VC-JWT.
+//!
+//! The oracle needs Node.js and the kit's npm packages, which a user's clone does not have, so
+//! the test is `#[ignore]`d; `.ci/run` runs it with `BADGERY_OB3_ORACLE` naming a writable copy
+//! of the kit set up with `setup_ob3.sh`.
+
+#![allow(clippy::unwrap_used)] // A test's helpers may panic: that is how a test fails.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use badgery_model::jws::{Algorithm, SigningKey};
+use badgery_ob3::bake::bake;
+use badgery_ob3::credential::{Achievement, Criteria, Image, Profile};
+use badgery_ob3::issue::{CredentialRequest, Issuer};
+use badgery_ob3::status::StatusList;
+use badgery_ob3::verify::{Document, Documents, Verifier};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{Value, json};
+
+const PNG: &[u8] = include_bytes!("data/badge.png");
+const SVG: &[u8] = include_bytes!("data/badge.svg");
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap()
+}
+
+/// An issuer at `site` signing with a new key of `algorithm`, its list at `SITE/status/1`.
+fn issuer(site: &str, algorithm: Algorithm) -> Issuer {
+    Issuer::new(
+        site,
+        Profile::new("", "Example Academy"),
+        SigningKey::generate(algorithm).unwrap(),
+        "key-1",
+        &format!("{site}status/1"),
+    )
+    .unwrap()
+}
+
+fn request(issuer: &Issuer, n: u32, index: usize) -> CredentialRequest {
+    let site = issuer.status_list_url().trim_end_matches("status/1");
+    let mut achievement = Achievement::new(
+        format!("{site}badges/rust"),
+        "Rust",
+        "Completed the Rust course.",
+        Criteria::narrative("Pass the final exam with a grade of 0.8."),
+    );
+    achievement.image = Some(Image::new(format!("{site}badges/rust/image.png")));
+    let mut request = CredentialRequest::new(
+        format!("urn:uuid:00000000-0000-4000-8000-{n:012}"),
+        achievement,
+        format!("urn:uuid:10000000-0000-4000-8000-{n:012}"),
+        Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap(),
+    );
+    request.email = Some(("ada@example.org".into(), format!("salt{n}")));
+    request.grade = Some("0.91".into());
+    request.status_index = Some(index);
+    request
+}
+
+/// A JWT whose payload is changed by `edit`, the signature kept.
+fn edited(token: &str, edit: impl Fn(&mut Value)) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut payload: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    edit(&mut payload);
+    let payload = URL_SAFE_NO_PAD.encode(payload.to_string());
+    format!("{}.{payload}.{}", parts[0], parts[2])
+}
+
+/// What the oracle says of `file`: valid (exit 0) or not (exit 1), and its errors; anything
+/// else panics.
+fn oracle(kit: &Path, out: &Path, file: &Path, jwks: Option<&Path>) -> (bool, Value) {
+    let mut command = Command::new("node");
+    command
+        .arg(kit.join("ob3_verify.mjs"))
+        .args(["--strict", "--now", "2026-06-01T00:00:00Z", "--did-web"])
+        .arg(out.join("did-web"))
+        .arg("--docs")
+        .arg(out.join("ob3-docs.json"));
+    if let Some(jwks) = jwks {
+        command.arg("--jwks").arg(jwks);
+    }
+    let output = command.arg(file).output().unwrap();
+    let verdict: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    match output.status.code() {
+        Some(0) => (true, verdict["errors"].clone()),
+        Some(1) => (false, verdict["errors"].clone()),
+        _ => panic!(
+            "the oracle failed on {}: {}{}",
+            file.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    }
+}
+
+/// Writes what the issuers publish under `out`, as the oracle reads it: the DID documents as
+/// the web lays them out, the status lists through `ob3-docs.json`, and the keys as a JWKS.
+/// Returns the documents for Badgery's verifier.
+fn publish(out: &Path, issuers: &[&Issuer], lists: &[(&Issuer, String)]) -> (Documents, PathBuf) {
+    let mut documents = Documents::new();
+    let mut docs = serde_json::Map::new();
+    let mut keys = Vec::new();
+    for issuer in issuers {
+        let path = out.join("did-web").join(issuer.did().document_path());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, issuer.did_document().to_string()).unwrap();
+        documents.insert(
+            issuer.did().document_url().as_str(),
+            Document::Json(issuer.did_document()),
+        );
+        keys.push(issuer.public_jwk());
+    }
+    for (i, (issuer, jwt)) in lists.iter().enumerate() {
+        let name = format!("status-{i}.jwt");
+        std::fs::write(out.join(&name), jwt).unwrap();
+        docs.insert(issuer.status_list_url().to_owned(), name.into());
+        documents.insert(issuer.status_list_url(), Document::Jwt(jwt.clone()));
+    }
+    std::fs::write(out.join("ob3-docs.json"), Value::Object(docs).to_string()).unwrap();
+    let jwks = out.join("ob3-jwks.json");
+    std::fs::write(&jwks, json!({"keys": keys}).to_string()).unwrap();
+    (documents, jwks)
+}
+
+/// `png` with its first `iTXt` chunk written twice.
+fn duplicate_first_text_chunk(png: &[u8]) -> Vec<u8> {
+    let mut pos = 8;
+    while pos + 12 <= png.len() {
+        let len = u32::from_be_bytes(png[pos..pos + 4].try_into().unwrap()) as usize;
+        let end = pos + 12 + len;
+        if &png[pos + 4..pos + 8] == b"iTXt" {
+            return [&png[..end], &png[pos..end], &png[end..]].concat();
+        }
+        pos = end;
+    }
+    panic!("no iTXt chunk");
+}
+
+#[test]
+#[ignore = "needs the OB 3.0 oracle (Node.js and the kit's packages); run by .ci/run"]
+fn badgery_and_the_oracle_agree_on_good_and_tampered_credentials() {
+    let kit = PathBuf::from(
+        std::env::var("BADGERY_OB3_ORACLE").expect("BADGERY_OB3_ORACLE names the set-up kit"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path();
+    let rs = issuer("https://lms.example.org/ob/", Algorithm::Rs256);
+    let es = issuer("https://academy.example.org/", Algorithm::Es256);
+    let stranger = issuer("https://evil.example/", Algorithm::Es256);
+
+    // The revocation lists: bit 7 set in the RS256 issuer's.
+    let mut revoked = StatusList::new();
+    revoked.set(7, true).unwrap();
+    let rs_list = rs.status_list_jwt(&revoked, now()).unwrap();
+    let es_list = es.status_list_jwt(&StatusList::new(), now()).unwrap();
+    let (documents, jwks) = publish(out, &[&rs, &es], &[(&rs, rs_list), (&es, es_list)]);
+
+    let good_rs = rs.sign_jwt(&rs.credential(&request(&rs, 1, 5))).unwrap();
+    let good_es = es.sign_jwt(&es.credential(&request(&es, 2, 9))).unwrap();
+    let mut cases: Vec<(&str, Vec<u8>, bool)> = vec![
+        ("RS256 VC-JWT", good_rs.clone().into_bytes(), true),
+        ("ES256 VC-JWT", good_es.clone().into_bytes(), true),
+        ("RS256 baked in PNG", bake(PNG, &good_rs).unwrap(), true),
+        ("ES256 baked in SVG", bake(SVG, &good_es).unwrap(), true),
+    ];
+    let revoked_credential = rs.sign_jwt(&rs.credential(&request(&rs, 3, 7))).unwrap();
+    cases.push(("revoked: bit 7 set", revoked_credential.into_bytes(), false));
+    let tampered = [
+        (
+            "name changed",
+            edited(&good_rs, |c| c["name"] = json!("Rust Advanced")),
+        ),
+        (
+            "achievement changed",
+            edited(&good_rs, |c| {
+                c["credentialSubject"]["achievement"]["name"] = json!("Rust Expert");
+            }),
+        ),
+        (
+            "subject changed with its claim",
+            edited(&good_es, |c| {
+                c["credentialSubject"]["id"] = json!("did:example:mallory");
+                c["sub"] = json!("did:example:mallory");
+            }),
+        ),
+    ];
+    for (name, token) in tampered {
+        cases.push((name, token.into_bytes(), false));
+    }
+    // Validly signed, but wrong.
+    let mut wrong = Vec::new();
+    let mut credential = rs.credential(&request(&rs, 4, 11)).to_value();
+    credential["credentialSubject"]["achievement"]
+        .as_object_mut()
+        .unwrap()
+        .remove("criteria");
+    wrong.push(("achievement without criteria", credential));
+    let mut credential = rs.credential(&request(&rs, 5, 12)).to_value();
+    credential["issuer"].as_object_mut().unwrap().remove("type");
+    wrong.push(("issuer without type Profile", credential));
+    let mut credential = rs.credential(&request(&rs, 6, 13)).to_value();
+    credential["@context"][0] = json!("https://www.w3.org/2018/credentials/v1");
+    wrong.push(("VC 1.1 context swapped in", credential));
+    let mut credential = rs.credential(&request(&rs, 7, 14)).to_value();
+    credential["validUntil"] = json!("2026-04-01T00:00:00Z");
+    wrong.push(("expired", credential));
+    let mut credential = rs.credential(&request(&rs, 8, 15)).to_value();
+    credential["validFrom"] = json!("2030-01-01T00:00:00Z");
+    wrong.push(("valid from the future", credential));
+    let mut credential = rs.credential(&request(&rs, 9, 16)).to_value();
+    credential["credentialSubject"]["achievement"]["fooBar"] = json!("x");
+    wrong.push(("undefined term", credential));
+    let mut credential = rs.credential(&request(&rs, 10, 17)).to_value();
+    credential["credentialStatus"]["statusPurpose"] = json!("suspension");
+    wrong.push(("status purpose mismatch", credential));
+    let mut credential = rs.credential(&request(&rs, 11, 18)).to_value();
+    credential["credentialStatus"]["statusListCredential"] =
+        json!("https://lms.example.org/ob/status/missing");
+    wrong.push(("status list not available", credential));
+    for (name, credential) in wrong {
+        let token = rs.sign_jwt_json(&credential).unwrap();
+        cases.push((name, token.into_bytes(), false));
+    }
+    let foreign = stranger
+        .sign_jwt(&stranger.credential(&request(&stranger, 12, 19)))
+        .unwrap();
+    cases.push((
+        "issuer's DID document not published",
+        foreign.into_bytes(),
+        false,
+    ));
+    let twice = duplicate_first_text_chunk(&bake(PNG, &good_rs).unwrap());
+    cases.push(("PNG: two openbadgecredential chunks", twice, false));
+    let wrong_namespace = String::from_utf8(bake(SVG, &good_es).unwrap())
+        .unwrap()
+        .replace(
+            "https://purl.imsglobal.org/ob/v3p0",
+            "https://purl.imsglobal.org/spec/ob/v3p0",
+        );
+    cases.push(("SVG: wrong namespace", wrong_namespace.into_bytes(), false));
+    cases.push(("garbage JSON", b"{\"not\":\"a credential\"".to_vec(), false));
+
+    let verifier = Verifier::new(documents, now());
+    let mut disagreements = Vec::new();
+    for (i, (name, bytes, expected)) in cases.iter().enumerate() {
+        let file = out.join(format!("case-{i}"));
+        std::fs::write(&file, bytes).unwrap();
+        for jwks in [None, Some(jwks.as_path())] {
+            let (theirs, their_errors) = oracle(&kit, out, &file, jwks);
+            let verdict = verifier.verify(bytes);
+            let ours = verdict.is_valid();
+            if theirs != *expected || ours != *expected {
+                disagreements.push(format!(
+                    "{name} (jwks {}): expected {expected}, oracle {theirs} {their_errors}, \
+                     Badgery {ours} {:?}",
+                    jwks.is_some(),
+                    verdict.errors()
+                ));
+            }
+        }
+    }
+    assert!(disagreements.is_empty(), "{disagreements:#?}");
+    eprintln!(
+        "{} files, each judged by the oracle and Badgery alike",
+        cases.len()
+    );
+}
