@@ -292,6 +292,9 @@ pub struct HostedIssuer {
     issuer: Profile,
     /// In signed mode, the keys: the one that signs, and every one published.
     keys: Option<Arc<Keys>>,
+    /// Open Badges 3.0 issuing, when on.
+    #[cfg(feature = "ob3")]
+    ob3: Option<Arc<crate::ob3_issuing::Ob3Issuing>>,
 }
 
 /// A signed-mode issuer's keys.
@@ -344,7 +347,34 @@ impl HostedIssuer {
             secret,
             issuer: profile,
             keys: None,
+            #[cfg(feature = "ob3")]
+            ob3: None,
         })
+    }
+
+    /// Issues Open Badges 3.0 credentials as `ob3` says (per class: 2.0, 3.0 or both).
+    #[cfg(feature = "ob3")]
+    pub fn issuing_ob3(mut self, ob3: crate::ob3_issuing::Ob3Issuing) -> Self {
+        self.ob3 = Some(Arc::new(ob3));
+        self
+    }
+
+    /// The Open Badges 3.0 side, when on.
+    #[cfg(feature = "ob3")]
+    pub fn ob3(&self) -> Option<&crate::ob3_issuing::Ob3Issuing> {
+        self.ob3.as_deref()
+    }
+
+    /// Whether the class `slug`'s awards are issued as an Open Badges 2.0 assertion, a 3.0
+    /// credential, or both.
+    fn versions(&self, slug: &str) -> (bool, bool) {
+        #[cfg(feature = "ob3")]
+        if let Some(ob3) = &self.ob3 {
+            let issued_as = ob3.issued_as(slug);
+            return (issued_as.ob2(), issued_as.ob3());
+        }
+        let _ = slug;
+        (true, false)
     }
 
     /// Signed mode: assertions are issued as JWS signed with `key` (RS256 for an RSA key,
@@ -690,6 +720,22 @@ impl HostedIssuer {
 
     /// The assertion id for an award: 32 hex digits of HMAC-SHA256 of its idempotency key
     /// under the id secret.
+    /// A learner's `urn:uuid:` (a keyed hash of their id): the subject of their Open Badges
+    /// 3.0 credentials, the same in each, and nobody's username.
+    #[cfg(feature = "ob3")]
+    fn learner_uuid(&self, learner: &str) -> Result<String, BackendError> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        mac.update(format!("learner\u{1f}{learner}").as_bytes());
+        let token: String = mac.finalize().into_bytes()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        urn_uuid(&token)
+            .map(|u| u.to_string())
+            .ok_or_else(|| rejected("a learner token is 32 hex digits"))
+    }
+
     fn assertion_token(&self, request: &AwardRequest) -> String {
         // HMAC takes a key of any length: `new_from_slice` cannot fail.
         let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.as_bytes())
@@ -702,6 +748,18 @@ impl HostedIssuer {
             .map(|b| format!("{b:02x}"))
             .collect()
     }
+}
+
+/// A salt for a hashed recipient: 16 random bytes, as hex.
+#[cfg(feature = "ob3")]
+fn salt() -> Result<String, BackendError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        BackendError::unavailable(format!(
+            "drawing a salt for the recipient's hashed email: {e}"
+        ))
+    })?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// A `urn:uuid:` id from an assertion token's 32 hex digits, shaped as an RFC 4122 version 4
@@ -832,6 +890,7 @@ impl BadgeBackend for HostedIssuer {
             }
             _ => {}
         }
+        let (ob2, ob3) = self.versions(&class.slug);
         let assertion_json = assertion.to_value();
         let jws = match &self.keys {
             None => None,
@@ -847,15 +906,40 @@ impl BadgeBackend for HostedIssuer {
             Some(jws) => jws.clone(),
             None => serde_json::to_string(&assertion_json).map_err(rejected)?,
         };
-        let payload = badgery_bake::Payload::new(baked_text).map_err(rejected)?;
-        let baked = badgery_bake::bake(
-            &class.image.bytes,
-            &payload,
-            &badgery_bake::Limits::default(),
-        )
-        .map_err(rejected)?;
+        let limits = badgery_bake::Limits::default();
+        let mut baked = class.image.bytes.clone();
+        if ob2 {
+            let payload = badgery_bake::Payload::new(baked_text).map_err(rejected)?;
+            baked = badgery_bake::bake(&baked, &payload, &limits).map_err(rejected)?;
+        }
+        let mut id = assertion.id.to_string();
+        let mut ob3_record = None;
+        #[cfg(feature = "ob3")]
+        if let (true, Some(issuing)) = (ob3, &self.ob3) {
+            let credential_id = urn_uuid(&token)
+                .ok_or_else(|| rejected("an assertion token is 32 hex digits"))?
+                .to_string();
+            let subject = self.learner_uuid(&request.key.learner)?;
+            let salt = salt()?;
+            let (jwt, record) = issuing
+                .credential(
+                    &self.scheme,
+                    request,
+                    &credential_id,
+                    &subject,
+                    &salt,
+                    assertion.expires.as_ref().and_then(|d| d.parse().ok()),
+                )
+                .await?;
+            baked = badgery_ob3::bake::bake(&baked, &jwt).map_err(rejected)?;
+            if !ob2 {
+                id = credential_id;
+            }
+            ob3_record = Some(record);
+        }
+        let _ = ob3;
         Ok(IssuedAssertion {
-            id: assertion.id.to_string(),
+            id,
             key: request.key.clone(),
             issuing_component: class.issuing_component.clone(),
             course: class.course.clone(),
@@ -870,6 +954,16 @@ impl BadgeBackend for HostedIssuer {
                 });
                 if let Some(jws) = jws {
                     data["jws"] = Value::String(jws);
+                }
+                if let Some(record) = ob3_record {
+                    data["ob3"] = record;
+                }
+                if !ob2 {
+                    // Only the credential is issued: no 2.0 assertion to serve.
+                    if let Some(members) = data.as_object_mut() {
+                        members.remove("assertion");
+                        members.remove("jws");
+                    }
                 }
                 data
             },
@@ -890,7 +984,7 @@ impl BadgeBackend for HostedIssuer {
         let mut revoked = assertion.clone();
         // A hosted assertion is replaced where it is served; a signed one is listed in the
         // revocation list and keeps its JWS, which stays valid but for the list.
-        if assertion.data.get("jws").is_none() {
+        if assertion.data.get("jws").is_none() && assertion.data.get("assertion").is_some() {
             let mut data = assertion.data.clone();
             data["assertion"] = RevokedAssertion::new(id, Some(reason.to_owned())).to_value();
             revoked.data = data;

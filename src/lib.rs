@@ -49,6 +49,8 @@ mod engine;
 mod error;
 pub mod fault;
 mod hosted;
+#[cfg(feature = "ob3")]
+mod ob3_issuing;
 
 /// The attribute the traits a host implements ([`Directory`], the backend and store traits)
 /// are written with; re-exported so that a host needs no dependency of its own for it.
@@ -56,6 +58,10 @@ pub use async_trait::async_trait;
 pub use badgery_backend as backend;
 pub use badgery_bake as bake;
 pub use badgery_model as model;
+/// Open Badges 3.0 (`badgery-ob3`, feature `ob3`): credentials, VC-JWT, status lists,
+/// did:web, baking, verification.
+#[cfg(feature = "ob3")]
+pub use badgery_ob3 as ob3;
 pub use badgery_rules as rules;
 /// The durable stores (`badgery-store-sql`): SQLite (feature `sqlite`, on by default) and
 /// PostgreSQL (feature `postgres`).
@@ -69,3 +75,5 @@ pub use error::Error;
 pub use hosted::{
     HostedIssuer, IdSecret, IssuerProfile, Route, ServedDocument, UrlScheme, check_class_image,
 };
+#[cfg(feature = "ob3")]
+pub use ob3_issuing::{IssuedAs, Ob3Issuing};

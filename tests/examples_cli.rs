@@ -388,3 +388,61 @@ fn issue_refuses_bad_input_before_issuing_and_lists_what_it_issued() {
     let (code, usage) = run("issue", &[Path::new("--store"), store]);
     assert_eq!(code, 2, "{usage}");
 }
+
+#[test]
+fn award_flow_ob3_issues_credentials_revokes_one_and_keeps_its_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path();
+    let args = |extra: &[&str]| -> Vec<PathBuf> {
+        let mut args = vec![PathBuf::from("--out"), out.to_path_buf()];
+        args.extend(extra.iter().map(PathBuf::from));
+        args
+    };
+    let run_with = |extra: &[&str]| {
+        let args = args(extra);
+        let refs: Vec<&Path> = args.iter().map(PathBuf::as_path).collect();
+        run("award_flow", &refs)
+    };
+    let (code, text) = run_with(&["--ob3", "jwt"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("revoked: eve "), "{text}");
+    assert!(
+        text.contains("every Open Badges 3.0 credential verifies"),
+        "{text}"
+    );
+    for file in [
+        "ob3-docs.json",
+        "ob3-jwks.json",
+        "did-web/lms.example.org/ob/did.json",
+    ] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+    assert_eq!(
+        std::fs::read_dir(out.join("ob3/credentials"))
+            .unwrap()
+            .count(),
+        13
+    );
+    // Again over the same store: nothing new, the same award revoked.
+    let (code, again) = run_with(&["--ob3", "jwt"]);
+    assert_eq!(code, 0, "{again}");
+    assert!(again.contains("backend calls: 0,"), "{again}");
+    let revoked = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("revoked: "))
+            .map(str::to_owned)
+    };
+    assert_eq!(revoked(&again), revoked(&text));
+    for (flags, message) in [
+        (&["--ob3-only"][..], "--ob3-only goes with --ob3"),
+        (&["--ob3", "vc"][..], "expected jwt or eddsa"),
+        (
+            &["--ob3", "jwt", "--backend", "badgr"][..],
+            "--ob3 is the hosted issuer's",
+        ),
+    ] {
+        let (code, text) = run_with(flags);
+        assert_eq!(code, 2, "{flags:?}: {text}");
+        assert!(text.contains(message), "{flags:?}: {text}");
+    }
+}

@@ -5,6 +5,7 @@
 //! cargo run --example award_flow -- [--out DIR] [--store URL] [--backend hosted|badgr]
 //!                                    [--backend-failure-rate R] [--seed S]
 //!                                    [--signed [--key FILE.pem]]
+//!                                    [--ob3 jwt|eddsa [--ob3-only]]
 //! ```
 //!
 //! Plays an issuer, badge classes with images (`examples/images/`), a rule set covering every
@@ -31,6 +32,17 @@
 //! Badgr on their first award; the table shows Badgr's assertion URLs (Badgr serves the
 //! documents and baked images), and the last lines count the API and token requests sent.
 //! `--signed` is for the hosted issuer only.
+//!
+//! With `--ob3 jwt` every award is also issued as an Open Badges 3.0 credential (only as one
+//! with `--ob3-only`): an OpenBadgeCredential signed as a VC-JWT (ES256) by the issuer's
+//! `did:web:lms.example.org:ob` key (kept in `DIR/ob3-key.pem`), with a bit of the issuer's
+//! revocation list, baked into the award's image beside the 2.0 assertion. Under DIR it
+//! writes the credentials (`ob3/credentials/ID.jwt`) and their baked images (`ob3/baked/`),
+//! the DID document as the web lays it out (`did-web/lms.example.org/ob/did.json`),
+//! `ob3-docs.json` (mapping the status list URL to its file) and `ob3-jwks.json` (the
+//! issuer's public keys). At the end of the run one award (eve's) is revoked and its status
+//! bit set; the last lines say which. Every credential is verified (all valid but the
+//! revoked one). `--ob3 eddsa` (embedded eddsa-rdfc-2022 proofs) is not implemented yet.
 
 mod platform;
 
@@ -45,10 +57,13 @@ struct Args {
     signed: bool,
     key: Option<PathBuf>,
     badgr: bool,
+    ob3: bool,
+    ob3_only: bool,
 }
 
 const USAGE: &str = "usage: award_flow [--out DIR] [--store URL] [--backend hosted|badgr] \
-                     [--backend-failure-rate R] [--seed S] [--signed [--key FILE.pem]]";
+                     [--backend-failure-rate R] [--seed S] [--signed [--key FILE.pem]] \
+                     [--ob3 jwt|eddsa [--ob3-only]]";
 
 /// How long one Badgr request may take.
 const BADGR_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
@@ -62,6 +77,8 @@ fn parse_args() -> Result<Args, String> {
         signed: false,
         key: None,
         badgr: false,
+        ob3: false,
+        ob3_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -74,11 +91,24 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => args.seed = platform::seed(&value()?)?,
             "--signed" => args.signed = true,
             "--key" => args.key = Some(PathBuf::from(value()?)),
+            "--ob3" => {
+                platform::ob3_proof(&value()?)?;
+                args.ob3 = true;
+            }
+            "--ob3-only" => args.ob3_only = true,
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
     if args.key.is_some() && !args.signed {
         return Err(format!("--key is the signing key of --signed\n{USAGE}"));
+    }
+    if args.ob3_only && !args.ob3 {
+        return Err(format!("--ob3-only goes with --ob3\n{USAGE}"));
+    }
+    if args.ob3 && args.badgr {
+        return Err(format!(
+            "--ob3 is the hosted issuer's; Badgr issues Open Badges 2.0\n{USAGE}"
+        ));
     }
     if args.signed && args.badgr {
         return Err(format!(
@@ -124,14 +154,28 @@ fn main() -> ExitCode {
     let issuing = if args.badgr {
         platform::badgr_from_env(BADGR_TIMEOUT)
             .map(|badgr| platform::Issuing::Badgr(std::sync::Arc::new(badgr)))
-    } else if args.signed {
-        match &args.key {
-            Some(path) => platform::read_signing_key(path),
-            None => platform::signing_key_in(&args.out),
-        }
-        .map(|key| platform::Issuing::Hosted(Some(key)))
     } else {
-        Ok(platform::Issuing::Hosted(None))
+        let signing = if args.signed {
+            match &args.key {
+                Some(path) => platform::read_signing_key(path),
+                None => platform::signing_key_in(&args.out),
+            }
+            .map(Some)
+        } else {
+            Ok(None)
+        };
+        signing.and_then(|signing| {
+            if args.ob3 {
+                let key = platform::ob3_key_in(&args.out)?;
+                let options = platform::Ob3Options {
+                    only: args.ob3_only,
+                    key,
+                };
+                Ok(platform::Issuing::HostedOb3(signing, options))
+            } else {
+                Ok(platform::Issuing::Hosted(signing))
+            }
+        })
     };
     let issuing = match issuing {
         Ok(issuing) => issuing,
@@ -194,6 +238,9 @@ fn main() -> ExitCode {
             args.out.display()
         ),
     }
+    if let Some(revoked) = &report.revoked_ob3 {
+        println!("{revoked}");
+    }
     if report.problems.is_empty() && report.assertions.len() == report.expected {
         if args.badgr {
             println!("every expected award issued exactly once, each a Badgr assertion");
@@ -206,6 +253,11 @@ fn main() -> ExitCode {
             println!(
                 "every expected award issued exactly once; every baked image unbakes; every assertion validates{signatures}"
             );
+            if args.ob3 {
+                println!(
+                    "every Open Badges 3.0 credential verifies, but the revoked one (refused for its status bit)"
+                );
+            }
         }
         ExitCode::SUCCESS
     } else {

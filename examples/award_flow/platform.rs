@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use badgery::backend::{
-    Alignment, AssertionFilter, AwardState, BadgeBackend, BadgeClassRecord, BadgeStore, ClassImage,
-    Error as BackendError, Expiry, ImageFormat, IssuedAssertion, MemoryStore, ProgressStore,
+    Alignment, AssertionFilter, AssertionRepository, AwardState, BadgeBackend, BadgeClassRecord,
+    BadgeStore, ClassImage, Error as BackendError, Expiry, ImageFormat, IssuedAssertion,
+    MemoryStore, ProgressStore,
 };
 use badgery::fault::FlakyBackend;
 use badgery::model::jws::SigningKey;
@@ -18,8 +19,8 @@ use badgery::model::validate::{DocumentSet, Options, validate, validate_signed};
 use badgery::rules::{Evaluator, Event, RuleSet};
 use badgery::store_sql::SqlStore;
 use badgery::{
-    AutoClasses, CourseInfo, Engine, HostedIssuer, IdSecret, IssuerProfile, RetryPolicy,
-    StaticDirectory, UrlScheme,
+    AutoClasses, CourseInfo, Engine, HostedIssuer, IdSecret, IssuedAs, IssuerProfile, Ob3Issuing,
+    RetryPolicy, StaticDirectory, UrlScheme,
 };
 use badgery_badgr::{BadgrBackend, BadgrConfig, MemoryTokenStore, Session, TokenStore, Tokens};
 use chrono::{Duration, TimeZone, Utc};
@@ -248,12 +249,24 @@ pub(crate) fn read_signing_key(path: &Path) -> Result<SigningKey, String> {
 /// The platform's signing key, kept in `OUT/signing-key.pem`: an RSA key (RS256, what the
 /// official validator verifies) generated on the first run, readable by its owner only.
 pub(crate) fn signing_key_in(out: &Path) -> Result<SigningKey, String> {
-    let path = out.join("signing-key.pem");
+    key_in(
+        out,
+        "signing-key.pem",
+        badgery::model::jws::Algorithm::Rs256,
+    )
+}
+
+/// The key kept in `OUT/NAME`, generated for `algorithm` on the first run.
+fn key_in(
+    out: &Path,
+    name: &str,
+    algorithm: badgery::model::jws::Algorithm,
+) -> Result<SigningKey, String> {
+    let path = out.join(name);
     if path.exists() {
         return read_signing_key(&path);
     }
-    let key =
-        SigningKey::generate(badgery::model::jws::Algorithm::Rs256).map_err(|e| e.to_string())?;
+    let key = SigningKey::generate(algorithm).map_err(|e| e.to_string())?;
     let shown = path.display();
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -289,6 +302,172 @@ pub(crate) fn issuer_at(scheme: UrlScheme, secret: IdSecret) -> HostedIssuer {
     HostedIssuer::new(scheme, profile, secret).expect("a valid issuer")
 }
 
+/// The example platform's Open Badges 3.0 side: a did:web issuer at [`BASE`] signing with
+/// the options' key, its revocation list at `BASE/status/1`, every class issued as 3.0 (and
+/// 2.0 unless `only`), status bits kept in `store`.
+pub(crate) fn ob3_issuing(options: Ob3Options, store: &Arc<dyn BadgeStore>) -> Ob3Issuing {
+    let mut profile = badgery::ob3::credential::Profile::new("", "Example Academy");
+    profile.url = Some("https://lms.example.org".to_owned());
+    profile.email = Some("badges@lms.example.org".to_owned());
+    let issuer = badgery::ob3::issue::Issuer::new(
+        BASE,
+        profile,
+        options.key,
+        "key-1",
+        &format!("{BASE}status/1"),
+    )
+    .expect("an https base URL");
+    let issued_as = if options.only {
+        IssuedAs::Ob3
+    } else {
+        IssuedAs::Both
+    };
+    let repository: Arc<dyn AssertionRepository> = Arc::new(store.clone());
+    Ob3Issuing::new(issuer, repository, issued_as)
+}
+
+/// The URL of the example issuer's JWKS.
+pub(crate) fn jwks_url() -> url::Url {
+    url::Url::parse(&format!("{BASE}jwks.json")).expect("a URL")
+}
+
+/// Revokes [`REVOKED_LEARNER`]'s award (once: a second run finds it revoked), writes the Open
+/// Badges 3.0 documents under `out` (the DID document as the web lays it out, the status list
+/// through `ob3-docs.json`, the JWKS as `ob3-jwks.json`, each credential as
+/// `ob3/credentials/ID.jwt` and baked as `ob3/baked/ID.EXT`), and verifies every credential
+/// with Badgery's verifier: each valid but the revoked one, refused for its status bit.
+/// Returns the problems and what was revoked.
+async fn revoke_and_check_ob3(
+    engine: &Engine,
+    issuer: &HostedIssuer,
+    store: &Arc<dyn BadgeStore>,
+    assertions: &mut [IssuedAssertion],
+    classes: &[BadgeClassRecord],
+    out: Option<&Path>,
+    now: chrono::DateTime<Utc>,
+) -> (Vec<String>, Option<String>) {
+    use badgery::ob3::verify::{Document, Documents, Verifier};
+    let mut problems = Vec::new();
+    let Some(ob3) = issuer.ob3() else {
+        return (problems, None);
+    };
+    // The files first: a revoked award's record keeps no baked image.
+    let mut files = Vec::new();
+    for a in assertions.iter() {
+        let Some(jwt) = a.data.get("ob3").and_then(|o| o["jwt"].as_str()) else {
+            problems.push(format!("{}: no Open Badges 3.0 credential", a.id));
+            continue;
+        };
+        let id = a.data["ob3"]["id"].as_str().unwrap_or_default();
+        let name = id.trim_start_matches("urn:uuid:").to_owned();
+        let baked = match &a.baked_image {
+            Some(image) => Some((image.format, image.bytes.clone())),
+            None => classes
+                .iter()
+                .find(|c| c.slug == a.key.badge)
+                .and_then(|class| {
+                    badgery::ob3::bake::bake(&class.image.bytes, jwt)
+                        .ok()
+                        .map(|bytes| (class.image.format, bytes))
+                }),
+        };
+        files.push((a.key.learner.clone(), name, jwt.to_owned(), baked));
+    }
+    let target = assertions
+        .iter()
+        .position(|a| a.key.learner == REVOKED_LEARNER);
+    let mut revoked_line = None;
+    if let Some(i) = target {
+        let a = &assertions[i];
+        if a.revoked.is_none() {
+            match engine
+                .revoke(&a.id, "issued in error (the award_flow demonstration)")
+                .await
+            {
+                Ok(revoked) => assertions[i] = revoked,
+                Err(e) => problems.push(format!("revoking {}: {e}", a.id)),
+            }
+        }
+        let a = &assertions[i];
+        revoked_line = Some(format!(
+            "revoked: {} {} ({}), status bit {} set in {}",
+            a.key.learner,
+            a.key.badge,
+            a.data["ob3"]["id"].as_str().unwrap_or_default(),
+            a.data["ob3"]["status_index"],
+            ob3.issuer().status_list_url()
+        ));
+    }
+    let revoked = store.revoked_assertions().await.unwrap_or_default();
+    let served = match ob3.documents(&revoked, now, &jwks_url()) {
+        Ok(served) => served,
+        Err(e) => {
+            problems.push(format!("the Open Badges 3.0 documents: {e}"));
+            return (problems, revoked_line);
+        }
+    };
+    let mut documents = Documents::new();
+    let mut docs = serde_json::Map::new();
+    for doc in &served {
+        let text = String::from_utf8_lossy(&doc.body).into_owned();
+        if doc.content_type == "application/vc+jwt" {
+            documents.insert(doc.url.as_str(), Document::Jwt(text));
+            docs.insert(doc.url.to_string(), "ob3/status-1.jwt".into());
+        } else if let Ok(value) = serde_json::from_str(&text) {
+            documents.insert(doc.url.as_str(), Document::Json(value));
+        }
+    }
+    if let Some(dir) = out {
+        let write = |path: PathBuf, body: &[u8], problems: &mut Vec<String>| {
+            if let Some(parent) = path.parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            if let Err(e) = std::fs::write(&path, body) {
+                problems.push(format!("writing {}: {e}", path.display()));
+            }
+        };
+        let did = ob3.issuer().did();
+        write(
+            dir.join("did-web").join(did.document_path()),
+            &served[0].body,
+            &mut problems,
+        );
+        write(dir.join("ob3/status-1.jwt"), &served[1].body, &mut problems);
+        write(dir.join("ob3-jwks.json"), &served[2].body, &mut problems);
+        let map = serde_json::to_vec_pretty(&serde_json::Value::Object(docs)).unwrap_or_default();
+        write(dir.join("ob3-docs.json"), &map, &mut problems);
+        for (_, name, jwt, baked) in &files {
+            write(
+                dir.join(format!("ob3/credentials/{name}.jwt")),
+                jwt.as_bytes(),
+                &mut problems,
+            );
+            if let Some((format, bytes)) = baked {
+                let file = format!("ob3/baked/{name}.{}", format.extension());
+                write(dir.join(file), bytes, &mut problems);
+            }
+        }
+    }
+    let verifier = Verifier::new(documents, now);
+    for (learner, name, jwt, baked) in &files {
+        let revoked = learner == REVOKED_LEARNER;
+        let mut inputs = vec![jwt.as_bytes().to_vec()];
+        inputs.extend(baked.iter().map(|(_, bytes)| bytes.clone()));
+        for input in inputs {
+            let verdict = verifier.verify(&input);
+            let as_expected = if revoked {
+                !verdict.is_valid() && verdict.errors().iter().all(|e| e.starts_with("status:"))
+            } else {
+                verdict.is_valid()
+            };
+            if !as_expected {
+                problems.push(format!("credential {name}: {:?}", verdict.errors()));
+            }
+        }
+    }
+    (problems, revoked_line)
+}
+
 /// One issued award, for the table.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Row {
@@ -312,6 +491,8 @@ pub(crate) struct Report {
     pub(crate) assertions: Vec<IssuedAssertion>,
     /// Through Badgr: the API requests and the token requests its session sent.
     pub(crate) badgr_requests: Option<(u64, u64)>,
+    /// With `--ob3`: which award was revoked, and its status bit.
+    pub(crate) revoked_ob3: Option<String>,
 }
 
 /// The awards the rules decide for the scripted events, with the rule that fired.
@@ -354,8 +535,40 @@ pub(crate) enum Issuing {
     /// The platform's own hosted issuer, signing its assertions with the key when one is
     /// given.
     Hosted(Option<SigningKey>),
+    /// The hosted issuer, issuing Open Badges 3.0 credentials as well (or only).
+    HostedOb3(Option<SigningKey>, Ob3Options),
     /// Badgr or Canvas Credentials, which host the documents and baked images.
     Badgr(Arc<BadgrBackend>),
+}
+
+/// How `--ob3` issues Open Badges 3.0 credentials.
+#[derive(Debug)]
+pub(crate) struct Ob3Options {
+    /// Only 3.0 credentials (`--ob3-only`), no 2.0 assertion.
+    pub(crate) only: bool,
+    /// The issuer's did:web key (ES256), kept in `OUT/ob3-key.pem`.
+    pub(crate) key: SigningKey,
+}
+
+/// The learner whose award `--ob3` revokes at the end of a run (their status bit set).
+pub(crate) const REVOKED_LEARNER: &str = "eve";
+
+/// The value of `--ob3`: `jwt` (VC-JWT) or `eddsa` (an embedded eddsa-rdfc-2022 proof).
+pub(crate) fn ob3_proof(text: &str) -> Result<(), String> {
+    match text {
+        "jwt" => Ok(()),
+        "eddsa" => Err(
+            "--ob3 eddsa: embedded eddsa-rdfc-2022 proofs are not implemented yet; use --ob3 jwt"
+                .to_owned(),
+        ),
+        other => Err(format!("--ob3 {other:?}: expected jwt or eddsa")),
+    }
+}
+
+/// The did:web key of `--ob3`, kept in `OUT/ob3-key.pem` (a P-256 key, ES256, generated on the
+/// first run, readable by its owner only).
+pub(crate) fn ob3_key_in(out: &Path) -> Result<SigningKey, String> {
+    key_in(out, "ob3-key.pem", badgery::model::jws::Algorithm::Es256)
 }
 
 /// The value of `--backend`: `hosted` or `badgr`; true for Badgr.
@@ -497,15 +710,18 @@ pub(crate) async fn run(
     };
     let directory = Arc::new(directory(&secret));
     let mut issuer = issuer(secret);
-    let badgr = match issuing {
-        Issuing::Hosted(signing) => {
-            if let Some(key) = signing {
-                issuer = issuer.signing_with("1", key).expect("a key name");
-            }
-            None
-        }
-        Issuing::Badgr(badgr) => Some(badgr),
+    let (signing, ob3, badgr) = match issuing {
+        Issuing::Hosted(signing) => (signing, None, None),
+        Issuing::HostedOb3(signing, ob3) => (signing, Some(ob3), None),
+        Issuing::Badgr(badgr) => (None, None, Some(badgr)),
     };
+    if let Some(key) = signing {
+        issuer = issuer.signing_with("1", key).expect("a key name");
+    }
+    let with_ob3 = ob3.is_some();
+    if let Some(options) = ob3 {
+        issuer = issuer.issuing_ob3(ob3_issuing(options, &store));
+    }
     let inner: Arc<dyn BadgeBackend> = match &badgr {
         Some(badgr) => badgr.clone(),
         None => Arc::new(issuer.clone()),
@@ -599,10 +815,13 @@ pub(crate) async fn run(
 
     let expected = expected_awards();
     let mut assertions = Vec::new();
+    // Revoked ones too: an award revoked by an earlier run (`--ob3`) was still issued once.
+    let mut every = AssertionFilter::all();
+    every.include_revoked = true;
     for learner in ["ada", "bob", "cy", "dee", "eve"] {
         assertions.extend(
             store
-                .assertions_for(learner, &AssertionFilter::all())
+                .assertions_for(learner, &every)
                 .await
                 .unwrap_or_default(),
         );
@@ -630,6 +849,7 @@ pub(crate) async fn run(
             ));
         }
     }
+    let mut revoked_ob3 = None;
     if badgr.is_some() {
         problems.extend(check_badgr(&assertions));
     } else {
@@ -648,6 +868,20 @@ pub(crate) async fn run(
             &classes,
             out,
         ));
+        if with_ob3 {
+            let (found, line) = revoke_and_check_ob3(
+                &engine,
+                &issuer,
+                &store,
+                &mut assertions,
+                &classes,
+                out,
+                now(),
+            )
+            .await;
+            problems.extend(found);
+            revoked_ob3 = line;
+        }
     }
 
     let stats = backend.stats();
@@ -675,6 +909,7 @@ pub(crate) async fn run(
         restarts,
         assertions,
         badgr_requests: badgr.map(|b| (b.session().api_requests(), b.session().token_requests())),
+        revoked_ob3,
     }
 }
 
@@ -746,11 +981,18 @@ fn check_documents(
             }
         }
         // The baked image holds exactly the assertion served at its id, or its JWS.
-        match a
-            .baked_image
-            .as_ref()
-            .map(|img| badgery::bake::unbake(&img.bytes, &badgery::bake::Limits::default()))
-        {
+        if a.data.get("assertion").is_none() {
+            // Only an Open Badges 3.0 credential: checked by `revoke_and_check_ob3`.
+            continue;
+        }
+        let ob2_payload = |bytes: &[u8]| {
+            badgery::bake::unbake_all(bytes, &badgery::bake::Limits::default()).map(|all| {
+                all.into_iter()
+                    .find(|p| p.version() == badgery::bake::Version::Ob2)
+            })
+        };
+        match a.baked_image.as_ref().map(|img| ob2_payload(&img.bytes)) {
+            None if a.revoked.is_some() => {}
             Some(Ok(Some(payload))) => {
                 let holds = match a.data.get("jws") {
                     Some(jws) => jws.as_str() == Some(payload.as_str()),
@@ -800,7 +1042,7 @@ fn check_documents(
         );
     }
     let options = Options::default();
-    for a in assertions {
+    for a in assertions.iter().filter(|a| a.revoked.is_none()) {
         // A signed assertion is checked as its JWS: the signature with it.
         let report = match (
             a.data.get("jws").and_then(|j| j.as_str()),

@@ -94,6 +94,75 @@ where
     paging(&make().await).await;
     completion_and_failure(&make().await).await;
     listings(&make().await).await;
+    status_indexes(&make().await).await;
+    concurrent_status_indexes(Arc::new(make().await)).await;
+}
+
+/// A credential keeps its bit; a bit is one credential's; lists are apart.
+async fn status_indexes<S: BadgeStore>(store: &S) {
+    let give = |list: &'static str, credential: &'static str, candidates: &'static [u64]| {
+        store.status_index(list, credential, candidates)
+    };
+    assert_eq!(give("l", "a", &[7, 8]).await.expect("give"), Some(7));
+    assert_eq!(give("l", "a", &[9]).await.expect("give"), Some(7), "kept");
+    assert_eq!(
+        give("l", "b", &[7, 7, 8]).await.expect("give"),
+        Some(8),
+        "7 is a's"
+    );
+    assert_eq!(
+        give("l", "c", &[7, 8]).await.expect("give"),
+        None,
+        "all taken"
+    );
+    assert_eq!(give("l", "c", &[]).await.expect("give"), None);
+    assert_eq!(
+        give("m", "c", &[7]).await.expect("give"),
+        Some(7),
+        "another list"
+    );
+    assert_eq!(
+        give("l", "b", &[]).await.expect("give"),
+        Some(8),
+        "kept without candidates"
+    );
+}
+
+/// Writers racing for the same candidates never give one bit twice, and a credential asked
+/// for by several writers at once gets one bit.
+async fn concurrent_status_indexes<S: BadgeStore + 'static>(store: Arc<S>) {
+    let candidates: Vec<u64> = (0..41).collect();
+    let mut tasks = Vec::new();
+    for writer in 0..8 {
+        let store = store.clone();
+        let candidates = candidates.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut given = Vec::new();
+            for n in 0..5 {
+                // Every writer also asks for credential "shared".
+                for credential in [format!("w{writer}-{n}"), "shared".to_owned()] {
+                    let index = store
+                        .status_index("race", &credential, &candidates)
+                        .await
+                        .expect("give");
+                    given.push((credential, index));
+                }
+            }
+            given
+        }));
+    }
+    let mut by_credential = std::collections::HashMap::new();
+    for task in tasks {
+        for (credential, index) in task.await.expect("task") {
+            let index = index.expect("41 candidates for 41 credentials");
+            let first = by_credential.entry(credential.clone()).or_insert(index);
+            assert_eq!(*first, index, "{credential} kept its bit");
+        }
+    }
+    let mut bits: Vec<u64> = by_credential.values().copied().collect();
+    bits.sort_unstable();
+    bits.dedup();
+    assert_eq!(bits.len(), by_credential.len(), "no bit given twice");
 }
 
 /// Runs every check of a [`ProgressStore`] (which must also be a [`BadgeStore`]: its commits

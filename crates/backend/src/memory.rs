@@ -23,6 +23,8 @@ struct Inner {
     /// (learner, event id) of every committed event that had an id.
     handled: HashSet<(String, String)>,
     checkpoints: HashMap<String, u64>,
+    /// For each status list, the bit of each credential, and the bits taken.
+    status: HashMap<String, (HashMap<String, u64>, HashSet<u64>)>,
 }
 
 /// A [`BadgeStore`](crate::BadgeStore) held in memory behind one mutex (every method is one critical section,
@@ -420,5 +422,24 @@ impl AssertionRepository for MemoryStore {
             .collect();
         revoked.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(revoked)
+    }
+
+    async fn status_index(
+        &self,
+        list: &str,
+        credential: &str,
+        candidates: &[u64],
+    ) -> Result<Option<u64>, Error> {
+        let mut inner = self.lock();
+        let (given, taken) = inner.status.entry(list.to_owned()).or_default();
+        if let Some(index) = given.get(credential) {
+            return Ok(Some(*index));
+        }
+        let Some(free) = candidates.iter().copied().find(|c| !taken.contains(c)) else {
+            return Ok(None);
+        };
+        taken.insert(free);
+        given.insert(credential.to_owned(), free);
+        Ok(Some(free))
     }
 }

@@ -224,6 +224,22 @@ pub trait AssertionRepository: Send + Sync + Debug {
     /// # Errors
     /// The store's own errors.
     async fn revoked_assertions(&self) -> Result<Vec<IssuedAssertion>, Error>;
+
+    /// The bit of status list `list` that credential `credential` holds: the one it was
+    /// given before (issuing again after a lost response gives the same), else the first of
+    /// `candidates` no other credential of the list holds, taken for it. `None` when every
+    /// candidate is taken (the caller draws more, or starts another list). Open Badges 3.0
+    /// status lists draw their candidates at random, so that positions in the list do not
+    /// tell the order of issue.
+    ///
+    /// # Errors
+    /// The store's own errors.
+    async fn status_index(
+        &self,
+        list: &str,
+        credential: &str,
+        candidates: &[u64],
+    ) -> Result<Option<u64>, Error>;
 }
 
 /// Where learners' progress is kept, so that a restarted engine, or another app server,
@@ -373,6 +389,7 @@ macro_rules! forward_store {
             async fn assertions_for(&self, learner: &str, filter: &AssertionFilter) -> Result<Vec<IssuedAssertion>, Error> { (**self).assertions_for(learner, filter).await }
             async fn store_revoked(&self, assertion: IssuedAssertion) -> Result<(), Error> { (**self).store_revoked(assertion).await }
             async fn revoked_assertions(&self) -> Result<Vec<IssuedAssertion>, Error> { (**self).revoked_assertions().await }
+            async fn status_index(&self, list: &str, credential: &str, candidates: &[u64]) -> Result<Option<u64>, Error> { (**self).status_index(list, credential, candidates).await }
         }
     )*};
 }

@@ -359,6 +359,20 @@ pub struct Alignment {
     pub target_code: Option<String>,
 }
 
+impl Alignment {
+    /// An alignment to `target_name` at `target_url`.
+    pub fn new(target_name: impl Into<String>, target_url: impl Into<String>) -> Self {
+        Alignment {
+            types: vec!["Alignment".into()],
+            target_name: target_name.into(),
+            target_url: target_url.into(),
+            target_description: None,
+            target_framework: None,
+            target_code: None,
+        }
+    }
+}
+
 /// A result of the achievement (a grade).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -389,6 +403,17 @@ pub struct Evidence {
     /// The evidence in Markdown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub narrative: Option<String>,
+}
+
+impl Evidence {
+    /// Evidence at the page `id`, told in `narrative`, or both.
+    pub fn new(id: Option<String>, narrative: Option<String>) -> Self {
+        Evidence {
+            id,
+            types: vec!["Evidence".into()],
+            narrative,
+        }
+    }
 }
 
 /// A schema a credential follows.

@@ -649,6 +649,55 @@ impl AssertionRepository for SqlStore {
                 .collect()
         })
     }
+
+    async fn status_index(
+        &self,
+        list: &str,
+        credential: &str,
+        candidates: &[u64],
+    ) -> Result<Option<u64>, Error> {
+        let doing = format!("giving {credential} a bit of status list {list}");
+        // One statement each, no transaction: the insert is atomic, and a lost race (the
+        // credential given a bit by another writer, or the candidate taken) shows in the
+        // next read or insert.
+        for candidate in candidates.iter().map(Some).chain([None]) {
+            let given: Option<i64> = on_pool!(self, |pool, dialect| {
+                sqlx::query_scalar(
+                    "SELECT idx FROM badgery_status_indexes WHERE list = $1 AND credential = $2",
+                )
+                .bind(list)
+                .bind(credential)
+                .fetch_optional(pool)
+                .await
+                .map_err(db(&doing))?
+            });
+            if let Some(index) = given {
+                return Ok(Some(index.unsigned_abs()));
+            }
+            let Some(&candidate) = candidate else {
+                return Ok(None);
+            };
+            let index = i64::try_from(candidate)
+                .map_err(|_| Error::Rejected(format!("{doing}: index {candidate} is too large")))?;
+            let inserted = on_pool!(self, |pool, dialect| {
+                sqlx::query(
+                    "INSERT INTO badgery_status_indexes (list, credential, idx) \
+                     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(list)
+                .bind(credential)
+                .bind(index)
+                .execute(pool)
+                .await
+                .map_err(db(&doing))?
+                .rows_affected()
+            });
+            if inserted == 1 {
+                return Ok(Some(candidate));
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// Claims `$award` (a `&PendingAward`) in the transaction `$tx`, leased until

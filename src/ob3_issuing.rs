@@ -1,0 +1,226 @@
+//! Open Badges 3.0 from the hosted issuer (feature `ob3`, on by default): each award of a
+//! class issued as [`IssuedAs::Ob3`] or [`IssuedAs::Both`] also becomes an
+//! OpenBadgeCredential, signed as a VC-JWT by the issuer's `did:web` key, holding a bit of the
+//! issuer's revocation list, and baked into the award's image (beside the 2.0 assertion when
+//! there is one: one image carries both).
+//!
+//! The credential's id is the `urn:uuid:` of the award's keyed hash, as a signed 2.0
+//! assertion's is: issuing the award again (a retry after a lost response) makes the same
+//! credential, with the same status bit (the store keeps which bit each credential holds).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use badgery_backend::{AssertionRepository, AwardRequest, Error as BackendError, IssuedAssertion};
+use badgery_ob3::credential::{Achievement, Alignment, Criteria, Evidence, Image};
+use badgery_ob3::issue::{CredentialRequest, Issuer};
+use badgery_ob3::status::StatusList;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::hosted::{ServedDocument, UrlScheme};
+
+/// Which Open Badges versions a class's awards are issued as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IssuedAs {
+    /// Open Badges 2.0 assertions only.
+    Ob2,
+    /// Open Badges 3.0 credentials only.
+    Ob3,
+    /// Both, from the same award: one image carries the assertion and the credential.
+    Both,
+}
+
+impl IssuedAs {
+    /// Whether an Open Badges 2.0 assertion is issued.
+    pub fn ob2(self) -> bool {
+        matches!(self, IssuedAs::Ob2 | IssuedAs::Both)
+    }
+
+    /// Whether an Open Badges 3.0 credential is issued.
+    pub fn ob3(self) -> bool {
+        matches!(self, IssuedAs::Ob3 | IssuedAs::Both)
+    }
+}
+
+/// How many random bits a new credential tries before the list counts as full.
+const STATUS_CANDIDATES: usize = 16;
+
+/// The hosted issuer's Open Badges 3.0 side: the issuer identity and keys, the store that
+/// keeps which status bit each credential holds, and which classes are issued as which
+/// version.
+#[derive(Debug)]
+pub struct Ob3Issuing {
+    issuer: Issuer,
+    store: Arc<dyn AssertionRepository>,
+    default: IssuedAs,
+    classes: HashMap<String, IssuedAs>,
+}
+
+impl Ob3Issuing {
+    /// Issues every class as `default` with `issuer`, keeping status bits in `store` (the
+    /// engine's store).
+    pub fn new(issuer: Issuer, store: Arc<dyn AssertionRepository>, default: IssuedAs) -> Self {
+        Ob3Issuing {
+            issuer,
+            store,
+            default,
+            classes: HashMap::new(),
+        }
+    }
+
+    /// Issues the class `slug` as `issued_as` instead of the default.
+    pub fn class_as(mut self, slug: impl Into<String>, issued_as: IssuedAs) -> Self {
+        self.classes.insert(slug.into(), issued_as);
+        self
+    }
+
+    /// The Open Badges 3.0 issuer.
+    pub fn issuer(&self) -> &Issuer {
+        &self.issuer
+    }
+
+    /// How the class `slug` is issued.
+    pub fn issued_as(&self, slug: &str) -> IssuedAs {
+        self.classes.get(slug).copied().unwrap_or(self.default)
+    }
+
+    /// The signed credential for `request`, as the hosted issuer makes it: `id` (the award's
+    /// `urn:uuid:`), the recipient `subject` (a `urn:uuid:` of the learner) and their email,
+    /// hashed under `salt`. Returns the VC-JWT and the record kept with the award.
+    pub(crate) async fn credential(
+        &self,
+        scheme: &UrlScheme,
+        request: &AwardRequest,
+        id: &str,
+        subject: &str,
+        salt: &str,
+        valid_until: Option<DateTime<Utc>>,
+    ) -> Result<(String, Value), BackendError> {
+        let class = &request.class;
+        let rejected = |e: badgery_ob3::Error| BackendError::Rejected(e.to_string());
+        let mut criteria = Criteria::narrative(
+            class
+                .criteria_narrative
+                .clone()
+                .unwrap_or_else(|| class.description.clone()),
+        );
+        if let Some(url) = &class.criteria_url {
+            criteria.id = Some(url.clone());
+            criteria.narrative = class.criteria_narrative.clone();
+        }
+        let mut achievement = Achievement::new(
+            scheme.badge_class(&class.slug).to_string(),
+            class.name.clone(),
+            class.description.clone(),
+            criteria,
+        );
+        achievement.image = Some(Image::new(
+            scheme
+                .badge_class_image(&class.slug, class.image.format)
+                .to_string(),
+        ));
+        achievement.achievement_type = Some("Badge".into());
+        for a in &class.alignments {
+            let mut alignment = Alignment::new(a.target_name.clone(), a.target_url.clone());
+            alignment.target_description = a.target_description.clone();
+            alignment.target_framework = a.target_framework.clone();
+            alignment.target_code = a.target_code.clone();
+            achievement.alignment.push(alignment);
+        }
+        if !class.issuing_component.is_empty() {
+            achievement.tag.push(class.issuing_component.clone());
+        }
+        let list = self.issuer.status_list_url().to_owned();
+        let bits = StatusList::new();
+        let mut candidates = Vec::with_capacity(STATUS_CANDIDATES);
+        for _ in 0..STATUS_CANDIDATES {
+            let index = bits
+                .random_index()
+                .map_err(|e| BackendError::unavailable_from("drawing a status list bit", e))?;
+            candidates.push(index as u64);
+        }
+        let index = self
+            .store
+            .status_index(&list, id, &candidates)
+            .await?
+            .ok_or_else(|| {
+                BackendError::unavailable(format!(
+                    "status list {list}: {STATUS_CANDIDATES} random bits all taken (the list is nearly full)"
+                ))
+            })?;
+        let mut credential = CredentialRequest::new(id, achievement, subject, request.issued_on);
+        credential.email = Some((request.recipient.email.clone(), salt.to_owned()));
+        credential.valid_until = valid_until;
+        credential.status_index = usize::try_from(index).ok();
+        for item in &request.evidence {
+            if item.url.is_some() || item.narrative.is_some() {
+                credential
+                    .evidence
+                    .push(Evidence::new(item.url.clone(), item.narrative.clone()));
+            }
+        }
+        let made = self.issuer.credential(&credential);
+        let jwt = self.issuer.sign_jwt(&made).map_err(rejected)?;
+        let record = json!({
+            "id": id,
+            "status_index": index,
+            "jwt": jwt,
+        });
+        Ok((jwt, record))
+    }
+
+    /// What the host serves for Open Badges 3.0, made anew after each revocation: the DID
+    /// document (at the `did:web` URL), the revocation list credential (a VC-JWT listing the
+    /// bits of `revoked`) and the issuer's JWKS (at `jwks_url`).
+    ///
+    /// # Errors
+    /// [`BackendError::Rejected`] when the list cannot be signed.
+    pub fn documents(
+        &self,
+        revoked: &[IssuedAssertion],
+        at: DateTime<Utc>,
+        jwks_url: &Url,
+    ) -> Result<Vec<ServedDocument>, BackendError> {
+        let mut list = StatusList::new();
+        for assertion in revoked {
+            let bit = assertion
+                .data
+                .get("ob3")
+                .and_then(|o| o["status_index"].as_u64());
+            if let Some(bit) = bit.and_then(|b| usize::try_from(b).ok()) {
+                list.set(bit, true)
+                    .map_err(|e| BackendError::Rejected(e.to_string()))?;
+            }
+        }
+        let jwt = self
+            .issuer
+            .status_list_jwt(&list, at)
+            .map_err(|e| BackendError::Rejected(e.to_string()))?;
+        let status_url = Url::parse(self.issuer.status_list_url())
+            .map_err(|e| BackendError::Rejected(format!("the status list URL: {e}")))?;
+        let pretty = |v: &Value| serde_json::to_vec_pretty(v).unwrap_or_default();
+        Ok(vec![
+            ServedDocument {
+                url: self.issuer.did().document_url().clone(),
+                status: 200,
+                content_type: "application/did+json",
+                body: pretty(&self.issuer.did_document()),
+            },
+            ServedDocument {
+                url: status_url,
+                status: 200,
+                content_type: "application/vc+jwt",
+                body: jwt.into_bytes(),
+            },
+            ServedDocument {
+                url: jwks_url.clone(),
+                status: 200,
+                content_type: "application/jwk-set+json",
+                body: pretty(&self.issuer.jwks()),
+            },
+        ])
+    }
+}
