@@ -10,7 +10,8 @@ use crate::credential::{
     Achievement, AchievementResult, AchievementSubject, Evidence, IdentityObject, OB_CONTEXT,
     OpenBadgeCredential, Profile, VC_CONTEXT,
 };
-use crate::did::{DidWeb, jwk_method};
+use crate::did::{DidWeb, jwk_method, multikey_method};
+use crate::eddsa::{self, Ed25519Key};
 use crate::error::Error;
 use crate::jwt;
 use crate::status::{StatusList, StatusPurpose, list_credential, status_entry};
@@ -77,6 +78,8 @@ pub struct Issuer {
     key: SigningKey,
     key_fragment: String,
     status_list_url: String,
+    /// The Ed25519 key of embedded `eddsa-rdfc-2022` proofs, and its fragment.
+    ed25519: Option<(Ed25519Key, String)>,
 }
 
 impl Issuer {
@@ -101,7 +104,53 @@ impl Issuer {
             key,
             key_fragment: key_fragment.to_owned(),
             status_list_url: status_list_url.to_owned(),
+            ed25519: None,
         })
+    }
+
+    /// Also signs with embedded `eddsa-rdfc-2022` proofs by `key`, published in the DID
+    /// document as the Multikey `DID#fragment`.
+    pub fn with_eddsa_key(mut self, key: Ed25519Key, fragment: &str) -> Self {
+        self.ed25519 = Some((key, fragment.to_owned()));
+        self
+    }
+
+    /// The id of the Ed25519 key (`DID#fragment`), when there is one.
+    pub fn eddsa_key_id(&self) -> Option<String> {
+        self.ed25519.as_ref().map(|(_, f)| self.did.key_id(f))
+    }
+
+    /// `credential` with an embedded `eddsa-rdfc-2022` proof made at `created`.
+    ///
+    /// # Errors
+    /// [`Error::Misuse`] when the issuer has no Ed25519 key; as [`eddsa::sign`].
+    pub fn sign_eddsa(
+        &self,
+        credential: &OpenBadgeCredential,
+        created: DateTime<Utc>,
+    ) -> Result<Value, Error> {
+        self.sign_eddsa_json(&credential.to_value(), created)
+    }
+
+    /// A credential given as JSON with an embedded `eddsa-rdfc-2022` proof, as it is.
+    ///
+    /// # Errors
+    /// As [`Issuer::sign_eddsa`].
+    pub fn sign_eddsa_json(
+        &self,
+        credential: &Value,
+        created: DateTime<Utc>,
+    ) -> Result<Value, Error> {
+        let (key, fragment) = self
+            .ed25519
+            .as_ref()
+            .ok_or_else(|| Error::Misuse("the issuer has no Ed25519 key".into()))?;
+        eddsa::sign(
+            credential,
+            key,
+            &self.did.key_id(fragment),
+            &date_time(created),
+        )
     }
 
     /// The issuer's `did:web` identity.
@@ -191,8 +240,15 @@ impl Issuer {
     /// The DID document to serve at [`DidWeb::document_url`].
     pub fn did_document(&self) -> Value {
         let jwk = self.public_jwk();
-        self.did
-            .document(&[jwk_method(&self.key_id(), self.did.did(), &jwk)])
+        let mut methods = vec![jwk_method(&self.key_id(), self.did.did(), &jwk)];
+        if let Some((key, fragment)) = &self.ed25519 {
+            methods.push(multikey_method(
+                &self.did.key_id(fragment),
+                self.did.did(),
+                &key.public_multibase(),
+            ));
+        }
+        self.did.document(&methods)
     }
 
     /// The signing key's public JWK, with its `kid`.
@@ -221,5 +277,20 @@ impl Issuer {
             &date_time(at),
         );
         jwt::sign(&unsigned, &self.key, &self.key_id())
+    }
+
+    /// The revocation list credential for `list` with an embedded `eddsa-rdfc-2022` proof.
+    ///
+    /// # Errors
+    /// As [`Issuer::sign_eddsa`].
+    pub fn status_list_eddsa(&self, list: &StatusList, at: DateTime<Utc>) -> Result<Value, Error> {
+        let unsigned = list_credential(
+            &self.status_list_url,
+            self.did.did(),
+            StatusPurpose::Revocation,
+            list,
+            &date_time(at),
+        );
+        self.sign_eddsa_json(&unsigned, at)
     }
 }

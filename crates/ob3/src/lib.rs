@@ -60,8 +60,10 @@
 #![forbid(unsafe_code)]
 
 pub mod bake;
+pub mod canon;
 pub mod credential;
 pub mod did;
+pub mod eddsa;
 mod error;
 pub mod issue;
 pub mod jwt;

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 /// The bundled contexts, by URL. The OB 3.0 context versions before 3.0.3 only lack terms
 /// 3.0.3 added, so 3.0.3 stands for all of them.
-const CONTEXTS: [(&str, &str); 7] = [
+pub(crate) const CONTEXTS: [(&str, &str); 7] = [
     (
         crate::credential::VC_CONTEXT,
         include_str!("../contexts/credentials-v2.jsonld"),

@@ -16,6 +16,7 @@ use std::process::Command;
 use badgery_model::jws::{Algorithm, SigningKey};
 use badgery_ob3::bake::bake;
 use badgery_ob3::credential::{Achievement, Criteria, Image, Profile};
+use badgery_ob3::eddsa::Ed25519Key;
 use badgery_ob3::issue::{CredentialRequest, Issuer};
 use badgery_ob3::status::StatusList;
 use badgery_ob3::verify::{Document, Documents, Verifier};
@@ -104,7 +105,7 @@ fn oracle(kit: &Path, out: &Path, file: &Path, jwks: Option<&Path>) -> (bool, Va
 /// Writes what the issuers publish under `out`, as the oracle reads it: the DID documents as
 /// the web lays them out, the status lists through `ob3-docs.json`, and the keys as a JWKS.
 /// Returns the documents for Badgery's verifier.
-fn publish(out: &Path, issuers: &[&Issuer], lists: &[(&Issuer, String)]) -> (Documents, PathBuf) {
+fn publish(out: &Path, issuers: &[&Issuer], lists: &[(&Issuer, Document)]) -> (Documents, PathBuf) {
     let mut documents = Documents::new();
     let mut docs = serde_json::Map::new();
     let mut keys = Vec::new();
@@ -118,11 +119,15 @@ fn publish(out: &Path, issuers: &[&Issuer], lists: &[(&Issuer, String)]) -> (Doc
         );
         keys.push(issuer.public_jwk());
     }
-    for (i, (issuer, jwt)) in lists.iter().enumerate() {
-        let name = format!("status-{i}.jwt");
-        std::fs::write(out.join(&name), jwt).unwrap();
+    for (i, (issuer, list)) in lists.iter().enumerate() {
+        let (name, text) = match list {
+            Document::Jwt(jwt) => (format!("status-{i}.jwt"), jwt.clone()),
+            Document::Json(json) => (format!("status-{i}.json"), json.to_string()),
+            _ => unreachable!(),
+        };
+        std::fs::write(out.join(&name), text).unwrap();
         docs.insert(issuer.status_list_url().to_owned(), name.into());
-        documents.insert(issuer.status_list_url(), Document::Jwt(jwt.clone()));
+        documents.insert(issuer.status_list_url(), list.clone());
     }
     std::fs::write(out.join("ob3-docs.json"), Value::Object(docs).to_string()).unwrap();
     let jwks = out.join("ob3-jwks.json");
@@ -155,13 +160,22 @@ fn badgery_and_the_oracle_agree_on_good_and_tampered_credentials() {
     let rs = issuer("https://lms.example.org/ob/", Algorithm::Rs256);
     let es = issuer("https://academy.example.org/", Algorithm::Es256);
     let stranger = issuer("https://evil.example/", Algorithm::Es256);
+    let ed = issuer("https://eddsa.example.org/issuers/7/", Algorithm::Es256)
+        .with_eddsa_key(Ed25519Key::generate().unwrap(), "key-ed25519");
+    let ed_stranger = issuer("https://other.example.org/", Algorithm::Es256)
+        .with_eddsa_key(Ed25519Key::generate().unwrap(), "key-ed25519");
 
     // The revocation lists: bit 7 set in the RS256 issuer's.
     let mut revoked = StatusList::new();
     revoked.set(7, true).unwrap();
-    let rs_list = rs.status_list_jwt(&revoked, now()).unwrap();
-    let es_list = es.status_list_jwt(&StatusList::new(), now()).unwrap();
-    let (documents, jwks) = publish(out, &[&rs, &es], &[(&rs, rs_list), (&es, es_list)]);
+    let rs_list = Document::Jwt(rs.status_list_jwt(&revoked, now()).unwrap());
+    let es_list = Document::Jwt(es.status_list_jwt(&StatusList::new(), now()).unwrap());
+    let ed_list = Document::Json(ed.status_list_eddsa(&revoked, now()).unwrap());
+    let (documents, jwks) = publish(
+        out,
+        &[&rs, &es, &ed, &ed_stranger],
+        &[(&rs, rs_list), (&es, es_list), (&ed, ed_list)],
+    );
 
     let good_rs = rs.sign_jwt(&rs.credential(&request(&rs, 1, 5))).unwrap();
     let good_es = es.sign_jwt(&es.credential(&request(&es, 2, 9))).unwrap();
@@ -173,6 +187,93 @@ fn badgery_and_the_oracle_agree_on_good_and_tampered_credentials() {
     ];
     let revoked_credential = rs.sign_jwt(&rs.credential(&request(&rs, 3, 7))).unwrap();
     cases.push(("revoked: bit 7 set", revoked_credential.into_bytes(), false));
+    // Embedded eddsa-rdfc-2022 proofs.
+    let at = now();
+    let good_ed = ed
+        .sign_eddsa(&ed.credential(&request(&ed, 20, 5)), at)
+        .unwrap();
+    let good_ed_text = good_ed.to_string();
+    cases.push((
+        "eddsa-rdfc-2022 JSON",
+        good_ed_text.clone().into_bytes(),
+        true,
+    ));
+    cases.push((
+        "eddsa baked in PNG",
+        bake(PNG, &good_ed_text).unwrap(),
+        true,
+    ));
+    cases.push((
+        "eddsa baked in SVG (CDATA)",
+        bake(SVG, &good_ed_text).unwrap(),
+        true,
+    ));
+    let revoked_ed = ed
+        .sign_eddsa(&ed.credential(&request(&ed, 21, 7)), at)
+        .unwrap();
+    cases.push((
+        "eddsa revoked: bit 7 set",
+        revoked_ed.to_string().into_bytes(),
+        false,
+    ));
+    let mut changed = good_ed.clone();
+    changed["name"] = json!("Rust Advanced");
+    cases.push((
+        "eddsa: name changed",
+        changed.to_string().into_bytes(),
+        false,
+    ));
+    let mut changed = good_ed.clone();
+    changed["credentialSubject"]["id"] = json!("did:example:mallory");
+    cases.push((
+        "eddsa: recipient changed",
+        changed.to_string().into_bytes(),
+        false,
+    ));
+    let mut changed = good_ed.clone();
+    changed["proof"][0]["verificationMethod"] = json!(ed_stranger.eddsa_key_id().unwrap());
+    cases.push((
+        "eddsa: another issuer's key named",
+        changed.to_string().into_bytes(),
+        false,
+    ));
+    let mut foreign = ed.credential(&request(&ed, 22, 9)).to_value();
+    foreign["issuer"]["id"] = json!(ed_stranger.did().did());
+    let foreign = ed.sign_eddsa_json(&foreign, at).unwrap();
+    cases.push((
+        "eddsa: issuer is not the key's controller",
+        foreign.to_string().into_bytes(),
+        false,
+    ));
+    let mut changed = good_ed.clone();
+    changed["proof"][0]["cryptosuite"] = json!("eddsa-2022");
+    cases.push((
+        "eddsa: cryptosuite renamed",
+        changed.to_string().into_bytes(),
+        false,
+    ));
+    let mut changed = good_ed.clone();
+    changed.as_object_mut().unwrap().remove("proof");
+    cases.push((
+        "eddsa: proof removed",
+        changed.to_string().into_bytes(),
+        false,
+    ));
+    let mut single = good_ed.clone();
+    single["proof"] = single["proof"][0].clone();
+    cases.push((
+        "eddsa: proof a single object (--strict)",
+        single.to_string().into_bytes(),
+        false,
+    ));
+    let mut undefined = ed.credential(&request(&ed, 23, 10)).to_value();
+    undefined["credentialSubject"]["achievement"]["fooBar"] = json!("x");
+    let undefined = ed.sign_eddsa_json(&undefined, at).unwrap();
+    cases.push((
+        "eddsa: undefined term",
+        undefined.to_string().into_bytes(),
+        false,
+    ));
     let tampered = [
         (
             "name changed",

@@ -1,0 +1,106 @@
+//! RDF Dataset Canonicalization (RDFC-1.0) of a JSON-LD document: JSON-LD to RDF with the
+//! `json-ld` crate, every context from the bundle (never fetched), then canonical N-Quads
+//! with `rdf-canon`. What an `eddsa-rdfc-2022` proof hashes.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
+
+use iref::IriBuf;
+use json_ld::{JsonLdProcessor, RemoteDocument};
+use json_syntax::Parse as _;
+use rdf_types::{Id, LiteralType, Term};
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::terms::CONTEXTS;
+
+/// The result of a future that never waits (the contexts loader answers at once).
+fn ready<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => Some(output),
+        Poll::Pending => None,
+    }
+}
+
+fn unreadable(message: impl Into<String>) -> Error {
+    Error::Unreadable {
+        what: "the document as JSON-LD",
+        message: message.into(),
+    }
+}
+
+fn loader() -> HashMap<IriBuf, RemoteDocument> {
+    let mut loader = HashMap::new();
+    for (url, text) in CONTEXTS {
+        // The bundled contexts are JSON (checked by the terms module's tests).
+        if let (Ok(iri), Ok((value, _))) = (
+            IriBuf::new(url.to_owned()),
+            json_syntax::Value::parse_str(text),
+        ) {
+            loader.insert(iri, RemoteDocument::new(None, None, value));
+        }
+    }
+    loader
+}
+
+fn subject(id: &Id) -> oxrdf::Subject {
+    match id {
+        Id::Iri(iri) => oxrdf::NamedNode::new_unchecked(iri.as_str()).into(),
+        Id::Blank(blank) => oxrdf::BlankNode::new_unchecked(blank.suffix()).into(),
+    }
+}
+
+/// The canonical N-Quads of `document` (RDFC-1.0, SHA-256).
+///
+/// # Errors
+/// [`Error::Unreadable`] when the document names a context this crate does not hold or is
+/// not valid JSON-LD.
+pub fn canonical_nquads(document: &Value) -> Result<String, Error> {
+    let (value, _) = json_syntax::Value::parse_str(&document.to_string())
+        .map_err(|e| unreadable(e.to_string()))?;
+    let remote = RemoteDocument::new(None, None, value);
+    let loader = loader();
+    let mut generator = rdf_types::generator::Blank::new();
+    let mut rdf = ready(remote.to_rdf(&mut generator, &loader))
+        .ok_or_else(|| unreadable("the JSON-LD processor waited for a document"))?
+        .map_err(|e| unreadable(e.to_string()))?;
+    let mut dataset = oxrdf::Dataset::new();
+    for rdf_types::Quad(s, p, o, g) in rdf.cloned_quads() {
+        let object: oxrdf::Term = match &o {
+            Term::Id(Id::Iri(iri)) => oxrdf::NamedNode::new_unchecked(iri.as_str()).into(),
+            Term::Id(Id::Blank(blank)) => oxrdf::BlankNode::new_unchecked(blank.suffix()).into(),
+            Term::Literal(literal) => match &literal.type_ {
+                LiteralType::Any(datatype) => oxrdf::Literal::new_typed_literal(
+                    literal.value.as_str(),
+                    oxrdf::NamedNode::new_unchecked(datatype.as_str()),
+                )
+                .into(),
+                LiteralType::LangString(language) => {
+                    oxrdf::Literal::new_language_tagged_literal_unchecked(
+                        literal.value.as_str(),
+                        language.as_str(),
+                    )
+                    .into()
+                }
+            },
+        };
+        let graph: oxrdf::GraphName = match &g {
+            None => oxrdf::GraphName::DefaultGraph,
+            Some(Id::Iri(iri)) => oxrdf::NamedNode::new_unchecked(iri.as_str()).into(),
+            Some(Id::Blank(blank)) => oxrdf::BlankNode::new_unchecked(blank.suffix()).into(),
+        };
+        let predicate = oxrdf::NamedNode::new_unchecked(p.as_str());
+        dataset.insert(oxrdf::QuadRef::new(
+            &subject(&s),
+            predicate.as_ref(),
+            &object,
+            &graph,
+        ));
+    }
+    rdf_canon::canonicalize(&dataset).map_err(|e| unreadable(e.to_string()))
+}
