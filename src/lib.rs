@@ -76,4 +76,4 @@ pub use hosted::{
     HostedIssuer, IdSecret, IssuerProfile, Route, ServedDocument, UrlScheme, check_class_image,
 };
 #[cfg(feature = "ob3")]
-pub use ob3_issuing::{IssuedAs, Ob3Issuing};
+pub use ob3_issuing::{IssuedAs, Ob3Issuing, Ob3Proof};

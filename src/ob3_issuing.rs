@@ -45,6 +45,16 @@ impl IssuedAs {
     }
 }
 
+/// How the hosted issuer proves its Open Badges 3.0 credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Ob3Proof {
+    /// A VC-JWT (the issuer's RS256 or ES256 key).
+    Jwt,
+    /// An embedded `eddsa-rdfc-2022` Data Integrity proof (the issuer's Ed25519 key).
+    Eddsa,
+}
+
 /// How many random bits a new credential tries before the list counts as full.
 const STATUS_CANDIDATES: usize = 16;
 
@@ -57,6 +67,7 @@ pub struct Ob3Issuing {
     store: Arc<dyn AssertionRepository>,
     default: IssuedAs,
     classes: HashMap<String, IssuedAs>,
+    proof: Ob3Proof,
 }
 
 impl Ob3Issuing {
@@ -68,7 +79,21 @@ impl Ob3Issuing {
             store,
             default,
             classes: HashMap::new(),
+            proof: Ob3Proof::Jwt,
         }
+    }
+
+    /// Proves credentials (and the revocation list) with `proof` ([`Ob3Proof::Jwt`] by
+    /// default; [`Ob3Proof::Eddsa`] needs an issuer made
+    /// [`with_eddsa_key`](badgery_ob3::issue::Issuer::with_eddsa_key)).
+    pub fn with_proof(mut self, proof: Ob3Proof) -> Self {
+        self.proof = proof;
+        self
+    }
+
+    /// How credentials are proved.
+    pub fn proof(&self) -> Ob3Proof {
+        self.proof
     }
 
     /// Issues the class `slug` as `issued_as` instead of the default.
@@ -89,7 +114,8 @@ impl Ob3Issuing {
 
     /// The signed credential for `request`, as the hosted issuer makes it: `id` (the award's
     /// `urn:uuid:`), the recipient `subject` (a `urn:uuid:` of the learner) and their email,
-    /// hashed under `salt`. Returns the VC-JWT and the record kept with the award.
+    /// hashed under `salt`. Returns the credential as baked (a VC-JWT, or JSON with its proof)
+    /// and the record kept with the award.
     pub(crate) async fn credential(
         &self,
         scheme: &UrlScheme,
@@ -163,18 +189,27 @@ impl Ob3Issuing {
             }
         }
         let made = self.issuer.credential(&credential);
-        let jwt = self.issuer.sign_jwt(&made).map_err(rejected)?;
-        let record = json!({
-            "id": id,
-            "status_index": index,
-            "jwt": jwt,
-        });
-        Ok((jwt, record))
+        Ok(match self.proof {
+            Ob3Proof::Jwt => {
+                let jwt = self.issuer.sign_jwt(&made).map_err(rejected)?;
+                let record = json!({"id": id, "status_index": index, "jwt": jwt});
+                (jwt, record)
+            }
+            Ob3Proof::Eddsa => {
+                let signed = self
+                    .issuer
+                    .sign_eddsa(&made, request.issued_on)
+                    .map_err(rejected)?;
+                let text = signed.to_string();
+                let record = json!({"id": id, "status_index": index, "json": signed});
+                (text, record)
+            }
+        })
     }
 
     /// What the host serves for Open Badges 3.0, made anew after each revocation: the DID
-    /// document (at the `did:web` URL), the revocation list credential (a VC-JWT listing the
-    /// bits of `revoked`) and the issuer's JWKS (at `jwks_url`).
+    /// document (at the `did:web` URL), the revocation list credential (listing the bits of
+    /// `revoked`, proved as the credentials are) and the issuer's JWKS (at `jwks_url`).
     ///
     /// # Errors
     /// [`BackendError::Rejected`] when the list cannot be signed.
@@ -195,10 +230,23 @@ impl Ob3Issuing {
                     .map_err(|e| BackendError::Rejected(e.to_string()))?;
             }
         }
-        let jwt = self
-            .issuer
-            .status_list_jwt(&list, at)
-            .map_err(|e| BackendError::Rejected(e.to_string()))?;
+        let signing = |e: badgery_ob3::Error| BackendError::Rejected(e.to_string());
+        let (content_type, body) = match self.proof {
+            Ob3Proof::Jwt => (
+                "application/vc+jwt",
+                self.issuer
+                    .status_list_jwt(&list, at)
+                    .map_err(signing)?
+                    .into_bytes(),
+            ),
+            Ob3Proof::Eddsa => (
+                "application/vc+ld+json",
+                serde_json::to_vec_pretty(
+                    &self.issuer.status_list_eddsa(&list, at).map_err(signing)?,
+                )
+                .unwrap_or_default(),
+            ),
+        };
         let status_url = Url::parse(self.issuer.status_list_url())
             .map_err(|e| BackendError::Rejected(format!("the status list URL: {e}")))?;
         let pretty = |v: &Value| serde_json::to_vec_pretty(v).unwrap_or_default();
@@ -212,8 +260,8 @@ impl Ob3Issuing {
             ServedDocument {
                 url: status_url,
                 status: 200,
-                content_type: "application/vc+jwt",
-                body: jwt.into_bytes(),
+                content_type,
+                body,
             },
             ServedDocument {
                 url: jwks_url.clone(),

@@ -433,9 +433,28 @@ fn award_flow_ob3_issues_credentials_revokes_one_and_keeps_its_flags() {
             .map(str::to_owned)
     };
     assert_eq!(revoked(&again), revoked(&text));
+    // The same store with embedded proofs instead: a new directory, JSON credentials.
+    let eddsa = tempfile::tempdir().unwrap();
+    let (code, text) = run(
+        "award_flow",
+        &[
+            Path::new("--out"),
+            eddsa.path(),
+            Path::new("--ob3"),
+            Path::new("eddsa"),
+        ],
+    );
+    assert_eq!(code, 0, "{text}");
+    let credentials: Vec<_> = std::fs::read_dir(eddsa.path().join("ob3/credentials"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(credentials.len(), 13);
+    assert!(credentials.iter().all(|p| p.extension().unwrap() == "json"));
     for (flags, message) in [
         (&["--ob3-only"][..], "--ob3-only goes with --ob3"),
         (&["--ob3", "vc"][..], "expected jwt or eddsa"),
+        (&["--ob3"][..], "--ob3 needs a value"),
         (
             &["--ob3", "jwt", "--backend", "badgr"][..],
             "--ob3 is the hosted issuer's",

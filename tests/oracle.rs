@@ -1,5 +1,6 @@
-//! `award_flow --ob3 jwt` judged by the offline Open Badges 3.0 oracle of the shared kit
-//! (`conformance/ob3/`): every credential it writes, as a VC-JWT and baked in its image, is
+//! `award_flow --ob3 jwt` and `--ob3 eddsa` judged by the offline Open Badges 3.0 oracle of the shared kit
+//! (`conformance/ob3/`): every credential it writes, as a VC-JWT or JSON with an embedded
+//! eddsa-rdfc-2022 proof, and baked in its image, is
 //! accepted with `--strict` (with the issuer's JWKS, and with its key found through did:web
 //! alone), except the one it revoked, which is refused for its status bit and nothing else.
 //!
@@ -54,15 +55,17 @@ fn award_flow_ob3_credentials_are_accepted_by_the_oracle_but_the_revoked_one() {
     );
     let mut judged = 0;
     for extra in [
-        &["--backend-failure-rate", "0.3", "--seed", "5"][..],
-        &["--ob3-only"][..],
+        &["jwt", "--backend-failure-rate", "0.3", "--seed", "5"][..],
+        &["jwt", "--ob3-only"][..],
+        &["eddsa", "--backend-failure-rate", "0.3", "--seed", "7"][..],
+        &["eddsa", "--ob3-only"][..],
     ] {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path();
         let run = Command::new(example("award_flow"))
             .arg("--out")
             .arg(out)
-            .args(["--ob3", "jwt"])
+            .arg("--ob3")
             .args(extra)
             .output()
             .unwrap();

@@ -42,7 +42,9 @@
 //! `ob3-docs.json` (mapping the status list URL to its file) and `ob3-jwks.json` (the
 //! issuer's public keys). At the end of the run one award (eve's) is revoked and its status
 //! bit set; the last lines say which. Every credential is verified (all valid but the
-//! revoked one). `--ob3 eddsa` (embedded eddsa-rdfc-2022 proofs) is not implemented yet.
+//! revoked one). `--ob3 eddsa` gives every credential (and the revocation list) an embedded
+//! eddsa-rdfc-2022 proof by the issuer's Ed25519 key (kept in `DIR/ob3-ed25519.pem`, a
+//! Multikey in the DID document) instead: `ob3/credentials/ID.json`, baked as JSON.
 
 mod platform;
 
@@ -57,7 +59,7 @@ struct Args {
     signed: bool,
     key: Option<PathBuf>,
     badgr: bool,
-    ob3: bool,
+    ob3: Option<badgery::Ob3Proof>,
     ob3_only: bool,
 }
 
@@ -77,7 +79,7 @@ fn parse_args() -> Result<Args, String> {
         signed: false,
         key: None,
         badgr: false,
-        ob3: false,
+        ob3: None,
         ob3_only: false,
     };
     let mut it = std::env::args().skip(1);
@@ -91,10 +93,7 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => args.seed = platform::seed(&value()?)?,
             "--signed" => args.signed = true,
             "--key" => args.key = Some(PathBuf::from(value()?)),
-            "--ob3" => {
-                platform::ob3_proof(&value()?)?;
-                args.ob3 = true;
-            }
+            "--ob3" => args.ob3 = Some(platform::ob3_proof(&value()?)?),
             "--ob3-only" => args.ob3_only = true,
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -102,10 +101,10 @@ fn parse_args() -> Result<Args, String> {
     if args.key.is_some() && !args.signed {
         return Err(format!("--key is the signing key of --signed\n{USAGE}"));
     }
-    if args.ob3_only && !args.ob3 {
+    if args.ob3_only && args.ob3.is_none() {
         return Err(format!("--ob3-only goes with --ob3\n{USAGE}"));
     }
-    if args.ob3 && args.badgr {
+    if args.ob3.is_some() && args.badgr {
         return Err(format!(
             "--ob3 is the hosted issuer's; Badgr issues Open Badges 2.0\n{USAGE}"
         ));
@@ -165,11 +164,16 @@ fn main() -> ExitCode {
             Ok(None)
         };
         signing.and_then(|signing| {
-            if args.ob3 {
+            if let Some(proof) = args.ob3 {
                 let key = platform::ob3_key_in(&args.out)?;
+                let eddsa = match proof {
+                    badgery::Ob3Proof::Eddsa => Some(platform::ob3_ed25519_key_in(&args.out)?),
+                    _ => None,
+                };
                 let options = platform::Ob3Options {
                     only: args.ob3_only,
                     key,
+                    eddsa,
                 };
                 Ok(platform::Issuing::HostedOb3(signing, options))
             } else {
@@ -253,7 +257,7 @@ fn main() -> ExitCode {
             println!(
                 "every expected award issued exactly once; every baked image unbakes; every assertion validates{signatures}"
             );
-            if args.ob3 {
+            if args.ob3.is_some() {
                 println!(
                     "every Open Badges 3.0 credential verifies, but the revoked one (refused for its status bit)"
                 );

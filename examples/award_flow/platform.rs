@@ -20,7 +20,7 @@ use badgery::rules::{Evaluator, Event, RuleSet};
 use badgery::store_sql::SqlStore;
 use badgery::{
     AutoClasses, CourseInfo, Engine, HostedIssuer, IdSecret, IssuedAs, IssuerProfile, Ob3Issuing,
-    RetryPolicy, StaticDirectory, UrlScheme,
+    Ob3Proof, RetryPolicy, StaticDirectory, UrlScheme,
 };
 use badgery_badgr::{BadgrBackend, BadgrConfig, MemoryTokenStore, Session, TokenStore, Tokens};
 use chrono::{Duration, TimeZone, Utc};
@@ -267,16 +267,21 @@ fn key_in(
         return read_signing_key(&path);
     }
     let key = SigningKey::generate(algorithm).map_err(|e| e.to_string())?;
+    write_secret(&path, key.to_pkcs8_pem().as_bytes())?;
+    Ok(key)
+}
+
+/// Writes a new secret file, readable by its owner only.
+fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let shown = path.display();
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&path).map_err(|e| format!("{shown}: {e}"))?;
-    std::io::Write::write_all(&mut file, key.to_pkcs8_pem().as_bytes())
+    let mut file = options.open(path).map_err(|e| format!("{shown}: {e}"))?;
+    std::io::Write::write_all(&mut file, bytes)
         .and_then(|()| file.sync_all())
-        .map_err(|e| format!("{shown}: {e}"))?;
-    Ok(key)
+        .map_err(|e| format!("{shown}: {e}"))
 }
 
 pub(crate) fn events() -> Vec<Event> {
@@ -309,7 +314,7 @@ pub(crate) fn ob3_issuing(options: Ob3Options, store: &Arc<dyn BadgeStore>) -> O
     let mut profile = badgery::ob3::credential::Profile::new("", "Example Academy");
     profile.url = Some("https://lms.example.org".to_owned());
     profile.email = Some("badges@lms.example.org".to_owned());
-    let issuer = badgery::ob3::issue::Issuer::new(
+    let mut issuer = badgery::ob3::issue::Issuer::new(
         BASE,
         profile,
         options.key,
@@ -317,13 +322,21 @@ pub(crate) fn ob3_issuing(options: Ob3Options, store: &Arc<dyn BadgeStore>) -> O
         &format!("{BASE}status/1"),
     )
     .expect("an https base URL");
+    let proof = if options.eddsa.is_some() {
+        Ob3Proof::Eddsa
+    } else {
+        Ob3Proof::Jwt
+    };
+    if let Some(key) = options.eddsa {
+        issuer = issuer.with_eddsa_key(key, "key-ed25519");
+    }
     let issued_as = if options.only {
         IssuedAs::Ob3
     } else {
         IssuedAs::Both
     };
     let repository: Arc<dyn AssertionRepository> = Arc::new(store.clone());
-    Ob3Issuing::new(issuer, repository, issued_as)
+    Ob3Issuing::new(issuer, repository, issued_as).with_proof(proof)
 }
 
 /// The URL of the example issuer's JWKS.
@@ -354,10 +367,16 @@ async fn revoke_and_check_ob3(
     // The files first: a revoked award's record keeps no baked image.
     let mut files = Vec::new();
     for a in assertions.iter() {
-        let Some(jwt) = a.data.get("ob3").and_then(|o| o["jwt"].as_str()) else {
-            problems.push(format!("{}: no Open Badges 3.0 credential", a.id));
-            continue;
+        let record = a.data.get("ob3");
+        let credential = match (record.map(|o| &o["jwt"]), record.map(|o| &o["json"])) {
+            (Some(serde_json::Value::String(jwt)), _) => (jwt.clone(), "jwt"),
+            (_, Some(json @ serde_json::Value::Object(_))) => (json.to_string(), "json"),
+            _ => {
+                problems.push(format!("{}: no Open Badges 3.0 credential", a.id));
+                continue;
+            }
         };
+        let jwt = credential.0.as_str();
         let id = a.data["ob3"]["id"].as_str().unwrap_or_default();
         let name = id.trim_start_matches("urn:uuid:").to_owned();
         let baked = match &a.baked_image {
@@ -371,7 +390,7 @@ async fn revoke_and_check_ob3(
                         .map(|bytes| (class.image.format, bytes))
                 }),
         };
-        files.push((a.key.learner.clone(), name, jwt.to_owned(), baked));
+        files.push((a.key.learner.clone(), name, credential, baked));
     }
     let target = assertions
         .iter()
@@ -414,6 +433,9 @@ async fn revoke_and_check_ob3(
             documents.insert(doc.url.as_str(), Document::Jwt(text));
             docs.insert(doc.url.to_string(), "ob3/status-1.jwt".into());
         } else if let Ok(value) = serde_json::from_str(&text) {
+            if doc.content_type == "application/vc+ld+json" {
+                docs.insert(doc.url.to_string(), "ob3/status-1.json".into());
+            }
             documents.insert(doc.url.as_str(), Document::Json(value));
         }
     }
@@ -432,14 +454,18 @@ async fn revoke_and_check_ob3(
             &served[0].body,
             &mut problems,
         );
-        write(dir.join("ob3/status-1.jwt"), &served[1].body, &mut problems);
+        let list_file = match served[1].content_type {
+            "application/vc+jwt" => "ob3/status-1.jwt",
+            _ => "ob3/status-1.json",
+        };
+        write(dir.join(list_file), &served[1].body, &mut problems);
         write(dir.join("ob3-jwks.json"), &served[2].body, &mut problems);
         let map = serde_json::to_vec_pretty(&serde_json::Value::Object(docs)).unwrap_or_default();
         write(dir.join("ob3-docs.json"), &map, &mut problems);
-        for (_, name, jwt, baked) in &files {
+        for (_, name, (text, extension), baked) in &files {
             write(
-                dir.join(format!("ob3/credentials/{name}.jwt")),
-                jwt.as_bytes(),
+                dir.join(format!("ob3/credentials/{name}.{extension}")),
+                text.as_bytes(),
                 &mut problems,
             );
             if let Some((format, bytes)) = baked {
@@ -449,9 +475,9 @@ async fn revoke_and_check_ob3(
         }
     }
     let verifier = Verifier::new(documents, now);
-    for (learner, name, jwt, baked) in &files {
+    for (learner, name, (text, _), baked) in &files {
         let revoked = learner == REVOKED_LEARNER;
-        let mut inputs = vec![jwt.as_bytes().to_vec()];
+        let mut inputs = vec![text.as_bytes().to_vec()];
         inputs.extend(baked.iter().map(|(_, bytes)| bytes.clone()));
         for input in inputs {
             let verdict = verifier.verify(&input);
@@ -548,21 +574,36 @@ pub(crate) struct Ob3Options {
     pub(crate) only: bool,
     /// The issuer's did:web key (ES256), kept in `OUT/ob3-key.pem`.
     pub(crate) key: SigningKey,
+    /// With `--ob3 eddsa`, the issuer's Ed25519 key, kept in `OUT/ob3-ed25519.pem`: every
+    /// credential then carries an embedded eddsa-rdfc-2022 proof instead of being a VC-JWT.
+    pub(crate) eddsa: Option<badgery::ob3::eddsa::Ed25519Key>,
 }
 
 /// The learner whose award `--ob3` revokes at the end of a run (their status bit set).
 pub(crate) const REVOKED_LEARNER: &str = "eve";
 
 /// The value of `--ob3`: `jwt` (VC-JWT) or `eddsa` (an embedded eddsa-rdfc-2022 proof).
-pub(crate) fn ob3_proof(text: &str) -> Result<(), String> {
+pub(crate) fn ob3_proof(text: &str) -> Result<Ob3Proof, String> {
     match text {
-        "jwt" => Ok(()),
-        "eddsa" => Err(
-            "--ob3 eddsa: embedded eddsa-rdfc-2022 proofs are not implemented yet; use --ob3 jwt"
-                .to_owned(),
-        ),
+        "jwt" => Ok(Ob3Proof::Jwt),
+        "eddsa" => Ok(Ob3Proof::Eddsa),
         other => Err(format!("--ob3 {other:?}: expected jwt or eddsa")),
     }
+}
+
+/// The Ed25519 key of `--ob3 eddsa`, kept in `OUT/ob3-ed25519.pem` (generated on the first
+/// run, readable by its owner only).
+pub(crate) fn ob3_ed25519_key_in(out: &Path) -> Result<badgery::ob3::eddsa::Ed25519Key, String> {
+    use badgery::ob3::eddsa::Ed25519Key;
+    let path = out.join("ob3-ed25519.pem");
+    let shown = path.display();
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{shown}: {e}"))?;
+        return Ed25519Key::from_pkcs8_pem(&text).map_err(|e| format!("{shown}: {e}"));
+    }
+    let key = Ed25519Key::generate().map_err(|e| e.to_string())?;
+    write_secret(&path, key.to_pkcs8_pem().as_bytes())?;
+    Ok(key)
 }
 
 /// The did:web key of `--ob3`, kept in `OUT/ob3-key.pem` (a P-256 key, ES256, generated on the
