@@ -294,3 +294,70 @@ pub(crate) fn jws_parse(data: &[u8]) {
     let _ = PublicKey::from_pem(text);
     let _ = badgery_model::jws::SigningKey::from_pkcs8_pem(text);
 }
+
+/// Arbitrary bytes as an Open Badges 3.0 credential: given to the verifier as they are (JSON,
+/// VC-JWT, or a PNG or SVG to unbake), as the payload of a VC-JWT, and as a JSON credential
+/// carrying an eddsa-rdfc-2022 proof by a published key (so that canonicalization runs on the
+/// fuzzed document). Nothing may verify (no signature is genuine), nothing may panic; whatever
+/// the model reads must read again the same after writing; a status list read from the text
+/// stays within its bound.
+pub(crate) fn ob3_credential(data: &[u8]) {
+    use badgery_ob3::OpenBadgeCredential;
+    use badgery_ob3::status::{MAX_LIST_BITS, StatusList};
+    use badgery_ob3::verify::{Document, Documents, Verifier};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    const DID: &str = "did:web:lms.example.org:ob";
+    // The Multikey of a fixed Ed25519 public key (32 bytes of 0x11 are not a point anyone holds
+    // the secret of).
+    let multikey = format!(
+        "z{}",
+        bs58::encode([&[0xed, 0x01][..], &[0x11; 32]].concat()).into_string()
+    );
+    let mut documents = Documents::new();
+    documents.insert(
+        "https://lms.example.org/ob/did.json",
+        Document::Json(serde_json::json!({
+            "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+            "id": DID,
+            "verificationMethod": [{
+                "id": format!("{DID}#key-1"), "type": "Multikey", "controller": DID,
+                "publicKeyMultibase": multikey,
+            }],
+            "assertionMethod": [format!("{DID}#key-1")],
+        })),
+    );
+    let verifier = Verifier::new(documents, chrono_now());
+    assert!(!verifier.verify(data).is_valid(), "fuzzed bytes verified");
+    let jwt = format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"ES256","kid":"{DID}#key-1"}}"#)),
+        URL_SAFE_NO_PAD.encode(data),
+        URL_SAFE_NO_PAD.encode([7u8; 64])
+    );
+    assert!(
+        !verifier.verify(jwt.as_bytes()).is_valid(),
+        "a fuzzed VC-JWT verified"
+    );
+    if let Ok(mut value @ serde_json::Value::Object(_)) = serde_json::from_slice(data) {
+        if let Ok(credential) = OpenBadgeCredential::from_value(&value) {
+            let again = OpenBadgeCredential::from_value(&credential.to_value())
+                .expect("what the model writes, it reads");
+            assert_eq!(again, credential, "a credential changed through writing");
+        }
+        value["proof"] = serde_json::json!([{
+            "type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022",
+            "verificationMethod": format!("{DID}#key-1"), "proofPurpose": "assertionMethod",
+            "proofValue": format!("z{}", bs58::encode([3u8; 64]).into_string()),
+        }]);
+        if value.get("issuer").is_none() {
+            value["issuer"] = serde_json::json!(DID);
+        }
+        let verdict = verifier.verify(value.to_string().as_bytes());
+        assert!(!verdict.is_valid(), "a fuzzed eddsa proof verified");
+    }
+    if let Ok(list) = StatusList::decode(std::str::from_utf8(data).unwrap_or("")) {
+        assert!(list.len() <= MAX_LIST_BITS);
+    }
+}

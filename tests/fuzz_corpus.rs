@@ -72,3 +72,8 @@ fn progress_bytes_corpus() {
 fn jws_parse_corpus() {
     replay("jws_parse", harness::jws_parse);
 }
+
+#[test]
+fn ob3_credential_corpus() {
+    replay("ob3_credential", harness::ob3_credential);
+}

@@ -34,7 +34,14 @@ fn unreadable(message: impl Into<String>) -> Error {
     }
 }
 
-fn loader() -> HashMap<IriBuf, RemoteDocument> {
+/// The bundled contexts as the JSON-LD processor loads them, parsed once.
+fn loader() -> &'static HashMap<IriBuf, RemoteDocument> {
+    static LOADER: std::sync::OnceLock<HashMap<IriBuf, RemoteDocument>> =
+        std::sync::OnceLock::new();
+    LOADER.get_or_init(parse_contexts)
+}
+
+fn parse_contexts() -> HashMap<IriBuf, RemoteDocument> {
     let mut loader = HashMap::new();
     for (url, text) in CONTEXTS {
         // The bundled contexts are JSON (checked by the terms module's tests).
@@ -64,9 +71,8 @@ pub fn canonical_nquads(document: &Value) -> Result<String, Error> {
     let (value, _) = json_syntax::Value::parse_str(&document.to_string())
         .map_err(|e| unreadable(e.to_string()))?;
     let remote = RemoteDocument::new(None, None, value);
-    let loader = loader();
     let mut generator = rdf_types::generator::Blank::new();
-    let mut rdf = ready(remote.to_rdf(&mut generator, &loader))
+    let mut rdf = ready(remote.to_rdf(&mut generator, loader()))
         .ok_or_else(|| unreadable("the JSON-LD processor waited for a document"))?
         .map_err(|e| unreadable(e.to_string()))?;
     let mut dataset = oxrdf::Dataset::new();
@@ -102,5 +108,14 @@ pub fn canonical_nquads(document: &Value) -> Result<String, Error> {
             &graph,
         ));
     }
-    rdf_canon::canonicalize(&dataset).map_err(|e| unreadable(e.to_string()))
+    // Blank-node graphs can be made to cost exponential work (RDFC-1.0 §4.8 "poison
+    // graphs"): bound the hash-n-degree-quads calls, far above what a credential needs.
+    let options = rdf_canon::CanonicalizationOptions {
+        hndq_call_limit: Some(MAX_HNDQ_CALLS),
+    };
+    rdf_canon::canonicalize_with::<sha2::Sha256>(&dataset, &options)
+        .map_err(|e| unreadable(e.to_string()))
 }
+
+/// The most hash-n-degree-quads calls a canonicalization may make.
+pub const MAX_HNDQ_CALLS: usize = 4_096;

@@ -40,6 +40,9 @@ const ARRAYS: [(&str, &[&str]); 5] = [
     ("credentialSubject.achievement.creator", &["type"]),
 ];
 
+/// The largest input a verifier reads, in bytes (a credential, or the image it is baked in).
+pub const MAX_INPUT: usize = 4 << 20;
+
 /// A document a verifier may need, by URL.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -320,6 +323,16 @@ impl Verifier {
             credential: None,
             checks: Vec::new(),
         };
+        if input.len() > MAX_INPUT {
+            verdict.fail(
+                "parse",
+                format!(
+                    "{} bytes, over the {MAX_INPUT} a verifier reads",
+                    input.len()
+                ),
+            );
+            return verdict;
+        }
         let text = if format == Format::Text {
             match std::str::from_utf8(input) {
                 Ok(text) => text.trim().trim_start_matches('\u{feff}').to_owned(),
