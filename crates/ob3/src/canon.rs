@@ -55,6 +55,45 @@ fn parse_contexts() -> HashMap<IriBuf, RemoteDocument> {
     loader
 }
 
+/// The first string (member name or value) of `value` whose percent-decoding is not UTF-8.
+fn undecodable(value: &Value) -> Option<&str> {
+    let decodes = |text: &str| {
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = |b: u8| char::from(b).to_digit(16);
+            match (
+                bytes[i],
+                bytes.get(i + 1).copied(),
+                bytes.get(i + 2).copied(),
+            ) {
+                (b'%', Some(h), Some(l)) if hex(h).is_some() && hex(l).is_some() => {
+                    out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                    i += 3;
+                }
+                (b, ..) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        std::str::from_utf8(&out).is_ok()
+    };
+    match value {
+        Value::String(text) => (!decodes(text)).then_some(text.as_str()),
+        Value::Array(items) => items.iter().find_map(undecodable),
+        Value::Object(members) => members.iter().find_map(|(name, member)| {
+            if decodes(name) {
+                undecodable(member)
+            } else {
+                Some(name.as_str())
+            }
+        }),
+        _ => None,
+    }
+}
+
 fn subject(id: &Id) -> oxrdf::Subject {
     match id {
         Id::Iri(iri) => oxrdf::NamedNode::new_unchecked(iri.as_str()).into(),
@@ -68,6 +107,14 @@ fn subject(id: &Id) -> oxrdf::Subject {
 /// [`Error::Unreadable`] when the document names a context this crate does not hold or is
 /// not valid JSON-LD.
 pub fn canonical_nquads(document: &Value) -> Result<String, Error> {
+    if let Some(bad) = undecodable(document) {
+        // The IRI library under the JSON-LD processor percent-decodes IRIs when it compares
+        // them and panics on a sequence that is not UTF-8 (found by the ob3_credential fuzz
+        // target): such a document is refused before it gets there.
+        return Err(unreadable(format!(
+            "{bad:?} holds a percent-encoded sequence that is not UTF-8"
+        )));
+    }
     let (value, _) = json_syntax::Value::parse_str(&document.to_string())
         .map_err(|e| unreadable(e.to_string()))?;
     let remote = RemoteDocument::new(None, None, value);
@@ -115,6 +162,26 @@ pub fn canonical_nquads(document: &Value) -> Result<String, Error> {
     };
     rdf_canon::canonicalize_with::<sha2::Sha256>(&dataset, &options)
         .map_err(|e| unreadable(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_percent_sequence_that_is_not_utf8_is_refused_not_a_panic() {
+        // From the ob3_credential fuzz target: "%ee" is a lone UTF-8 lead byte.
+        let document = serde_json::json!({
+            "@context": [crate::credential::VC_CONTEXT],
+            "id": "urn:uuid:1bd1bdb1-a627-4bd_-b627%eec6e1e3b4bf",
+            "type": ["VerifiableCredential"],
+        });
+        let e = canonical_nquads(&document).unwrap_err().to_string();
+        assert!(e.contains("not UTF-8"), "{e}");
+        let fine = serde_json::json!({"@context": [crate::credential::VC_CONTEXT],
+            "id": "https://x.org/caf%C3%A9", "type": ["VerifiableCredential"]});
+        assert!(canonical_nquads(&fine).is_ok());
+    }
 }
 
 /// The most hash-n-degree-quads calls a canonicalization may make.

@@ -10,6 +10,7 @@ use badgery_backend::{
     ProgressUpdate, StoredProgress,
 };
 use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
 
 use crate::SqlStore;
 use crate::columns::{
@@ -768,6 +769,34 @@ impl ProgressStore for SqlStore {
     async fn progress_of(&self, learners: &[String]) -> Result<Vec<Option<StoredProgress>>, Error> {
         let mut found = std::collections::HashMap::with_capacity(learners.len());
         on_pool!(self, |pool, dialect| {
+            if matches!(dialect, Dialect::Sqlite) {
+                // One bound parameter (the learners as a JSON list) and one result row: the
+                // statement is the same for every batch (prepared once, then cached), and the
+                // rows do not cross to sqlx's SQLite thread one message each. Four times
+                // faster than a list of parameters (BENCHMARKS.md).
+                let doing = "reading learners' progress";
+                let list = serde_json::to_string(learners).map_err(|e| Error::storage(doing, e))?;
+                let rows: Option<String> = sqlx::query_scalar(SQLITE_PROGRESS_OF)
+                    .bind(list)
+                    .fetch_one(pool)
+                    .await
+                    .map_err(db(doing))?;
+                let rows: Vec<(String, i64, String)> =
+                    serde_json::from_str(rows.as_deref().unwrap_or("[]"))
+                        .map_err(|e| Error::storage(doing, e))?;
+                for (learner, version, progress) in rows {
+                    let stored = StoredProgress::new(
+                        u64::try_from(version).map_err(|_| {
+                            Error::storage(doing, std::io::Error::other("a negative version"))
+                        })?,
+                        from_hex(&progress).ok_or_else(|| {
+                            Error::storage(doing, std::io::Error::other("progress is not hex"))
+                        })?,
+                    );
+                    found.insert(learner, stored);
+                }
+                return Ok(learners.iter().map(|l| found.remove(l)).collect());
+            }
             // In chunks, within every database's limit on bound parameters.
             for chunk in learners.chunks(500) {
                 let mut query = sqlx::QueryBuilder::new(
@@ -901,7 +930,24 @@ impl ProgressStore for SqlStore {
                 let rows = query.build().execute(&mut *tx).await.map_err(db(&doing))?;
                 all_written &= rows.rows_affected() == chunk.len() as u64;
             }
-            for chunk in known.chunks(300) {
+            if matches!(dialect, Dialect::Sqlite) && !known.is_empty() {
+                // One statement for the whole batch, the same text every time (see
+                // SQLITE_PROGRESS_OF), the rows as one JSON parameter.
+                let rows: Vec<Value> = known
+                    .iter()
+                    .map(|(update, next)| json!([update.learner, next, to_hex(&update.bytes)]))
+                    .collect();
+                let rows = sqlx::query(SQLITE_UPDATE_PROGRESS)
+                    .bind(Value::Array(rows).to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db(&doing))?;
+                all_written &= rows.rows_affected() == known.len() as u64;
+            }
+            for chunk in known
+                .chunks(300)
+                .filter(|_| !matches!(dialect, Dialect::Sqlite))
+            {
                 // VALUES columns are column1, column2, … in both databases.
                 let mut query = sqlx::QueryBuilder::new(
                     "UPDATE badgery_progress SET version = v.column2, progress = v.column3 FROM (",
@@ -979,6 +1025,40 @@ impl ProgressStore for SqlStore {
         });
         Ok(())
     }
+}
+
+/// Learners' progress by a JSON list of names, as one JSON row (SQLite).
+const SQLITE_PROGRESS_OF: &str = "SELECT json_group_array(json_array(learner, version, \
+     hex(progress))) FROM badgery_progress WHERE learner IN (SELECT value FROM json_each($1))";
+
+/// The compare and swap of a batch's progress, the rows as a JSON list of
+/// `[learner, next version, hex progress]` (SQLite).
+const SQLITE_UPDATE_PROGRESS: &str = "UPDATE badgery_progress \
+     SET version = json_extract(v.value, '$[1]'), progress = unhex(json_extract(v.value, '$[2]')) \
+     FROM json_each($1) AS v \
+     WHERE badgery_progress.learner = json_extract(v.value, '$[0]') \
+     AND badgery_progress.version = json_extract(v.value, '$[1]') - 1";
+
+fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
+}
+
+fn from_hex(text: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);
+    let bytes = text.as_bytes();
+    if bytes.len() % 2 != 0 {
+        return None;
+    }
+    bytes
+        .chunks(2)
+        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
+        .collect()
 }
 
 fn progress_from(row: &impl Columns) -> Result<StoredProgress, Error> {
