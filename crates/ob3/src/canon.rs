@@ -164,6 +164,9 @@ pub fn canonical_nquads(document: &Value) -> Result<String, Error> {
         .map_err(|e| unreadable(e.to_string()))
 }
 
+/// The most hash-n-degree-quads calls a canonicalization may make.
+pub const MAX_HNDQ_CALLS: usize = 4_096;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +186,3 @@ mod tests {
         assert!(canonical_nquads(&fine).is_ok());
     }
 }
-
-/// The most hash-n-degree-quads calls a canonicalization may make.
-pub const MAX_HNDQ_CALLS: usize = 4_096;
