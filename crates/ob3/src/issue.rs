@@ -269,14 +269,18 @@ impl Issuer {
     /// # Errors
     /// As [`jwt::sign`].
     pub fn status_list_jwt(&self, list: &StatusList, at: DateTime<Utc>) -> Result<String, Error> {
-        let unsigned = list_credential(
+        jwt::sign(&self.status_list(list, at), &self.key, &self.key_id())
+    }
+
+    /// The unsigned revocation list credential for `list`, valid from `at`.
+    fn status_list(&self, list: &StatusList, at: DateTime<Utc>) -> Value {
+        list_credential(
             &self.status_list_url,
             self.did.did(),
             StatusPurpose::Revocation,
             list,
             &date_time(at),
-        );
-        jwt::sign(&unsigned, &self.key, &self.key_id())
+        )
     }
 
     /// The revocation list credential for `list` with an embedded `eddsa-rdfc-2022` proof.
@@ -284,13 +288,6 @@ impl Issuer {
     /// # Errors
     /// As [`Issuer::sign_eddsa`].
     pub fn status_list_eddsa(&self, list: &StatusList, at: DateTime<Utc>) -> Result<Value, Error> {
-        let unsigned = list_credential(
-            &self.status_list_url,
-            self.did.did(),
-            StatusPurpose::Revocation,
-            list,
-            &date_time(at),
-        );
-        self.sign_eddsa_json(&unsigned, at)
+        self.sign_eddsa_json(&self.status_list(list, at), at)
     }
 }
