@@ -14,7 +14,7 @@ use std::sync::Arc;
 use badgery_backend::{AssertionRepository, AwardRequest, Error as BackendError, IssuedAssertion};
 use badgery_ob3::credential::{Achievement, Alignment, Criteria, Evidence, Image};
 use badgery_ob3::issue::{CredentialRequest, Issuer};
-use badgery_ob3::status::StatusList;
+use badgery_ob3::status::{MIN_LIST_BITS, StatusList, random_index};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use url::Url;
@@ -160,11 +160,10 @@ impl Ob3Issuing {
             achievement.tag.push(class.issuing_component.clone());
         }
         let list = self.issuer.status_list_url().to_owned();
-        let bits = StatusList::new();
         let mut candidates = Vec::with_capacity(STATUS_CANDIDATES);
         for _ in 0..STATUS_CANDIDATES {
-            let index = bits
-                .random_index()
+            // The issuer's lists are of the minimum length: no list is built to draw from.
+            let index = random_index(MIN_LIST_BITS)
                 .map_err(|e| BackendError::unavailable_from("drawing a status list bit", e))?;
             candidates.push(index as u64);
         }

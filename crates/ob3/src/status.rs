@@ -164,10 +164,18 @@ impl StatusList {
     /// # Errors
     /// [`Error::Random`] when the system has no randomness.
     pub fn random_index(&self) -> Result<usize, Error> {
-        let mut bytes = [0u8; 8];
-        getrandom::fill(&mut bytes).map_err(|e| Error::Random(e.to_string()))?;
-        Ok((u64::from_le_bytes(bytes) % self.len() as u64) as usize)
+        random_index(self.len())
     }
+}
+
+/// A random index in a list of `bits` bits (`bits` > 0), drawn without the list itself.
+///
+/// # Errors
+/// [`Error::Random`] when the system has no randomness.
+pub fn random_index(bits: usize) -> Result<usize, Error> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Random(e.to_string()))?;
+    Ok((u64::from_le_bytes(bytes) % bits.max(1) as u64) as usize)
 }
 
 /// The entry a credential carries for bit `index` of the list published at `list_url`.
