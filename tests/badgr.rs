@@ -459,6 +459,9 @@ fn issue_through_badgr_killed_and_restarted_awards_each_once_in_badgr() {
     eprintln!("kill points seeded with {seed}");
     let window = (u64::try_from(took.as_millis()).unwrap() / 2).max(100);
     let (mut kills, mut runs) = (0, 0);
+    // A run killed after Badgr answered the password grant but before the token was saved
+    // has to log in again; a run that starts with a saved token never should.
+    let mut runs_without_saved_token = 0;
     while kills < KILLS {
         runs += 1;
         assert!(
@@ -468,6 +471,7 @@ fn issue_through_badgr_killed_and_restarted_awards_each_once_in_badgr() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
+        runs_without_saved_token += u32::from(!tokens.exists());
         let mut child = worker(&badgr, &store, &events, &tokens, 3).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(20 + seed % window));
         if child.try_wait().unwrap().is_none() {
@@ -476,6 +480,7 @@ fn issue_through_badgr_killed_and_restarted_awards_each_once_in_badgr() {
         child.kill().unwrap();
         child.wait().unwrap();
     }
+    runs_without_saved_token += u32::from(!tokens.exists());
     let output = worker(&badgr, &store, &events, &tokens, 3)
         .output()
         .unwrap();
@@ -488,9 +493,12 @@ fn issue_through_badgr_killed_and_restarted_awards_each_once_in_badgr() {
     );
     assert_one_badgr_assertion_per_award(&badgr, &listed, &format!("after {kills} kills"));
     let server = badgr.server();
-    assert_eq!(
-        server.password_grants, 1,
-        "the token file carried one login through {runs} runs"
+    assert!(
+        (1..=runs_without_saved_token).contains(&server.password_grants),
+        "{} logins in {} runs, {runs_without_saved_token} of them started without a saved \
+         token: the token file did not carry the login",
+        server.password_grants,
+        runs + 1
     );
     assert_eq!(server.refused_token_requests, 0);
     eprintln!(

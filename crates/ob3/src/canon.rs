@@ -55,43 +55,113 @@ fn parse_contexts() -> HashMap<IriBuf, RemoteDocument> {
     loader
 }
 
-/// The first string (member name or value) of `value` whose percent-decoding is not UTF-8.
-fn undecodable(value: &Value) -> Option<&str> {
-    let decodes = |text: &str| {
-        let bytes = text.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            let hex = |b: u8| char::from(b).to_digit(16);
-            match (
-                bytes[i],
-                bytes.get(i + 1).copied(),
-                bytes.get(i + 2).copied(),
-            ) {
-                (b'%', Some(h), Some(l)) if hex(h).is_some() && hex(l).is_some() => {
-                    out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
-                    i += 3;
+/// Whether `text`, percent-decoded, is UTF-8.
+fn decodes(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let digit = |at: usize| bytes.get(at).and_then(|&b| char::from(b).to_digit(16));
+        match (bytes[i], digit(i + 1), digit(i + 2)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b, ..) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&out).is_ok()
+}
+
+/// Names whose string values the JSON-LD processor may read as IRIs: the keywords that take
+/// IRIs, and every term the bundled contexts define with `@type: @id` or `@vocab` or as an
+/// alias of `@id` or `@type` (gathered at any scope, so a superset of the terms in force).
+fn iri_valued_names() -> &'static std::collections::HashSet<String> {
+    fn gather(context: &Value, names: &mut std::collections::HashSet<String>) {
+        match context {
+            Value::Array(list) => list.iter().for_each(|c| gather(c, names)),
+            Value::Object(terms) => {
+                for (term, definition) in terms {
+                    match definition {
+                        Value::String(k) if k == "@id" || k == "@type" => {
+                            names.insert(term.clone());
+                        }
+                        Value::Object(d) => {
+                            if matches!(
+                                d.get("@type").and_then(Value::as_str),
+                                Some("@id" | "@vocab")
+                            ) {
+                                names.insert(term.clone());
+                            }
+                            if let Some(scoped) = d.get("@context") {
+                                gather(scoped, names);
+                            }
+                        }
+                        _ => {}
+                    }
                 }
-                (b, ..) => {
-                    out.push(b);
-                    i += 1;
+            }
+            _ => {}
+        }
+    }
+    static NAMES: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut names: std::collections::HashSet<String> =
+            ["@id", "@type", "@vocab", "@base", "@context", "@reverse"]
+                .map(String::from)
+                .into();
+        for (_, text) in CONTEXTS {
+            if let Ok(Value::Object(document)) = serde_json::from_str::<Value>(text) {
+                if let Some(context) = document.get("@context") {
+                    gather(context, &mut names);
                 }
             }
         }
-        std::str::from_utf8(&out).is_ok()
-    };
-    match value {
-        Value::String(text) => (!decodes(text)).then_some(text.as_str()),
-        Value::Array(items) => items.iter().find_map(undecodable),
-        Value::Object(members) => members.iter().find_map(|(name, member)| {
-            if decodes(name) {
-                undecodable(member)
-            } else {
-                Some(name.as_str())
-            }
-        }),
-        _ => None,
+        names
+    })
+}
+
+/// The first string that the JSON-LD processor may read as an IRI and whose percent-decoding
+/// is not UTF-8. Member names are always checked; values only under an IRI-valued name, unless
+/// the document carries a context of its own, which could make any term IRI-valued.
+fn undecodable(document: &Value) -> Option<&str> {
+    fn inline_context(value: &Value) -> bool {
+        match value {
+            Value::Array(items) => items.iter().any(inline_context),
+            Value::Object(members) => members.iter().any(|(name, member)| {
+                (name == "@context"
+                    && !matches!(member, Value::String(_))
+                    && !member
+                        .as_array()
+                        .is_some_and(|list| list.iter().all(Value::is_string)))
+                    || inline_context(member)
+            }),
+            _ => false,
+        }
     }
+    fn find(value: &Value, iri_valued: bool, every_string: bool) -> Option<&str> {
+        match value {
+            Value::String(text) => {
+                ((iri_valued || every_string) && !decodes(text)).then_some(text.as_str())
+            }
+            Value::Array(items) => items
+                .iter()
+                .find_map(|item| find(item, iri_valued, every_string)),
+            Value::Object(members) => members.iter().find_map(|(name, member)| {
+                if decodes(name) {
+                    find(member, iri_valued_names().contains(name), every_string)
+                } else {
+                    Some(name.as_str())
+                }
+            }),
+            _ => None,
+        }
+    }
+    find(document, false, inline_context(document))
 }
 
 fn subject(id: &Id) -> oxrdf::Subject {
@@ -184,5 +254,32 @@ mod tests {
         let fine = serde_json::json!({"@context": [crate::credential::VC_CONTEXT],
             "id": "https://x.org/caf%C3%A9", "type": ["VerifiableCredential"]});
         assert!(canonical_nquads(&fine).is_ok());
+    }
+
+    #[test]
+    fn a_literal_that_looks_percent_encoded_is_canonicalized() {
+        // From the canon_props property test: a narrative is text, never an IRI.
+        let document = serde_json::json!({
+            "@context": [crate::credential::VC_CONTEXT, crate::credential::OB_CONTEXT],
+            "id": "urn:uuid:1bd1bdb1-a627-4bd0-b627-c6e1e3b4bf00",
+            "type": ["VerifiableCredential", "OpenBadgeCredential"],
+            "name": "100%ee",
+            "credentialSubject": {"type": ["AchievementSubject"],
+                "achievement": {"id": "https://x.org/a", "type": ["Achievement"],
+                    "criteria": {"narrative": "%a0"}}},
+        });
+        let nquads = canonical_nquads(&document).unwrap();
+        assert!(nquads.contains("\"%a0\""), "{nquads}");
+        // The same bytes where an IRI goes are refused, and so are they anywhere once the
+        // document brings its own context.
+        let mut as_iri = document.clone();
+        as_iri["credentialSubject"]["achievement"]["id"] = "https://x.org/%a0".into();
+        assert!(canonical_nquads(&as_iri).is_err());
+        let mut own_context = document.clone();
+        own_context["@context"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"name": {"@id": "https://x.org/n", "@type": "@id"}}));
+        assert!(canonical_nquads(&own_context).is_err());
     }
 }
