@@ -19,7 +19,6 @@ use badgery::backend::{
 };
 use badgery::model::jws::{Algorithm, SigningKey};
 use badgery::ob3::credential::Profile;
-use badgery::ob3::eddsa::Ed25519Key;
 use badgery::ob3::issue::Issuer;
 use badgery::{HostedIssuer, IssuedAs, Ob3Issuing, Ob3Proof};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -37,7 +36,11 @@ fn ob3(issued_as: IssuedAs, proof: Ob3Proof) -> HostedIssuer {
         &format!("{base}status/1"),
     )
     .unwrap()
-    .with_eddsa_key(Ed25519Key::generate().unwrap(), "key-ed25519");
+    .with_eddsa_key(
+        SigningKey::generate(Algorithm::EdDsa).unwrap(),
+        "key-ed25519",
+    )
+    .unwrap();
     let store: Arc<dyn AssertionRepository> = Arc::new(MemoryStore::new());
     issuer().issuing_ob3(Ob3Issuing::new(ob3, store, issued_as).with_proof(proof))
 }

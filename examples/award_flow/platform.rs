@@ -328,7 +328,9 @@ pub(crate) fn ob3_issuing(options: Ob3Options, store: &Arc<dyn BadgeStore>) -> O
         Ob3Proof::Jwt
     };
     if let Some(key) = options.eddsa {
-        issuer = issuer.with_eddsa_key(key, "key-ed25519");
+        issuer = issuer
+            .with_eddsa_key(key, "key-ed25519")
+            .expect("an Ed25519 key");
     }
     let issued_as = if options.only {
         IssuedAs::Ob3
@@ -576,7 +578,7 @@ pub(crate) struct Ob3Options {
     pub(crate) key: SigningKey,
     /// With `--ob3 eddsa`, the issuer's Ed25519 key, kept in `OUT/ob3-ed25519.pem`: every
     /// credential then carries an embedded eddsa-rdfc-2022 proof instead of being a VC-JWT.
-    pub(crate) eddsa: Option<badgery::ob3::eddsa::Ed25519Key>,
+    pub(crate) eddsa: Option<SigningKey>,
 }
 
 /// The learner whose award `--ob3` revokes at the end of a run (their status bit set).
@@ -593,16 +595,16 @@ pub(crate) fn ob3_proof(text: &str) -> Result<Ob3Proof, String> {
 
 /// The Ed25519 key of `--ob3 eddsa`, kept in `OUT/ob3-ed25519.pem` (generated on the first
 /// run, readable by its owner only).
-pub(crate) fn ob3_ed25519_key_in(out: &Path) -> Result<badgery::ob3::eddsa::Ed25519Key, String> {
-    use badgery::ob3::eddsa::Ed25519Key;
-    let path = out.join("ob3-ed25519.pem");
-    let shown = path.display();
-    if path.exists() {
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{shown}: {e}"))?;
-        return Ed25519Key::from_pkcs8_pem(&text).map_err(|e| format!("{shown}: {e}"));
+pub(crate) fn ob3_ed25519_key_in(out: &Path) -> Result<SigningKey, String> {
+    let ed25519 = badgery::model::jws::Algorithm::EdDsa;
+    let key = key_in(out, "ob3-ed25519.pem", ed25519)?;
+    if key.algorithm() != ed25519 {
+        return Err(format!(
+            "{}: an {} key; --ob3 eddsa signs with an Ed25519 key",
+            out.join("ob3-ed25519.pem").display(),
+            key.algorithm().name()
+        ));
     }
-    let key = Ed25519Key::generate().map_err(|e| e.to_string())?;
-    write_secret(&path, key.to_pkcs8_pem().as_bytes())?;
     Ok(key)
 }
 

@@ -3,8 +3,9 @@
 //! verify it.
 //!
 //! RS256 (RSASSA-PKCS1-v1_5 with SHA-256) is what the official validator verifies, and what
-//! an issuer should sign with. ES256 (ECDSA P-256 with SHA-256) is read and written too, but
-//! the reference tools do not accept it. Nothing else is accepted: not `none`, not HMAC (a
+//! an issuer should sign with. ES256 (ECDSA P-256 with SHA-256) and EdDSA (Ed25519, RFC 8037)
+//! are read and written too, but the reference tools do not accept them. Nothing else is
+//! accepted: not `none`, not HMAC (a
 //! shared secret proves nothing to a third party), not RSA keys under 2048 bits.
 //!
 //! ```
@@ -19,7 +20,9 @@
 
 use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _, RsaKeyPair, UnparsedPublicKey};
+use aws_lc_rs::signature::{
+    self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair, UnparsedPublicKey,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
@@ -36,6 +39,9 @@ pub enum Algorithm {
     /// ECDSA over P-256 with SHA-256 (a 64-byte `r || s` signature): beyond what the
     /// reference tools accept.
     Es256,
+    /// EdDSA over Ed25519 (RFC 8037, a 64-byte signature): beyond what the reference tools
+    /// and the 1EdTech certification accept; an opt-in for verifiers that take it.
+    EdDsa,
 }
 
 impl Algorithm {
@@ -44,6 +50,16 @@ impl Algorithm {
         match self {
             Algorithm::Rs256 => "RS256",
             Algorithm::Es256 => "ES256",
+            Algorithm::EdDsa => "EdDSA",
+        }
+    }
+
+    /// What verifies its signatures.
+    fn verification(self) -> &'static dyn signature::VerificationAlgorithm {
+        match self {
+            Algorithm::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+            Algorithm::Es256 => &signature::ECDSA_P256_SHA256_FIXED,
+            Algorithm::EdDsa => &signature::ED25519,
         }
     }
 
@@ -51,11 +67,12 @@ impl Algorithm {
         match name {
             "RS256" => Ok(Algorithm::Rs256),
             "ES256" => Ok(Algorithm::Es256),
+            "EdDSA" => Ok(Algorithm::EdDsa),
             other => Err(jws_error(
                 "header",
                 format!(
-                    "alg {other:?} is not accepted: only RS256 and ES256 are (an unsigned or \
-                     HMAC-signed badge proves nothing about its issuer)"
+                    "alg {other:?} is not accepted: only RS256, ES256 and EdDSA are (an \
+                     unsigned or HMAC-signed badge proves nothing about its issuer)"
                 ),
             )),
         }
@@ -177,11 +194,7 @@ impl CompactJws {
                 ),
             });
         }
-        let verification: &dyn signature::VerificationAlgorithm = match self.algorithm {
-            Algorithm::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-            Algorithm::Es256 => &signature::ECDSA_P256_SHA256_FIXED,
-        };
-        UnparsedPublicKey::new(verification, &key.der)
+        UnparsedPublicKey::new(self.algorithm.verification(), key.raw())
             .verify(self.signing_input.as_bytes(), &self.signature)
             .map_err(|_| Error::Signature {
                 message: format!(
@@ -201,6 +214,12 @@ pub struct PublicKey {
     /// X.509 SubjectPublicKeyInfo, or PKCS#1 RSAPublicKey, DER: the verifier reads both.
     der: Vec<u8>,
 }
+
+/// The SubjectPublicKeyInfo of an Ed25519 key up to the key's 32 bytes: the algorithm
+/// id-Ed25519 (1.3.101.112, RFC 8410) and the BIT STRING's header.
+const ED25519_SPKI_PREFIX: &[u8] = &[
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
 
 /// DER of the rsaEncryption object identifier (1.2.840.113549.1.1.1).
 const RSA_ENCRYPTION: &[u8] = &[
@@ -231,8 +250,12 @@ impl PublicKey {
                     Algorithm::Rs256
                 } else if has(EC_P256) {
                     Algorithm::Es256
+                } else if der.starts_with(ED25519_SPKI_PREFIX) && der.len() == 44 {
+                    Algorithm::EdDsa
                 } else {
-                    return Err(key_error("neither an RSA nor a P-256 public key"));
+                    return Err(key_error(
+                        "neither an RSA, a P-256 nor an Ed25519 public key",
+                    ));
                 };
                 PublicKey {
                     algorithm,
@@ -252,11 +275,7 @@ impl PublicKey {
             }
         };
         // Parse it now, so that a broken key is reported as such and not as a bad signature.
-        let check: &dyn signature::VerificationAlgorithm = match key.algorithm {
-            Algorithm::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-            Algorithm::Es256 => &signature::ECDSA_P256_SHA256_FIXED,
-        };
-        signature::ParsedPublicKey::new(check, &key.der)
+        signature::ParsedPublicKey::new(key.algorithm.verification(), key.raw())
             .map_err(|e| key_error(format!("the key cannot be read: {e}")))?;
         if key.algorithm == Algorithm::Rs256 {
             let (n, _) = rsa_components(&key.der, key.label)
@@ -276,6 +295,51 @@ impl PublicKey {
         self.algorithm
     }
 
+    /// An Ed25519 public key from its 32 bytes (as a Multikey or an OKP JWK holds it).
+    pub fn from_ed25519(key: &[u8; 32]) -> Self {
+        PublicKey {
+            algorithm: Algorithm::EdDsa,
+            label: "PUBLIC KEY",
+            der: [ED25519_SPKI_PREFIX, key].concat(),
+        }
+    }
+
+    /// The 32 bytes of an Ed25519 key; `None` for other keys.
+    pub fn ed25519(&self) -> Option<[u8; 32]> {
+        match self.algorithm {
+            Algorithm::EdDsa => self
+                .der
+                .strip_prefix(ED25519_SPKI_PREFIX)
+                .and_then(|key| key.try_into().ok()),
+            _ => None,
+        }
+    }
+
+    /// The bytes the verifier reads: the DER, except for Ed25519, whose verifier takes the
+    /// key's 32 bytes.
+    fn raw(&self) -> &[u8] {
+        match self.algorithm {
+            Algorithm::EdDsa => &self.der[ED25519_SPKI_PREFIX.len().min(self.der.len())..],
+            _ => &self.der,
+        }
+    }
+
+    /// Checks `signature` over `message` (a detached signature, as a Data Integrity proof
+    /// holds it).
+    ///
+    /// # Errors
+    /// [`Error::Signature`] when it does not verify.
+    pub fn verify_message(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
+        UnparsedPublicKey::new(self.algorithm.verification(), self.raw())
+            .verify(message, signature)
+            .map_err(|_| Error::Signature {
+                message: format!(
+                    "the {} signature does not verify with the key",
+                    self.algorithm.name()
+                ),
+            })
+    }
+
     /// The key as a PEM `PUBLIC KEY` (for `publicKeyPem`). A PKCS#1 key read from an
     /// `RSA PUBLIC KEY` stays in that form.
     pub fn to_pem(&self) -> String {
@@ -284,9 +348,9 @@ impl PublicKey {
 }
 
 impl PublicKey {
-    /// The key as a public JWK (RFC 7517 and 7518): `{"kty": "RSA", "n", "e"}` or
-    /// `{"kty": "EC", "crv": "P-256", "x", "y"}`, with its `alg`, for a JWKS or a DID
-    /// document's `publicKeyJwk`.
+    /// The key as a public JWK (RFC 7517, 7518 and 8037): `{"kty": "RSA", "n", "e"}`,
+    /// `{"kty": "EC", "crv": "P-256", "x", "y"}` or `{"kty": "OKP", "crv": "Ed25519", "x"}`,
+    /// with its `alg`, for a JWKS or a DID document's `publicKeyJwk`.
     pub fn to_jwk(&self) -> Value {
         let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
         match self.algorithm {
@@ -300,10 +364,13 @@ impl PublicKey {
                 let (x, y) = point.split_at(32);
                 json!({"kty": "EC", "crv": "P-256", "alg": "ES256", "x": b64(x), "y": b64(y)})
             }
+            Algorithm::EdDsa => {
+                json!({"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "x": b64(self.raw())})
+            }
         }
     }
 
-    /// Reads a public JWK: RSA (2048 to 8192 bits) or EC P-256.
+    /// Reads a public JWK: RSA (2048 to 8192 bits), EC P-256 or OKP Ed25519.
     ///
     /// # Errors
     /// [`Error::Key`] naming the member that is missing or wrong, or when the JWK holds a
@@ -345,7 +412,20 @@ impl PublicKey {
                 let point = [&[0, 4][..], &x, &y].concat();
                 der_tlv(0x30, &[algorithm, der_tlv(0x03, &point)].concat())
             }
-            _ => return Err(key_error("the JWK's kty is neither \"RSA\" nor \"EC\"")),
+            Some("OKP") => {
+                if jwk.get("crv").and_then(Value::as_str) != Some("Ed25519") {
+                    return Err(key_error("an OKP JWK whose crv is not \"Ed25519\""));
+                }
+                let x: [u8; 32] = member("x")?
+                    .try_into()
+                    .map_err(|_| key_error("an Ed25519 JWK's x is 32 bytes"))?;
+                return Ok(PublicKey::from_ed25519(&x));
+            }
+            _ => {
+                return Err(key_error(
+                    "the JWK's kty is neither \"RSA\", \"EC\" nor \"OKP\"",
+                ));
+            }
         };
         PublicKey::from_pem(&pem("PUBLIC KEY", &der))
     }
@@ -425,7 +505,7 @@ fn pem(label: &str, der: &[u8]) -> String {
     pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der).unwrap_or_default()
 }
 
-/// A private key that signs badges: RSA (RS256) or P-256 (ES256).
+/// A private key that signs badges: RSA (RS256), P-256 (ES256) or Ed25519 (EdDSA).
 pub struct SigningKey {
     algorithm: Algorithm,
     pair: Pair,
@@ -436,6 +516,7 @@ pub struct SigningKey {
 enum Pair {
     Rsa(RsaKeyPair),
     Ec(EcdsaKeyPair),
+    Ed(Ed25519KeyPair),
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -445,8 +526,8 @@ impl std::fmt::Debug for SigningKey {
 }
 
 impl SigningKey {
-    /// A new key from the system's random number generator: RSA of 2048 bits for RS256, or
-    /// P-256 for ES256.
+    /// A new key from the system's random number generator: RSA of 2048 bits for RS256,
+    /// P-256 for ES256, Ed25519 for EdDSA.
     ///
     /// # Errors
     /// [`Error::Key`] when no key can be generated.
@@ -467,11 +548,17 @@ impl SigningKey {
             .map_err(|e| key_error(format!("generating a P-256 key: {e}")))?
             .as_ref()
             .to_vec(),
+            Algorithm::EdDsa => Ed25519KeyPair::generate()
+                .and_then(|pair| pair.to_pkcs8())
+                .map_err(|e| key_error(format!("generating an Ed25519 key: {e}")))?
+                .as_ref()
+                .to_vec(),
         };
         Self::from_pkcs8_der(pkcs8)
     }
 
-    /// Reads a PEM `PRIVATE KEY` (unencrypted PKCS#8), RSA (2048 to 8192 bits) or P-256.
+    /// Reads a PEM `PRIVATE KEY` (unencrypted PKCS#8), RSA (2048 to 8192 bits), P-256 or
+    /// Ed25519.
     ///
     /// # Errors
     /// [`Error::Key`] when the text is not such a key.
@@ -493,11 +580,18 @@ impl SigningKey {
                 match EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8)
                 {
                     Ok(pair) => (Algorithm::Es256, Pair::Ec(pair)),
-                    Err(ec) => {
-                        return Err(key_error(format!(
-                            "neither an RSA key ({rsa}) nor a P-256 key ({ec})"
-                        )));
-                    }
+                    // PKCS#8 v2 (with the public key) or v1, as OpenSSL writes it.
+                    Err(ec) => match Ed25519KeyPair::from_pkcs8(&pkcs8)
+                        .or_else(|_| Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pkcs8))
+                    {
+                        Ok(pair) => (Algorithm::EdDsa, Pair::Ed(pair)),
+                        Err(ed) => {
+                            return Err(key_error(format!(
+                                "neither an RSA key ({rsa}), a P-256 key ({ec}) nor an \
+                                 Ed25519 key ({ed})"
+                            )));
+                        }
+                    },
                 }
             }
         };
@@ -531,6 +625,7 @@ impl SigningKey {
         let spki = match &self.pair {
             Pair::Rsa(pair) => AsDer::<PublicKeyX509Der>::as_der(pair.public_key()),
             Pair::Ec(pair) => AsDer::<PublicKeyX509Der>::as_der(pair.public_key()),
+            Pair::Ed(pair) => AsDer::<PublicKeyX509Der>::as_der(pair.public_key()),
         };
         PublicKey {
             algorithm: self.algorithm,
@@ -571,29 +666,34 @@ impl SigningKey {
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(payload.to_string())
         );
-        let rng = SystemRandom::new();
-        let signature = match &self.pair {
-            Pair::Rsa(pair) => {
-                let mut signature = vec![0; pair.public_modulus_len()];
-                pair.sign(
-                    &signature::RSA_PKCS1_SHA256,
-                    &rng,
-                    signing_input.as_bytes(),
-                    &mut signature,
-                )
-                .map_err(|e| key_error(format!("signing: {e}")))?;
-                signature
-            }
-            Pair::Ec(pair) => pair
-                .sign(&rng, signing_input.as_bytes())
-                .map_err(|e| key_error(format!("signing: {e}")))?
-                .as_ref()
-                .to_vec(),
-        };
+        let signature = self.sign_message(signing_input.as_bytes())?;
         Ok(format!(
             "{signing_input}.{}",
             URL_SAFE_NO_PAD.encode(signature)
         ))
+    }
+
+    /// The signature of `message` under the key's algorithm: a detached signature, as a
+    /// Data Integrity proof holds it.
+    ///
+    /// # Errors
+    /// [`Error::Key`] when the signature cannot be made (the system has no randomness).
+    pub fn sign_message(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        let rng = SystemRandom::new();
+        Ok(match &self.pair {
+            Pair::Rsa(pair) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(&signature::RSA_PKCS1_SHA256, &rng, message, &mut signature)
+                    .map_err(|e| key_error(format!("signing: {e}")))?;
+                signature
+            }
+            Pair::Ec(pair) => pair
+                .sign(&rng, message)
+                .map_err(|e| key_error(format!("signing: {e}")))?
+                .as_ref()
+                .to_vec(),
+            Pair::Ed(pair) => pair.sign(message).as_ref().to_vec(),
+        })
     }
 }
 
@@ -609,7 +709,7 @@ mod tests {
 
     #[test]
     fn both_algorithms_sign_and_verify_and_keys_round_trip_through_pem() {
-        for algorithm in [Algorithm::Rs256, Algorithm::Es256] {
+        for algorithm in [Algorithm::Rs256, Algorithm::Es256, Algorithm::EdDsa] {
             let key = SigningKey::generate(algorithm).unwrap();
             let again = SigningKey::from_pkcs8_pem(&key.to_pkcs8_pem()).unwrap();
             assert_eq!(again.public_key(), key.public_key());
@@ -624,7 +724,7 @@ mod tests {
 
     #[test]
     fn keys_round_trip_through_jwk_and_verify_tokens_with_a_header() {
-        for algorithm in [Algorithm::Rs256, Algorithm::Es256] {
+        for algorithm in [Algorithm::Rs256, Algorithm::Es256, Algorithm::EdDsa] {
             let key = SigningKey::generate(algorithm).unwrap();
             let jwk = key.public_key().to_jwk();
             assert_eq!(jwk["alg"], algorithm.name());
@@ -688,6 +788,39 @@ mod tests {
                 .unwrap_err()
                 .contains("but the key is an RS256")
         );
+    }
+
+    #[test]
+    fn the_rfc_8037_ed25519_example_verifies() {
+        // RFC 8037 Appendix A.1 (the public key) and A.4 (the JWS over a text payload).
+        let key = PublicKey::from_jwk(&json!({"kty": "OKP", "crv": "Ed25519",
+            "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}))
+        .unwrap();
+        let input = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc";
+        let signature = URL_SAFE_NO_PAD
+            .decode(
+                "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg",
+            )
+            .unwrap();
+        key.verify_message(input.as_bytes(), &signature).unwrap();
+        assert!(key.verify_message(b"another message", &signature).is_err());
+        let pem = key.to_pem();
+        assert_eq!(PublicKey::from_pem(&pem).unwrap().ed25519(), key.ed25519());
+        assert_eq!(
+            key.to_jwk()["x"],
+            "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
+        );
+    }
+
+    #[test]
+    fn an_openssl_ed25519_key_signs_what_its_public_key_verifies() {
+        // `openssl genpkey -algorithm ed25519` (PKCS#8 v1) and `openssl pkey -pubout`.
+        let key = SigningKey::from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIBd+413SAKFHmAZhjVGgIeHd7qpcZML0UMicuKH/xMt3\n-----END PRIVATE KEY-----").unwrap();
+        let public = PublicKey::from_pem("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAd+7yh/FAfs5j0eYIBkOhjbSao/CnuSfuYftp4Vu/5j8=\n-----END PUBLIC KEY-----").unwrap();
+        assert_eq!(key.algorithm(), Algorithm::EdDsa);
+        assert_eq!(key.public_key().ed25519(), public.ed25519());
+        let token = key.sign(&json!({"type": "Assertion"})).unwrap();
+        CompactJws::parse(&token).unwrap().verify(&public).unwrap();
     }
 
     #[test]

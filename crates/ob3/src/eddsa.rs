@@ -8,7 +8,7 @@
 //! The key is published as a Multikey: `z6Mk…`, the multicodec prefix `0xed01` and the 32-byte
 //! public key in base58btc.
 
-use aws_lc_rs::signature::{self, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
+use badgery_model::jws::{Algorithm, PublicKey, SigningKey};
 use serde_json::{Map, Value, json};
 use sha2::Digest as _;
 
@@ -18,74 +18,28 @@ use crate::error::Error;
 /// The multicodec prefix of an Ed25519 public key.
 const ED25519_PUB: [u8; 2] = [0xed, 0x01];
 
-fn key_error(message: impl Into<String>) -> Error {
-    Error::Misuse(message.into())
+/// `key` as a Multikey `publicKeyMultibase` (`z6Mk…`).
+///
+/// # Errors
+/// [`Error::Misuse`] when it is not an Ed25519 key.
+pub fn public_multibase(key: &PublicKey) -> Result<String, Error> {
+    let public = key.ed25519().ok_or_else(|| {
+        Error::Misuse(format!(
+            "an eddsa-rdfc-2022 key is Ed25519, not {}",
+            key.algorithm().name()
+        ))
+    })?;
+    Ok(format!(
+        "z{}",
+        bs58::encode([&ED25519_PUB[..], &public].concat()).into_string()
+    ))
 }
 
-/// An Ed25519 signing key.
-pub struct Ed25519Key {
-    pair: Ed25519KeyPair,
-    pkcs8: Vec<u8>,
-}
-
-impl std::fmt::Debug for Ed25519Key {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Ed25519Key({})", self.public_multibase())
-    }
-}
-
-impl Ed25519Key {
-    /// A new key from the system's random number generator.
-    ///
-    /// # Errors
-    /// [`Error::Random`] when no key can be made.
-    pub fn generate() -> Result<Self, Error> {
-        let pair = Ed25519KeyPair::generate().map_err(|e| Error::Random(e.to_string()))?;
-        let pkcs8 = pair
-            .to_pkcs8()
-            .map_err(|e| Error::Random(e.to_string()))?
-            .as_ref()
-            .to_vec();
-        Ok(Ed25519Key { pair, pkcs8 })
-    }
-
-    /// Reads a PEM `PRIVATE KEY` (PKCS#8) holding an Ed25519 key.
-    ///
-    /// # Errors
-    /// [`Error::Misuse`] when the text is not such a key.
-    pub fn from_pkcs8_pem(pem: &str) -> Result<Self, Error> {
-        let (label, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes())
-            .map_err(|e| key_error(format!("not a PEM document: {e}")))?;
-        if label != "PRIVATE KEY" {
-            return Err(key_error(format!("a PEM {label:?}, not a PRIVATE KEY")));
-        }
-        let pair = Ed25519KeyPair::from_pkcs8(&der)
-            .or_else(|_| Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der))
-            .map_err(|e| key_error(format!("not an Ed25519 key: {e}")))?;
-        Ok(Ed25519Key { pair, pkcs8: der })
-    }
-
-    /// The key as a PEM `PRIVATE KEY` (PKCS#8).
-    pub fn to_pkcs8_pem(&self) -> String {
-        pem_rfc7468::encode_string("PRIVATE KEY", pem_rfc7468::LineEnding::LF, &self.pkcs8)
-            .unwrap_or_default()
-    }
-
-    /// The public key as a Multikey `publicKeyMultibase` (`z6Mk…`).
-    pub fn public_multibase(&self) -> String {
-        let public = self.pair.public_key().as_ref();
-        format!(
-            "z{}",
-            bs58::encode([&ED25519_PUB[..], public].concat()).into_string()
-        )
-    }
-}
-
-/// The 32-byte Ed25519 public key of a Multikey `publicKeyMultibase`.
+/// The Ed25519 public key of a Multikey `publicKeyMultibase`.
 ///
 /// # Errors
 /// [`Error::Unreadable`] when it is not `z`, base58btc, the Ed25519 prefix and 32 bytes.
-pub fn public_key_from_multibase(multibase: &str) -> Result<[u8; 32], Error> {
+pub fn public_key_from_multibase(multibase: &str) -> Result<PublicKey, Error> {
     let bad = |message: &str| Error::Unreadable {
         what: "the publicKeyMultibase",
         message: message.to_owned(),
@@ -99,6 +53,7 @@ pub fn public_key_from_multibase(multibase: &str) -> Result<[u8; 32], Error> {
     bytes
         .strip_prefix(&ED25519_PUB[..])
         .and_then(|key| <[u8; 32]>::try_from(key).ok())
+        .map(|key| PublicKey::from_ed25519(&key))
         .ok_or_else(|| bad("not an Ed25519 Multikey (0xed01 and 32 bytes)"))
 }
 
@@ -119,18 +74,25 @@ fn hash_data(document: &Value, options: &Map<String, Value>) -> Result<Vec<u8>, 
     Ok([config_hash.as_slice(), document_hash.as_slice()].concat())
 }
 
-/// `document` with an `eddsa-rdfc-2022` proof by `key`, named `verification_method`, made at
-/// `created` (an `xsd:dateTime`), as the single item of its `proof` list.
+/// `document` with an `eddsa-rdfc-2022` proof by `key` (Ed25519), named
+/// `verification_method`, made at `created` (an `xsd:dateTime`), as the single item of its
+/// `proof` list.
 ///
 /// # Errors
-/// [`Error::Shape`] when the document is not an object; [`Error::Unreadable`] when it is not
-/// JSON-LD this crate can canonicalize.
+/// [`Error::Misuse`] when the key is not Ed25519; [`Error::Shape`] when the document is not an
+/// object; [`Error::Unreadable`] when it is not JSON-LD this crate can canonicalize.
 pub fn sign(
     document: &Value,
-    key: &Ed25519Key,
+    key: &SigningKey,
     verification_method: &str,
     created: &str,
 ) -> Result<Value, Error> {
+    if key.algorithm() != Algorithm::EdDsa {
+        return Err(Error::Misuse(format!(
+            "an eddsa-rdfc-2022 key is Ed25519, not {}",
+            key.algorithm().name()
+        )));
+    }
     let Value::Object(_) = document else {
         return Err(Error::Shape {
             path: ".".into(),
@@ -143,10 +105,12 @@ pub fn sign(
     options.insert("created".into(), created.into());
     options.insert("verificationMethod".into(), verification_method.into());
     options.insert("proofPurpose".into(), "assertionMethod".into());
-    let signature = key.pair.sign(&hash_data(document, &options)?);
+    let signature = key
+        .sign_message(&hash_data(document, &options)?)
+        .map_err(|e| Error::Misuse(e.to_string()))?;
     options.insert(
         "proofValue".into(),
-        format!("z{}", bs58::encode(signature.as_ref()).into_string()).into(),
+        format!("z{}", bs58::encode(signature).into_string()).into(),
     );
     let mut signed = document.clone();
     signed["proof"] = json!([Value::Object(options)]);
@@ -177,7 +141,7 @@ pub fn proofs(document: &Value) -> Vec<&Map<String, Value>> {
 pub fn verify(
     document: &Value,
     proof: &Map<String, Value>,
-    public_key: &[u8; 32],
+    public_key: &PublicKey,
 ) -> Result<(), Error> {
     let value = proof
         .get("proofValue")
@@ -194,8 +158,13 @@ pub fn verify(
             message: "the proofValue is not base58btc".into(),
         })?;
     let data = hash_data(document, proof)?;
-    UnparsedPublicKey::new(&signature::ED25519, public_key)
-        .verify(&data, &signature)
+    if public_key.algorithm() != Algorithm::EdDsa {
+        return Err(Error::Misuse(
+            "an eddsa-rdfc-2022 proof verifies with an Ed25519 key".into(),
+        ));
+    }
+    public_key
+        .verify_message(&data, &signature)
         .map_err(|_| Error::Misuse("the eddsa-rdfc-2022 signature does not verify".into()))
 }
 
@@ -222,11 +191,11 @@ mod tests {
 
     #[test]
     fn a_signed_credential_verifies_and_a_changed_one_does_not() {
-        let key = Ed25519Key::generate().unwrap();
-        let again = Ed25519Key::from_pkcs8_pem(&key.to_pkcs8_pem()).unwrap();
-        assert_eq!(again.public_multibase(), key.public_multibase());
-        assert!(key.public_multibase().starts_with("z6Mk"));
-        let public = public_key_from_multibase(&key.public_multibase()).unwrap();
+        let key = SigningKey::generate(Algorithm::EdDsa).unwrap();
+        let multibase = public_multibase(&key.public_key()).unwrap();
+        assert!(multibase.starts_with("z6Mk"));
+        let public = public_key_from_multibase(&multibase).unwrap();
+        assert_eq!(public, key.public_key());
         let signed = sign(
             &credential(),
             &key,
@@ -245,9 +214,19 @@ mod tests {
         reshaped["type"] = json!(["OpenBadgeCredential", "VerifiableCredential"]);
         reshaped["issuer"]["type"] = json!("Profile");
         verify(&reshaped, &proof, &public).unwrap();
-        let other = Ed25519Key::generate().unwrap();
-        let other = public_key_from_multibase(&other.public_multibase()).unwrap();
-        assert!(verify(&signed, &proof, &other).is_err());
+        let other = SigningKey::generate(Algorithm::EdDsa).unwrap();
+        assert!(verify(&signed, &proof, &other.public_key()).is_err());
+        let es256 = SigningKey::generate(Algorithm::Es256).unwrap();
+        assert!(
+            sign(
+                &credential(),
+                &es256,
+                "did:web:x#key-1",
+                "2026-01-01T00:00:00Z"
+            )
+            .is_err()
+        );
+        assert!(public_multibase(&es256.public_key()).is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! signs them as VC-JWT, and publishes what a verifier needs (the DID document, the JWKS, the
 //! status list credential).
 
-use badgery_model::jws::SigningKey;
+use badgery_model::jws::{Algorithm, SigningKey};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
@@ -11,7 +11,7 @@ use crate::credential::{
     OpenBadgeCredential, Profile, VC_CONTEXT,
 };
 use crate::did::{DidWeb, jwk_method, multikey_method};
-use crate::eddsa::{self, Ed25519Key};
+use crate::eddsa;
 use crate::error::Error;
 use crate::jwt;
 use crate::status::{StatusList, StatusPurpose, list_credential, status_entry};
@@ -79,12 +79,13 @@ pub struct Issuer {
     key_fragment: String,
     status_list_url: String,
     /// The Ed25519 key of embedded `eddsa-rdfc-2022` proofs, and its fragment.
-    ed25519: Option<(Ed25519Key, String)>,
+    ed25519: Option<(SigningKey, String)>,
 }
 
 impl Issuer {
     /// An issuer whose DID document is served under `site` (see [`DidWeb::for_site`]),
-    /// presenting `profile` (whose id becomes the DID), signing with `key` (RS256 or ES256)
+    /// presenting `profile` (whose id becomes the DID), signing VC-JWTs with `key` (RS256 or
+    /// ES256, which the 1EdTech validator accepts; EdDSA as an opt-in, which it refuses)
     /// named `DID#key_fragment`, and publishing its revocation list at `status_list_url`.
     ///
     /// # Errors
@@ -108,11 +109,20 @@ impl Issuer {
         })
     }
 
-    /// Also signs with embedded `eddsa-rdfc-2022` proofs by `key`, published in the DID
-    /// document as the Multikey `DID#fragment`.
-    pub fn with_eddsa_key(mut self, key: Ed25519Key, fragment: &str) -> Self {
+    /// Also signs with embedded `eddsa-rdfc-2022` proofs by `key` (Ed25519), published in
+    /// the DID document as the Multikey `DID#fragment`.
+    ///
+    /// # Errors
+    /// [`Error::Misuse`] when `key` is not an Ed25519 key.
+    pub fn with_eddsa_key(mut self, key: SigningKey, fragment: &str) -> Result<Self, Error> {
+        if key.algorithm() != Algorithm::EdDsa {
+            return Err(Error::Misuse(format!(
+                "an eddsa-rdfc-2022 key is Ed25519, not {}",
+                key.algorithm().name()
+            )));
+        }
         self.ed25519 = Some((key, fragment.to_owned()));
-        self
+        Ok(self)
     }
 
     /// The id of the Ed25519 key (`DID#fragment`), when there is one.
@@ -245,7 +255,8 @@ impl Issuer {
             methods.push(multikey_method(
                 &self.did.key_id(fragment),
                 self.did.did(),
-                &key.public_multibase(),
+                // An Ed25519 key (checked when it was given) always has a Multikey.
+                &eddsa::public_multibase(&key.public_key()).unwrap_or_default(),
             ));
         }
         self.did.document(&methods)

@@ -3,8 +3,8 @@
 //! The JWT's payload is the credential JSON itself with the registered claims added: `iss` =
 //! `issuer.id`, `jti` = `id`, `sub` = `credentialSubject.id`, `nbf` = `validFrom` and `exp` =
 //! `validUntil` (NumericDates, whole seconds). The header names the algorithm (RS256 or ES256,
-//! the two the 1EdTech validator accepts), `typ` `JWT`, and the key as `kid` (a DID URL whose
-//! document holds it). A verifier checks the signature and that every claim equals the member
+//! the two the 1EdTech validator accepts, or EdDSA, which OB 3.0 allows and it refuses), `typ`
+//! `JWT`, and the key as `kid` (a DID URL whose document holds it). A verifier checks the signature and that every claim equals the member
 //! it mirrors; any mismatch makes the credential invalid.
 
 use badgery_model::jws::{CompactJws, PublicKey, SigningKey};
@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn the_claims_mirror_the_credential_and_are_removed_on_reading() {
-        for algorithm in [Algorithm::Rs256, Algorithm::Es256] {
+        for algorithm in [Algorithm::Rs256, Algorithm::Es256, Algorithm::EdDsa] {
             let key = SigningKey::generate(algorithm).unwrap();
             let token = sign(&credential(), &key, "did:web:lms.example.org#key-1").unwrap();
             let jwt = Jwt::parse(&token).unwrap();

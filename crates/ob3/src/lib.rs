@@ -67,6 +67,7 @@ pub mod eddsa;
 mod error;
 pub mod issue;
 pub mod jwt;
+mod schema;
 pub mod status;
 mod terms;
 pub mod verify;

@@ -1,7 +1,7 @@
 //! Verifying an Open Badges 3.0 credential given as JSON, as a VC-JWT, or baked in a PNG or
 //! SVG image, in the order the 1EdTech certification validator checks: extract, parse, the
-//! JWT's header, signature and claims, contexts, types, shape (the JSON schema's required
-//! members and lists), dates, proof, status.
+//! JWT's header, signature and claims, contexts, types, shape (the 1EdTech JSON schema, and
+//! every member a term of the contexts), dates, proof, status.
 //!
 //! Nothing is fetched: the documents a verifier needs (DID documents, status lists, JWKS) are
 //! given in [`Documents`], as a host's cache or a test's fixtures would hold them.
@@ -9,36 +9,15 @@
 use std::collections::HashMap;
 
 use badgery_bake::{Limits, Payload, Version};
-use badgery_model::jws::PublicKey;
+use badgery_model::jws::{Algorithm, PublicKey};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::credential::{OB_CONTEXT, OpenBadgeCredential, VC_CONTEXT};
+use crate::credential::{OB_CONTEXT, VC_CONTEXT};
 use crate::did::did_web_document_url;
 use crate::jwt::{Jwt, issuer_id};
+use crate::schema::Shape;
 use crate::status::{StatusList, StatusPurpose};
-
-/// Members that the plain-JSON schema wants as arrays, by the JSON path of their object.
-const ARRAYS: [(&str, &[&str]); 5] = [
-    (
-        "",
-        &[
-            "type",
-            "evidence",
-            "proof",
-            "credentialSchema",
-            "endorsement",
-            "termsOfUse",
-        ],
-    ),
-    ("issuer", &["type", "endorsement", "otherIdentifier"]),
-    ("credentialSubject", &["type", "identifier", "result"]),
-    (
-        "credentialSubject.achievement",
-        &["type", "alignment", "tag", "related", "resultDescription"],
-    ),
-    ("credentialSubject.achievement.creator", &["type"]),
-];
 
 /// The largest input a verifier reads, in bytes (a credential, or the image it is baked in).
 pub const MAX_INPUT: usize = 4 << 20;
@@ -468,17 +447,26 @@ impl Verifier {
                 header["typ"]
             ));
         }
+        let alg = header["alg"].as_str().unwrap_or_default();
+        if alg == Algorithm::EdDsa.name() {
+            let message = "alg EdDSA: OB 3.0 allows it (RS256 is the minimum) but the 1EdTech \
+                           validator accepts only RS256 and ES256";
+            if self.strict {
+                problems.push(message.to_owned());
+            } else {
+                verdict.skip(
+                    "jwt-header",
+                    format!("warning: {message} (accepted as lenient)"),
+                );
+            }
+        }
         if jwt.kid().is_none() && jwt.jwk().is_none() {
             problems.push("the header has neither kid nor jwk".to_owned());
         }
         if jwt.jwk().is_some_and(|k| k.get("d").is_some()) {
             problems.push("the header's jwk holds a private key".to_owned());
         }
-        verdict.outcome(
-            "jwt-header",
-            problems,
-            format!("alg {}", header["alg"].as_str().unwrap_or_default()),
-        );
+        verdict.outcome("jwt-header", problems, format!("alg {alg}"));
         match self.jwt_keys(jwt) {
             Err(e) => verdict.fail("jwt-signature", e),
             Ok(keys) => {
@@ -752,37 +740,30 @@ fn is_ob_context(url: &str) -> bool {
     .contains(&url)
 }
 
-/// The schema's required members (through the typed model) and, when `strict`, lists written
-/// as arrays.
+/// The shape against the 1EdTech JSON schema (single values where it wants arrays fail when
+/// `strict`, else warn), then every member a term of the contexts.
 fn check_shape(credential: &Value, strict: bool, verdict: &mut Verdict) {
-    let mut problems = Vec::new();
-    if let Err(e) = OpenBadgeCredential::from_value(credential) {
-        problems.push(e.to_string());
-    }
-    let mut singles = Vec::new();
-    for (path, members) in ARRAYS {
-        let object = path
-            .split('.')
-            .filter(|p| !p.is_empty())
-            .try_fold(credential, |v, p| v.get(p));
-        let Some(object) = object else { continue };
-        for member in members {
-            if object.get(*member).is_some_and(|v| !v.is_array()) {
-                let at = if path.is_empty() {
-                    (*member).to_owned()
-                } else {
-                    format!("{path}.{member}")
-                };
-                singles.push(format!("{at} must be an array"));
+    match crate::schema::check(credential) {
+        Shape::Valid => verdict.pass("schema", "valid against the 1EdTech schema"),
+        Shape::ValidWrapped(paths) => {
+            let message = format!(
+                "single values where the plain-JSON schema wants arrays: {}",
+                paths.join(", ")
+            );
+            if strict {
+                verdict.fail("schema", message);
+            } else {
+                verdict.pass(
+                    "schema",
+                    "valid against the 1EdTech schema once lists are arrays",
+                );
+                verdict.skip(
+                    "schema",
+                    format!("warning: {message} (accepted as lenient)"),
+                );
             }
         }
-    }
-    if strict {
-        problems.append(&mut singles);
-    }
-    verdict.outcome("schema", problems, "the required members, lists as arrays");
-    for single in singles {
-        verdict.skip("schema", format!("warning: {single} (accepted as lenient)"));
+        Shape::Invalid(problems) => verdict.outcome("schema", problems, ""),
     }
     let undefined = crate::terms::undefined(credential);
     let problems = undefined

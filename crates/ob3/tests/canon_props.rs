@@ -5,9 +5,10 @@
 
 #![allow(clippy::unwrap_used)] // A test's helpers may panic: that is how a test fails.
 
+use badgery_model::jws::{Algorithm, SigningKey};
 use badgery_ob3::canon::canonical_nquads;
 use badgery_ob3::credential::{OB_CONTEXT, VC_CONTEXT};
-use badgery_ob3::eddsa::{self, Ed25519Key};
+use badgery_ob3::eddsa;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -69,8 +70,8 @@ proptest! {
         prop_assert_ne!(&document, &other);
         prop_assert_eq!(canonical_nquads(&document).unwrap(), canonical_nquads(&other).unwrap());
 
-        let key = Ed25519Key::generate().unwrap();
-        let public = eddsa::public_key_from_multibase(&key.public_multibase()).unwrap();
+        let key = SigningKey::generate(Algorithm::EdDsa).unwrap();
+        let public = key.public_key();
         let signed = eddsa::sign(&document, &key, "did:web:lms.example.org#key-2", "2026-03-10T12:00:00Z").unwrap();
         let proof = eddsa::proofs(&signed)[0].clone();
         let mut reshaped_signed = reshaped(&document);
