@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use badgery_backend::{AssertionRepository, AwardRequest, Error as BackendError, IssuedAssertion};
 use badgery_ob3::credential::{Achievement, Alignment, Criteria, Evidence, Image};
+use badgery_ob3::did::Identity;
 use badgery_ob3::issue::{CredentialRequest, Issuer};
 use badgery_ob3::status::{MIN_LIST_BITS, StatusList, random_index};
 use chrono::{DateTime, Utc};
@@ -207,8 +208,9 @@ impl Ob3Issuing {
     }
 
     /// What the host serves for Open Badges 3.0, made anew after each revocation: the DID
-    /// document (at the `did:web` URL), the revocation list credential (listing the bits of
-    /// `revoked`, proved as the credentials are) and the issuer's JWKS (at `jwks_url`).
+    /// document of a `did:web` issuer (or the controller document of an https one; nothing
+    /// for a `did:key`), the revocation list credential (listing the bits of `revoked`,
+    /// proved as the credentials are) and the issuer's JWKS (at `jwks_url`).
     ///
     /// # Errors
     /// [`BackendError::Rejected`] when the list cannot be signed.
@@ -249,13 +251,20 @@ impl Ob3Issuing {
         let status_url = Url::parse(self.issuer.status_list_url())
             .map_err(|e| BackendError::Rejected(format!("the status list URL: {e}")))?;
         let pretty = |v: &Value| serde_json::to_vec_pretty(v).unwrap_or_default();
-        Ok(vec![
-            ServedDocument {
-                url: self.issuer.did().document_url().clone(),
+        let mut served = Vec::new();
+        if let Some((url, document)) = self.issuer.controller_document() {
+            let content_type = match self.issuer.identity() {
+                Identity::Web(_) => "application/did+json",
+                _ => "application/json",
+            };
+            served.push(ServedDocument {
+                url,
                 status: 200,
-                content_type: "application/did+json",
-                body: pretty(&self.issuer.did_document()),
-            },
+                content_type,
+                body: pretty(&document),
+            });
+        }
+        served.extend([
             ServedDocument {
                 url: status_url,
                 status: 200,
@@ -268,6 +277,7 @@ impl Ob3Issuing {
                 content_type: "application/jwk-set+json",
                 body: pretty(&self.issuer.jwks()),
             },
-        ])
+        ]);
+        Ok(served)
     }
 }

@@ -450,18 +450,21 @@ async fn revoke_and_check_ob3(
                 problems.push(format!("writing {}: {e}", path.display()));
             }
         };
-        let did = ob3.issuer().did();
-        write(
-            dir.join("did-web").join(did.document_path()),
-            &served[0].body,
-            &mut problems,
-        );
-        let list_file = match served[1].content_type {
-            "application/vc+jwt" => "ob3/status-1.jwt",
-            _ => "ob3/status-1.json",
-        };
-        write(dir.join(list_file), &served[1].body, &mut problems);
-        write(dir.join("ob3-jwks.json"), &served[2].body, &mut problems);
+        for doc in &served {
+            let file = match doc.content_type {
+                "application/did+json" => match ob3.issuer().identity() {
+                    badgery::ob3::did::Identity::Web(web) => {
+                        PathBuf::from("did-web").join(web.document_path())
+                    }
+                    _ => continue,
+                },
+                "application/vc+jwt" => PathBuf::from("ob3/status-1.jwt"),
+                "application/vc+ld+json" => PathBuf::from("ob3/status-1.json"),
+                "application/jwk-set+json" => PathBuf::from("ob3-jwks.json"),
+                _ => continue,
+            };
+            write(dir.join(file), &doc.body, &mut problems);
+        }
         let map = serde_json::to_vec_pretty(&serde_json::Value::Object(docs)).unwrap_or_default();
         write(dir.join("ob3-docs.json"), &map, &mut problems);
         for (_, name, (text, extension), baked) in &files {

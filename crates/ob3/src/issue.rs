@@ -1,6 +1,7 @@
-//! Issuing: an issuer identity (`did:web`, signing keys) that makes OpenBadgeCredentials,
-//! signs them as VC-JWT, and publishes what a verifier needs (the DID document, the JWKS, the
-//! status list credential).
+//! Issuing: an issuer identity (`did:web`, an https id or `did:key`, and signing keys) that
+//! makes OpenBadgeCredentials, signs them as VC-JWT or with an embedded proof, and publishes
+//! what a verifier needs (the DID or controller document, the JWKS, the status list
+//! credential).
 
 use badgery_model::jws::{Algorithm, SigningKey};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -10,7 +11,7 @@ use crate::credential::{
     Achievement, AchievementResult, AchievementSubject, Evidence, IdentityObject, OB_CONTEXT,
     OpenBadgeCredential, Profile, VC_CONTEXT,
 };
-use crate::did::{DidWeb, jwk_method, multikey_method};
+use crate::did::{DidWeb, Identity, jwk_method, multikey_method};
 use crate::eddsa;
 use crate::error::Error;
 use crate::jwt;
@@ -70,10 +71,10 @@ impl CredentialRequest {
     }
 }
 
-/// An issuer of Open Badges 3.0 credentials under a `did:web` identity.
+/// An issuer of Open Badges 3.0 credentials under an [`Identity`].
 #[derive(Debug)]
 pub struct Issuer {
-    did: DidWeb,
+    identity: Identity,
     profile: Profile,
     key: SigningKey,
     key_fragment: String,
@@ -92,20 +93,49 @@ impl Issuer {
     /// [`Error::Misuse`] when `site` is not an https URL a `did:web` can name.
     pub fn new(
         site: &str,
+        profile: Profile,
+        key: SigningKey,
+        key_fragment: &str,
+        status_list_url: &str,
+    ) -> Result<Self, Error> {
+        let identity = Identity::Web(DidWeb::for_site(site)?);
+        Self::with_identity(identity, profile, key, key_fragment, status_list_url)
+    }
+
+    /// An issuer known as `identity`, presenting `profile` (whose id becomes the identity's),
+    /// signing VC-JWTs with `key` named `ID#key_fragment`, its revocation list at
+    /// `status_list_url`. A `did:key` issuer signs VC-JWTs (EdDSA) and embedded proofs with
+    /// the one Ed25519 key its DID is.
+    ///
+    /// # Errors
+    /// [`Error::Misuse`] when a `did:key` identity is not `key`'s.
+    pub fn with_identity(
+        identity: Identity,
         mut profile: Profile,
         key: SigningKey,
         key_fragment: &str,
         status_list_url: &str,
     ) -> Result<Self, Error> {
-        let did = DidWeb::for_site(site)?;
-        profile.id = did.did().to_owned();
+        let mut ed25519 = None;
+        if let Identity::Key(did) = &identity {
+            if Identity::did_key(&key.public_key()).ok().as_ref() != Some(&identity) {
+                return Err(Error::Misuse(format!(
+                    "{did} is not the DID of the signing key"
+                )));
+            }
+            // The same key signs both proofs: a second handle on it, from its PKCS#8.
+            let again = SigningKey::from_pkcs8_pem(&key.to_pkcs8_pem())
+                .map_err(|e| Error::Misuse(e.to_string()))?;
+            ed25519 = Some((again, String::new()));
+        }
+        profile.id = identity.id().to_owned();
         Ok(Issuer {
-            did,
+            identity,
             profile,
             key,
             key_fragment: key_fragment.to_owned(),
             status_list_url: status_list_url.to_owned(),
-            ed25519: None,
+            ed25519,
         })
     }
 
@@ -113,8 +143,12 @@ impl Issuer {
     /// the DID document as the Multikey `DID#fragment`.
     ///
     /// # Errors
-    /// [`Error::Misuse`] when `key` is not an Ed25519 key.
+    /// [`Error::Misuse`] when `key` is not an Ed25519 key, or the issuer is a `did:key`
+    /// (which signs with the one key it is).
     pub fn with_eddsa_key(mut self, key: SigningKey, fragment: &str) -> Result<Self, Error> {
+        if let Identity::Key(did) = &self.identity {
+            return Err(Error::Misuse(format!("{did} signs with the one key it is")));
+        }
         if key.algorithm() != Algorithm::EdDsa {
             return Err(Error::Misuse(format!(
                 "an eddsa-rdfc-2022 key is Ed25519, not {}",
@@ -127,7 +161,7 @@ impl Issuer {
 
     /// The id of the Ed25519 key (`DID#fragment`), when there is one.
     pub fn eddsa_key_id(&self) -> Option<String> {
-        self.ed25519.as_ref().map(|(_, f)| self.did.key_id(f))
+        self.ed25519.as_ref().map(|(_, f)| self.identity.key_id(f))
     }
 
     /// `credential` with an embedded `eddsa-rdfc-2022` proof made at `created`.
@@ -158,14 +192,14 @@ impl Issuer {
         eddsa::sign(
             credential,
             key,
-            &self.did.key_id(fragment),
+            &self.identity.key_id(fragment),
             &date_time(created),
         )
     }
 
-    /// The issuer's `did:web` identity.
-    pub fn did(&self) -> &DidWeb {
-        &self.did
+    /// Who the issuer is.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
     }
 
     /// The issuer profile written into each credential.
@@ -173,9 +207,9 @@ impl Issuer {
         &self.profile
     }
 
-    /// The id of the signing key (`DID#fragment`), the VC-JWT's `kid`.
+    /// The id of the signing key (`ID#fragment`), the VC-JWT's `kid`.
     pub fn key_id(&self) -> String {
-        self.did.key_id(&self.key_fragment)
+        self.identity.key_id(&self.key_fragment)
     }
 
     /// The URL of the revocation list credential.
@@ -247,19 +281,18 @@ impl Issuer {
         jwt::sign(credential, &self.key, &self.key_id())
     }
 
-    /// The DID document to serve at [`DidWeb::document_url`].
-    pub fn did_document(&self) -> Value {
-        let jwk = self.public_jwk();
-        let mut methods = vec![jwk_method(&self.key_id(), self.did.did(), &jwk)];
-        if let Some((key, fragment)) = &self.ed25519 {
-            methods.push(multikey_method(
-                &self.did.key_id(fragment),
-                self.did.did(),
-                // An Ed25519 key (checked when it was given) always has a Multikey.
-                &eddsa::public_multibase(&key.public_key()).unwrap_or_default(),
-            ));
+    /// Where the document that lists the issuer's keys is served, and that document: the
+    /// DID document of a `did:web`, the controller document of an https issuer; `None` for a
+    /// `did:key`. Its methods: the VC-JWT key as a JWK, the Ed25519 key as a Multikey.
+    pub fn controller_document(&self) -> Option<(url::Url, Value)> {
+        let id = self.identity.id();
+        let mut methods = vec![jwk_method(&self.key_id(), id, &self.public_jwk())];
+        if let (Some((key, _)), Some(key_id)) = (&self.ed25519, self.eddsa_key_id()) {
+            // An Ed25519 key (checked when it was given) always has a Multikey.
+            let multibase = eddsa::public_multibase(&key.public_key()).unwrap_or_default();
+            methods.push(multikey_method(&key_id, id, &multibase));
         }
-        self.did.document(&methods)
+        self.identity.document(&methods)
     }
 
     /// The signing key's public JWK, with its `kid`.
@@ -287,7 +320,7 @@ impl Issuer {
     fn status_list(&self, list: &StatusList, at: DateTime<Utc>) -> Value {
         list_credential(
             &self.status_list_url,
-            self.did.did(),
+            self.identity.id(),
             StatusPurpose::Revocation,
             list,
             &date_time(at),

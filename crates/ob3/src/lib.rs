@@ -1,6 +1,7 @@
 //! Open Badges 3.0 for Badgery: OpenBadgeCredentials (W3C Verifiable Credentials 2.0) issued
-//! under a `did:web` identity, signed as VC-JWT, revocable through a Bitstring status list,
-//! baked into PNG and SVG images, and verified.
+//! under a `did:web`, https or `did:key` identity, signed as VC-JWT or with an embedded
+//! `eddsa-rdfc-2022` proof, revocable through a Bitstring status list, baked into PNG and SVG
+//! images, and verified.
 //!
 //! ```
 //! use badgery_model::jws::{Algorithm, SigningKey};
@@ -17,7 +18,7 @@
 //!     "key-1",
 //!     "https://lms.example.org/ob/status/1",
 //! )?;
-//! assert_eq!(issuer.did().did(), "did:web:lms.example.org:ob");
+//! assert_eq!(issuer.identity().id(), "did:web:lms.example.org:ob");
 //!
 //! let achievement = Achievement::new(
 //!     "https://lms.example.org/ob/badges/rust",
@@ -32,7 +33,8 @@
 //!
 //! // What a verifier needs: the DID document and the status list, as the host serves them.
 //! let mut documents = Documents::new();
-//! documents.insert(issuer.did().document_url().as_str(), Document::Json(issuer.did_document()));
+//! let (did_document_url, did_document) = issuer.controller_document().expect("a did:web's");
+//! documents.insert(did_document_url.as_str(), Document::Json(did_document));
 //! let mut list = StatusList::new();
 //! let publish = |list: &StatusList, documents: &mut Documents| -> Result<(), badgery_ob3::Error> {
 //!     let jwt = issuer.status_list_jwt(list, at)?;

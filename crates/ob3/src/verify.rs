@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::credential::{OB_CONTEXT, VC_CONTEXT};
-use crate::did::did_web_document_url;
+use crate::did::{controller_document_url, did_web_document_url};
 use crate::jwt::{Jwt, issuer_id};
 use crate::schema::Shape;
 use crate::status::{StatusList, StatusPurpose};
@@ -72,12 +72,11 @@ impl Documents {
         }
     }
 
-    /// Whether the DID document of the `did:web` method `id` lists it under
-    /// `assertionMethod` (by id, or as an embedded method).
+    /// Whether the document of the method `id` (a `did:web` DID's, or an https method's
+    /// controller document) lists it under `assertionMethod` (by id, or as an embedded
+    /// method).
     fn asserts(&self, id: &str) -> bool {
-        let Some(document) = did_web_document_url(id)
-            .ok()
-            .and_then(|url| self.json(url.as_str()))
+        let Some(document) = controller_document_url(id).and_then(|url| self.json(url.as_str()))
         else {
             return false;
         };
@@ -429,6 +428,12 @@ impl Verifier {
         if let Some(keys) = method.get("keys").and_then(Value::as_array) {
             return Ok(keys.clone());
         }
+        if let Some(multibase) = method.get("publicKeyMultibase").and_then(Value::as_str) {
+            // A Multikey (a did:key's): its Ed25519 key as the JWK an EdDSA token names.
+            let key =
+                crate::eddsa::public_key_from_multibase(multibase).map_err(|e| e.to_string())?;
+            return Ok(vec![key.to_jwk()]);
+        }
         method
             .get("publicKeyJwk")
             .cloned()
@@ -492,8 +497,18 @@ impl Verifier {
         }
         let mut problems = jwt.claim_problems(check_subject);
         if let (Some(kid), Some(issuer)) = (jwt.kid(), issuer_id(jwt.credential())) {
-            let controller = kid.split('#').next().unwrap_or_default();
-            if kid.starts_with("did:") && controller != issuer {
+            // A DID key's controller is its DID; an https key says its controller.
+            let controller = if kid.starts_with("did:") {
+                Some(kid.split('#').next().unwrap_or_default().to_owned())
+            } else {
+                self.documents.method(kid).ok().and_then(|m| {
+                    m.get("controller")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+            };
+            let trusted = !self.documents.jwks.is_empty();
+            if controller.as_deref() != Some(issuer) && (kid.starts_with("did:") || !trusted) {
                 problems.push(format!(
                     "the key {kid} is not controlled by the issuer {issuer}"
                 ));
@@ -538,9 +553,9 @@ impl Verifier {
             }
             mismatch = Some(message);
         }
-        if method_id.starts_with("did:web:") && !self.documents.asserts(method_id) {
+        if controller_document_url(method_id).is_some() && !self.documents.asserts(method_id) {
             return Err(format!(
-                "{method_id} is not an assertionMethod of its DID document"
+                "{method_id} is not an assertionMethod of its controller's document"
             ));
         }
         let multibase = method

@@ -16,6 +16,7 @@ use std::process::Command;
 use badgery_model::jws::{Algorithm, SigningKey};
 use badgery_ob3::bake::bake;
 use badgery_ob3::credential::{Achievement, Criteria, Image, Profile};
+use badgery_ob3::did::Identity;
 use badgery_ob3::issue::{CredentialRequest, Issuer};
 use badgery_ob3::status::StatusList;
 use badgery_ob3::verify::{Document, Documents, Verifier};
@@ -111,15 +112,22 @@ fn publish(out: &Path, issuers: &[&Issuer], lists: &[(&Issuer, Document)]) -> (D
     let mut documents = Documents::new();
     let mut docs = serde_json::Map::new();
     let mut keys = Vec::new();
-    for issuer in issuers {
-        let path = out.join("did-web").join(issuer.did().document_path());
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, issuer.did_document().to_string()).unwrap();
-        documents.insert(
-            issuer.did().document_url().as_str(),
-            Document::Json(issuer.did_document()),
-        );
+    for (i, issuer) in issuers.iter().enumerate() {
         keys.push(issuer.public_jwk());
+        let Some((url, document)) = issuer.controller_document() else {
+            continue; // a did:key is resolved from itself
+        };
+        let path = match issuer.identity() {
+            Identity::Web(web) => out.join("did-web").join(web.document_path()),
+            _ => {
+                let name = format!("controller-{i}.json");
+                docs.insert(url.to_string(), name.clone().into());
+                out.join(name)
+            }
+        };
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, document.to_string()).unwrap();
+        documents.insert(url.as_str(), Document::Json(document));
     }
     for (i, (issuer, list)) in lists.iter().enumerate() {
         let (name, text) = match list {
@@ -172,6 +180,29 @@ fn badgery_and_the_oracle_agree_on_good_and_tampered_credentials() {
     // VC-JWTs signed EdDSA: the 1EdTech validator refuses them, so the oracle does when
     // strict and warns otherwise.
     let ed_jwt = issuer("https://ed-jwt.example.org/", Algorithm::EdDsa);
+    // An https issuer (its controller document at its id) and a did:key issuer.
+    let https = Issuer::with_identity(
+        Identity::https("https://college.example.org/issuer.json").unwrap(),
+        Profile::new("", "Example College"),
+        SigningKey::generate(Algorithm::Rs256).unwrap(),
+        "key-1",
+        "https://college.example.org/status/1",
+    )
+    .unwrap()
+    .with_eddsa_key(ed25519(), "key-ed25519")
+    .unwrap();
+    let did_key = {
+        let key = ed25519();
+        let identity = Identity::did_key(&key.public_key()).unwrap();
+        Issuer::with_identity(
+            identity,
+            Profile::new("", "Test Issuer"),
+            key,
+            "",
+            "https://test.example.org/status/1",
+        )
+        .unwrap()
+    };
 
     // The revocation lists: bit 7 set in the RS256 issuer's.
     let mut revoked = StatusList::new();
@@ -180,14 +211,18 @@ fn badgery_and_the_oracle_agree_on_good_and_tampered_credentials() {
     let es_list = Document::Jwt(es.status_list_jwt(&StatusList::new(), now()).unwrap());
     let ed_list = Document::Json(ed.status_list_eddsa(&revoked, now()).unwrap());
     let ed_jwt_list = Document::Jwt(ed_jwt.status_list_jwt(&revoked, now()).unwrap());
+    let https_list = Document::Jwt(https.status_list_jwt(&revoked, now()).unwrap());
+    let did_key_list = Document::Json(did_key.status_list_eddsa(&revoked, now()).unwrap());
     let (documents, jwks) = publish(
         out,
-        &[&rs, &es, &ed, &ed_stranger, &ed_jwt],
+        &[&rs, &es, &ed, &ed_stranger, &ed_jwt, &https, &did_key],
         &[
             (&rs, rs_list),
             (&es, es_list),
             (&ed, ed_list),
             (&ed_jwt, ed_jwt_list),
+            (&https, https_list),
+            (&did_key, did_key_list),
         ],
     );
 
@@ -207,6 +242,46 @@ fn badgery_and_the_oracle_agree_on_good_and_tampered_credentials() {
     let revoked_ed_jwt = ed_jwt
         .sign_jwt(&ed_jwt.credential(&request(&ed_jwt, 31, 7)))
         .unwrap();
+    let https_jwt = https
+        .sign_jwt(&https.credential(&request(&https, 40, 5)))
+        .unwrap();
+    cases.push(("https issuer: RS256 VC-JWT", https_jwt.into_bytes(), true));
+    let https_ed = https
+        .sign_eddsa(&https.credential(&request(&https, 41, 5)), now())
+        .unwrap();
+    cases.push((
+        "https issuer: eddsa",
+        https_ed.to_string().into_bytes(),
+        true,
+    ));
+    let https_revoked = https
+        .sign_jwt(&https.credential(&request(&https, 42, 7)))
+        .unwrap();
+    cases.push(("https issuer: revoked", https_revoked.into_bytes(), false));
+    let mut claimed = ed.credential(&request(&ed, 43, 5)).to_value();
+    claimed["issuer"]["id"] = json!(https.identity().id());
+    let claimed = ed.sign_eddsa_json(&claimed, now()).unwrap();
+    cases.push((
+        "https issuer named, another issuer's key",
+        claimed.to_string().into_bytes(),
+        false,
+    ));
+    let did_key_ed = did_key
+        .sign_eddsa(&did_key.credential(&request(&did_key, 44, 5)), now())
+        .unwrap();
+    cases.push((
+        "did:key issuer: eddsa",
+        did_key_ed.to_string().into_bytes(),
+        true,
+    ));
+    let did_key_revoked = did_key
+        .sign_eddsa(&did_key.credential(&request(&did_key, 45, 7)), now())
+        .unwrap();
+    cases.push((
+        "did:key issuer: eddsa revoked",
+        did_key_revoked.to_string().into_bytes(),
+        false,
+    ));
     cases.push((
         "EdDSA VC-JWT (--strict)",
         good_ed_jwt.clone().into_bytes(),
@@ -263,7 +338,7 @@ fn badgery_and_the_oracle_agree_on_good_and_tampered_credentials() {
         false,
     ));
     let mut foreign = ed.credential(&request(&ed, 22, 9)).to_value();
-    foreign["issuer"]["id"] = json!(ed_stranger.did().did());
+    foreign["issuer"]["id"] = json!(ed_stranger.identity().id());
     let foreign = ed.sign_eddsa_json(&foreign, at).unwrap();
     cases.push((
         "eddsa: issuer is not the key's controller",
