@@ -207,21 +207,26 @@ impl Ob3Issuing {
         })
     }
 
-    /// What the host serves for Open Badges 3.0, made anew after each revocation: the DID
-    /// document of a `did:web` issuer (or the controller document of an https one; nothing
-    /// for a `did:key`), the revocation list credential (listing the bits of `revoked`,
-    /// proved as the credentials are) and the issuer's JWKS (at `jwks_url`).
+    /// What the host serves for Open Badges 3.0, made anew whenever a status bit changes:
+    /// the DID document of a `did:web` issuer (or the controller document of an https one;
+    /// nothing for a `did:key`), the status list credential with the bits of `set` set
+    /// (proved as the credentials are) and the issuer's JWKS (at `jwks_url`).
+    ///
+    /// `set` is what the list's purpose says: for a revocation list (the default), the
+    /// revoked assertions ([`AssertionRepository::revoked_assertions`]); for a suspension list
+    /// ([`Issuer::with_status_purpose`]), those the host suspends now and the revoked ones. A
+    /// reinstated credential is valid again once its assertion is left out.
     ///
     /// # Errors
     /// [`BackendError::Rejected`] when the list cannot be signed.
     pub fn documents(
         &self,
-        revoked: &[IssuedAssertion],
+        set: &[IssuedAssertion],
         at: DateTime<Utc>,
         jwks_url: &Url,
     ) -> Result<Vec<ServedDocument>, BackendError> {
         let mut list = StatusList::new();
-        for assertion in revoked {
+        for assertion in set {
             let bit = assertion
                 .data
                 .get("ob3")

@@ -44,7 +44,7 @@ pub struct CredentialRequest {
     pub evidence: Vec<Evidence>,
     /// A grade, if the achievement has one.
     pub grade: Option<String>,
-    /// The credential's bit in the issuer's revocation list.
+    /// The credential's bit in the issuer's status list.
     pub status_index: Option<usize>,
 }
 
@@ -79,6 +79,8 @@ pub struct Issuer {
     key: SigningKey,
     key_fragment: String,
     status_list_url: String,
+    /// What a set bit of the status list means.
+    status_purpose: StatusPurpose,
     /// The Ed25519 key of embedded `eddsa-rdfc-2022` proofs, and its fragment.
     ed25519: Option<(SigningKey, String)>,
 }
@@ -87,7 +89,7 @@ impl Issuer {
     /// An issuer whose DID document is served under `site` (see [`DidWeb::for_site`]),
     /// presenting `profile` (whose id becomes the DID), signing VC-JWTs with `key` (RS256 or
     /// ES256, which the 1EdTech validator accepts; EdDSA as an opt-in, which it refuses)
-    /// named `DID#key_fragment`, and publishing its revocation list at `status_list_url`.
+    /// named `DID#key_fragment`, and publishing its status list (revocation by default) at `status_list_url`.
     ///
     /// # Errors
     /// [`Error::Misuse`] when `site` is not an https URL a `did:web` can name.
@@ -103,7 +105,7 @@ impl Issuer {
     }
 
     /// An issuer known as `identity`, presenting `profile` (whose id becomes the identity's),
-    /// signing VC-JWTs with `key` named `ID#key_fragment`, its revocation list at
+    /// signing VC-JWTs with `key` named `ID#key_fragment`, its status list at
     /// `status_list_url`. A `did:key` issuer signs VC-JWTs (EdDSA) and embedded proofs with
     /// the one Ed25519 key its DID is.
     ///
@@ -135,8 +137,24 @@ impl Issuer {
             key,
             key_fragment: key_fragment.to_owned(),
             status_list_url: status_list_url.to_owned(),
+            status_purpose: StatusPurpose::Revocation,
             ed25519,
         })
+    }
+
+    /// Makes the status list a `suspension` list (or back a `revocation` one, the default):
+    /// what its set bits mean, written in each credential's status entry and in the list.
+    /// A suspension bit may be cleared again (the credential is reinstated); a host that
+    /// suspends sets in it both the suspended credentials and the revoked ones, since a
+    /// credential has one status entry (the 1EdTech schema allows no list of them).
+    pub fn with_status_purpose(mut self, purpose: StatusPurpose) -> Self {
+        self.status_purpose = purpose;
+        self
+    }
+
+    /// What a set bit of the status list means.
+    pub fn status_purpose(&self) -> StatusPurpose {
+        self.status_purpose
     }
 
     /// Also signs with embedded `eddsa-rdfc-2022` proofs by `key` (Ed25519), published in
@@ -212,7 +230,7 @@ impl Issuer {
         self.identity.key_id(&self.key_fragment)
     }
 
-    /// The URL of the revocation list credential.
+    /// The URL of the status list credential.
     pub fn status_list_url(&self) -> &str {
         &self.status_list_url
     }
@@ -253,7 +271,7 @@ impl Issuer {
             credential_subject: subject,
             credential_status: request
                 .status_index
-                .map(|i| status_entry(&self.status_list_url, StatusPurpose::Revocation, i)),
+                .map(|i| status_entry(&self.status_list_url, self.status_purpose, i)),
             // `credentialSchema`'s type, 1EdTechJsonSchemaValidator2019, is defined only in
             // the extensions context: a credential that stays within the VC 2.0 and OB 3.0
             // contexts leaves it out (it is optional).
@@ -307,8 +325,8 @@ impl Issuer {
         json!({"keys": [self.public_jwk()]})
     }
 
-    /// The revocation list credential for `list`, signed as a VC-JWT, to serve at
-    /// [`Issuer::status_list_url`] (made anew on each revocation).
+    /// The status list credential for `list`, signed as a VC-JWT, to serve at
+    /// [`Issuer::status_list_url`] (made anew whenever a bit changes).
     ///
     /// # Errors
     /// As [`jwt::sign`].
@@ -316,18 +334,18 @@ impl Issuer {
         jwt::sign(&self.status_list(list, at), &self.key, &self.key_id())
     }
 
-    /// The unsigned revocation list credential for `list`, valid from `at`.
+    /// The unsigned status list credential for `list`, valid from `at`.
     fn status_list(&self, list: &StatusList, at: DateTime<Utc>) -> Value {
         list_credential(
             &self.status_list_url,
             self.identity.id(),
-            StatusPurpose::Revocation,
+            self.status_purpose,
             list,
             &date_time(at),
         )
     }
 
-    /// The revocation list credential for `list` with an embedded `eddsa-rdfc-2022` proof.
+    /// The status list credential for `list` with an embedded `eddsa-rdfc-2022` proof.
     ///
     /// # Errors
     /// As [`Issuer::sign_eddsa`].

@@ -18,7 +18,7 @@ use badgery_ob3::bake::bake;
 use badgery_ob3::credential::{Achievement, Criteria, Image, Profile};
 use badgery_ob3::did::Identity;
 use badgery_ob3::issue::{CredentialRequest, Issuer};
-use badgery_ob3::status::StatusList;
+use badgery_ob3::status::{StatusList, StatusPurpose};
 use badgery_ob3::verify::{Document, Documents, Verifier};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -191,6 +191,9 @@ fn badgery_and_the_oracle_agree_on_good_and_tampered_credentials() {
     .unwrap()
     .with_eddsa_key(ed25519(), "key-ed25519")
     .unwrap();
+    // A suspension list: bit 7 set, the other credentials in force.
+    let suspending = issuer("https://suspend.example.org/", Algorithm::Rs256)
+        .with_status_purpose(StatusPurpose::Suspension);
     let did_key = {
         let key = ed25519();
         let identity = Identity::did_key(&key.public_key()).unwrap();
@@ -213,9 +216,19 @@ fn badgery_and_the_oracle_agree_on_good_and_tampered_credentials() {
     let ed_jwt_list = Document::Jwt(ed_jwt.status_list_jwt(&revoked, now()).unwrap());
     let https_list = Document::Jwt(https.status_list_jwt(&revoked, now()).unwrap());
     let did_key_list = Document::Json(did_key.status_list_eddsa(&revoked, now()).unwrap());
+    let suspension_list = Document::Jwt(suspending.status_list_jwt(&revoked, now()).unwrap());
     let (documents, jwks) = publish(
         out,
-        &[&rs, &es, &ed, &ed_stranger, &ed_jwt, &https, &did_key],
+        &[
+            &rs,
+            &es,
+            &ed,
+            &ed_stranger,
+            &ed_jwt,
+            &https,
+            &did_key,
+            &suspending,
+        ],
         &[
             (&rs, rs_list),
             (&es, es_list),
@@ -223,6 +236,7 @@ fn badgery_and_the_oracle_agree_on_good_and_tampered_credentials() {
             (&ed_jwt, ed_jwt_list),
             (&https, https_list),
             (&did_key, did_key_list),
+            (&suspending, suspension_list),
         ],
     );
 
@@ -282,6 +296,15 @@ fn badgery_and_the_oracle_agree_on_good_and_tampered_credentials() {
         did_key_revoked.to_string().into_bytes(),
         false,
     ));
+    for (name, n, index, valid) in [
+        ("suspension list: bit clear", 46, 5, true),
+        ("suspension list: suspended (bit 7 set)", 47, 7, false),
+    ] {
+        let token = suspending
+            .sign_jwt(&suspending.credential(&request(&suspending, n, index)))
+            .unwrap();
+        cases.push((name, token.into_bytes(), valid));
+    }
     cases.push((
         "EdDSA VC-JWT (--strict)",
         good_ed_jwt.clone().into_bytes(),
