@@ -1,6 +1,6 @@
 //! Events per second through the award rules for a platform with 100 000 learners and 10 000
 //! courses, with 10, 1 000 and 100 000 rules, next to a naive evaluator that scans every rule
-//! per event (`tests/support/naive_rules.rs`), measured in the same run. Also prints the memory
+//! per event (`crates/rules/tests/support/naive_rules.rs`), measured in the same run. Also prints the memory
 //! per learner.
 //!
 //! `cargo bench --bench rules -- 'indexed/1000$'` measures one rule count in its own process
@@ -8,7 +8,7 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
-#[path = "../tests/support/naive_rules.rs"]
+#[path = "../crates/rules/tests/support/naive_rules.rs"]
 mod naive_rules;
 
 use std::fmt::Write;

@@ -10,15 +10,15 @@
 //! decided: a malformed rules file or event line gives exit status 2, the file, line number
 //! and problem on stderr, and nothing on stdout.
 //!
-//! With no arguments it replays the example platform in `tests/data/rules/`.
+//! With no arguments it replays the example platform in `crates/rules/tests/data/rules/`.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use badgery::rules::{Error, Evaluator, Event, RuleSet};
 
-const EXAMPLE_RULES: &str = include_str!("../tests/data/rules/platform.toml");
-const EXAMPLE_EVENTS: &str = include_str!("../tests/data/rules/events.jsonl");
+const EXAMPLE_RULES: &str = include_str!("../crates/rules/tests/data/rules/platform.toml");
+const EXAMPLE_EVENTS: &str = include_str!("../crates/rules/tests/data/rules/events.jsonl");
 
 /// The largest rule set or event log read (64 MiB); a larger file, a device or a FIFO is
 /// refused before anything is read.

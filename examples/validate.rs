@@ -27,9 +27,9 @@ const USAGE: &str = "usage: validate [--docs DIR] [--now RFC3339] [--recipient I
 
 /// The embedded default: the conformance kit's hosted example badge.
 const EXAMPLE: [&str; 3] = [
-    include_str!("../tests/data/conformance/hosted/assertion.json"),
-    include_str!("../tests/data/conformance/hosted/badgeclass.json"),
-    include_str!("../tests/data/conformance/hosted/issuer.json"),
+    include_str!("../crates/model/tests/data/conformance/hosted/assertion.json"),
+    include_str!("../crates/model/tests/data/conformance/hosted/badgeclass.json"),
+    include_str!("../crates/model/tests/data/conformance/hosted/issuer.json"),
 ];
 
 struct Args {

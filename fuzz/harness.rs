@@ -194,7 +194,7 @@ pub(crate) fn event_line(data: &[u8]) {
         return;
     };
     let rules =
-        badgery_rules::RuleSet::from_toml(include_str!("../tests/data/rules/platform.toml"))
+        badgery_rules::RuleSet::from_toml(include_str!("../crates/rules/tests/data/rules/platform.toml"))
             .expect("the example rules parse");
     let mut evaluator = badgery_rules::Evaluator::new(rules);
     for e in platform_events() {
@@ -230,7 +230,7 @@ pub(crate) fn progress_bytes(data: &[u8]) {
         .expect("written progress reads back");
     assert_eq!(again, progress);
     let rules =
-        badgery_rules::RuleSet::from_toml(include_str!("../tests/data/rules/progress.toml"))
+        badgery_rules::RuleSet::from_toml(include_str!("../crates/rules/tests/data/rules/progress.toml"))
             .expect("the progress rules parse");
     let mut evaluator = badgery_rules::Evaluator::new(rules);
     for event in platform_events().iter().take(6) {

@@ -334,7 +334,7 @@ fn badgr_settings_come_from_the_environment() {
 
 const RULES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/data/rules/platform.toml"
+    "/crates/rules/tests/data/rules/platform.toml"
 );
 
 /// The rule tests' event log for `copies` times as many learners (`ada` becomes `ada-0`, …;
@@ -342,7 +342,7 @@ const RULES: &str = concat!(
 fn events_file(dir: &Path, copies: usize) -> PathBuf {
     let mut log = String::new();
     for copy in 0..copies {
-        for line in include_str!("data/rules/events.jsonl")
+        for line in include_str!("../crates/rules/tests/data/rules/events.jsonl")
             .lines()
             .filter(|l| !l.trim().is_empty())
         {

@@ -280,12 +280,12 @@ fn reference_bakers_read_what_we_bake_and_we_read_what_they_bake() {
         .join("node/node_modules/openbadges-bakery")
         .is_dir();
     let dir = tempfile::tempdir().unwrap();
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let json = std::fs::read_to_string(data.join("interop/payload.json")).unwrap();
+    let bake_data = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/bake/tests/data");
+    let json = std::fs::read_to_string(bake_data.join("interop/payload.json")).unwrap();
     let payloads = [json.as_str(), "https://lms.example.org/ob/assertions/0001"];
     let mut checked = 0;
     for name in INTEROP_IMAGES {
-        let image = std::fs::read(data.join(format!("pngsuite/{name}.png"))).unwrap();
+        let image = std::fs::read(bake_data.join(format!("pngsuite/{name}.png"))).unwrap();
         for (i, text) in payloads.iter().enumerate() {
             // Ours → the Python bakery and the Node extractor.
             let ours = dir.path().join(format!("{name}-{i}-ours.png"));
@@ -306,7 +306,7 @@ fn reference_bakers_read_what_we_bake_and_we_read_what_they_bake() {
             // The Python bakery → ours.
             let theirs = dir.path().join(format!("{name}-{i}-py.png"));
             let payload_arg = if i == 0 {
-                data.join("interop/payload.json")
+                bake_data.join("interop/payload.json")
                     .to_string_lossy()
                     .into_owned()
             } else {
@@ -318,7 +318,7 @@ fn reference_bakers_read_what_we_bake_and_we_read_what_they_bake() {
                 &[
                     py.to_str().unwrap(),
                     "bake",
-                    data.join(format!("pngsuite/{name}.png")).to_str().unwrap(),
+                    bake_data.join(format!("pngsuite/{name}.png")).to_str().unwrap(),
                     &payload_arg,
                     theirs.to_str().unwrap(),
                 ],
@@ -336,7 +336,7 @@ fn reference_bakers_read_what_we_bake_and_we_read_what_they_bake() {
         }
     }
     // SVG: the Python bakery prefers the verify attribute (the assertion id); Node the body.
-    let svg = std::fs::read(data.join("conformance/hosted/image.svg")).unwrap();
+    let svg = std::fs::read(bake_data.join("badge.svg")).unwrap();
     let ours = dir.path().join("ours.svg");
     bake_to(&ours, &svg, &json);
     assert_eq!(

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 const RULES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/data/rules/platform.toml"
+    "/crates/rules/tests/data/rules/platform.toml"
 );
-const EVENTS: &str = include_str!("data/rules/events.jsonl");
+const EVENTS: &str = include_str!("../crates/rules/tests/data/rules/events.jsonl");
 
 /// How many times a run is killed.
 const KILLS: u32 = 20;

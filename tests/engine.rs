@@ -605,7 +605,7 @@ async fn class_images_are_checked_when_classes_are_created() {
         Arc::new(issuer()),
         Arc::new(directory()),
     );
-    let oblong = include_bytes!("data/pngsuite/s32i3p04.png");
+    let oblong = include_bytes!("../crates/bake/tests/data/pngsuite/s32i3p04.png");
     let mut wide = oblong.to_vec();
     wide[16..20].copy_from_slice(&64u32.to_be_bytes());
     let bad = [

@@ -111,7 +111,7 @@ fn replay_and_validate_refuse_unbounded_inputs() {
     let fifo = fifo_in(dir.path());
     let rules = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/rules/platform.toml"
+        "/crates/rules/tests/data/rules/platform.toml"
     ));
     for (name, args) in [
         ("replay", vec![rules, Path::new("/dev/zero")]),
@@ -320,7 +320,7 @@ fn award_flow_run_twice_over_one_sqlite_file_issues_nothing_new() {
 #[test]
 fn issue_refuses_bad_input_before_issuing_and_lists_what_it_issued() {
     let dir = tempfile::tempdir().unwrap();
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rules");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/rules/tests/data/rules");
     let rules = data.join("platform.toml");
     let events = data.join("events.jsonl");
     let store = format!("sqlite:{}", dir.path().join("s.sqlite3").display());

@@ -20,8 +20,8 @@ use badgery::store_sql::SqlStore;
 use badgery::{Engine, HostedIssuer, Outcome, StaticDirectory};
 use hosted::{issuer, png};
 
-const RULES: &str = include_str!("data/rules/platform.toml");
-const EVENTS: &str = include_str!("data/rules/events.jsonl");
+const RULES: &str = include_str!("../crates/rules/tests/data/rules/platform.toml");
+const EVENTS: &str = include_str!("../crates/rules/tests/data/rules/events.jsonl");
 
 /// The rule tests' events for `copies` times as many learners (17 awards per copy), each
 /// with an id of its own.

@@ -4,7 +4,7 @@
 //! ```
 //! use badgery_bake::{bake, unbake, Limits, Payload, PayloadKind};
 //!
-//! # let image = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/conformance/hosted/image.png"))?;
+//! # let image = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/badge.png"))?;
 //! let payload = Payload::new(r#"{"id": "https://lms.example.org/ob/assertions/1"}"#)?;
 //! let baked = bake(&image, &payload, &Limits::default())?;
 //!

@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use badgery::model::legacy::{self, Version};
-use badgery::model::validate::{Code, DocumentSet, Options, validate, validate_document};
-use badgery::model::{
+use badgery_model::legacy::{self, Version};
+use badgery_model::validate::{Code, DocumentSet, Options, validate, validate_document};
+use badgery_model::{
     Assertion, BadgeClass, Criteria, Document, Evidence, IdentityObject, IdentityType, Profile,
     VerificationObject,
 };
@@ -455,7 +455,7 @@ proptest! {
 
 #[test]
 fn findings_per_document_are_capped_with_a_count_of_the_rest() {
-    use badgery::model::validate::{Code, Options, Report, validate_document};
+    use badgery_model::validate::{Code, Options, Report, validate_document};
     let evidence: Vec<Value> = (0..200_000).map(|_| serde_json::json!(5)).collect();
     let assertion = serde_json::json!({
         "@context": "https://w3id.org/openbadges/v2",
@@ -498,7 +498,7 @@ fn deep_copy(value: &Value) -> Value {
 /// A value built in code has no parser's depth limit: validation must not recurse with it.
 #[test]
 fn validation_of_a_deeply_nested_value_built_in_code_is_bounded() {
-    use badgery::model::validate::{Options, validate_document};
+    use badgery_model::validate::{Options, validate_document};
     let handle = std::thread::Builder::new()
         .stack_size(256 * 1024)
         .spawn(|| {
@@ -534,7 +534,7 @@ fn validation_of_a_deeply_nested_value_built_in_code_is_bounded() {
 /// `verify` is the v2 context's alias of `verification`, and `hosted` of `HostedBadge`.
 #[test]
 fn context_aliases_are_accepted_for_required_properties() {
-    use badgery::model::validate::{DocumentSet, Options, validate};
+    use badgery_model::validate::{DocumentSet, Options, validate};
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/conformance/hosted");
     let mut docs = DocumentSet::from_dir(Path::new(dir)).unwrap();
     let text = std::fs::read_to_string(format!("{dir}/assertion.json")).unwrap();
@@ -554,7 +554,7 @@ fn context_aliases_are_accepted_for_required_properties() {
 /// input, as the official validator does, so a real 2014 badge validates.
 #[test]
 fn linked_1_0_documents_are_upgraded_like_the_input() {
-    use badgery::model::validate::{DocumentSet, Options, validate};
+    use badgery_model::validate::{DocumentSet, Options, validate};
     let mut docs = DocumentSet::new();
     let class_iri = "https://lms.example.org/ob/badges/rust-101";
     let issuer_iri = "https://lms.example.org/ob/issuer-1-0";
@@ -573,8 +573,8 @@ fn linked_1_0_documents_are_upgraded_like_the_input() {
     }));
     #[derive(Debug)]
     struct Served(std::collections::HashMap<&'static str, Value>, DocumentSet);
-    impl badgery::model::validate::Resolver for Served {
-        fn resolve(&self, iri: &str) -> Result<Value, badgery::model::Error> {
+    impl badgery_model::validate::Resolver for Served {
+        fn resolve(&self, iri: &str) -> Result<Value, badgery_model::Error> {
             match self.0.get(iri) {
                 Some(doc) => Ok(doc.clone()),
                 None => self.1.resolve(iri),
@@ -597,7 +597,7 @@ fn linked_1_0_documents_are_upgraded_like_the_input() {
 /// An endorsement's issuer is fetched and checked like any issuer profile.
 #[test]
 fn an_endorsements_issuer_is_followed() {
-    use badgery::model::validate::{Code, DocumentSet, Options, validate};
+    use badgery_model::validate::{Code, DocumentSet, Options, validate};
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/conformance/hosted");
     let mut docs = DocumentSet::from_dir(Path::new(dir)).unwrap();
     let text = std::fs::read_to_string(format!("{dir}/assertion.json")).unwrap();
@@ -607,7 +607,7 @@ fn an_endorsements_issuer_is_followed() {
     docs.insert(read("spec/endorsement-124.json"));
     let now = Options::at("2026-06-01T00:00:00Z".parse().unwrap());
     let report = validate(&assertion, &docs, &now);
-    let endorser_missing = |r: &badgery::model::validate::Report| {
+    let endorser_missing = |r: &badgery_model::validate::Report| {
         r.findings.iter().any(|f| {
             f.code == Code::Unresolved
                 && f.document == "https://example.org/endorsement-124.json"
