@@ -47,7 +47,10 @@ fn chunk_spans(image: &[u8]) -> Vec<(usize, usize)> {
 }
 
 fn payload() -> Payload {
-    Payload::new(include_str!("../crates/bake/tests/data/interop/payload.json")).unwrap()
+    Payload::new(include_str!(
+        "../crates/bake/tests/data/interop/payload.json"
+    ))
+    .unwrap()
 }
 
 fn bench(c: &mut Criterion) {

@@ -193,9 +193,10 @@ pub(crate) fn event_line(data: &[u8]) {
     let Ok(event) = badgery_rules::Event::from_json(text) else {
         return;
     };
-    let rules =
-        badgery_rules::RuleSet::from_toml(include_str!("../crates/rules/tests/data/rules/platform.toml"))
-            .expect("the example rules parse");
+    let rules = badgery_rules::RuleSet::from_toml(include_str!(
+        "../crates/rules/tests/data/rules/platform.toml"
+    ))
+    .expect("the example rules parse");
     let mut evaluator = badgery_rules::Evaluator::new(rules);
     for e in platform_events() {
         let _ = evaluator.apply(&e);
@@ -229,9 +230,10 @@ pub(crate) fn progress_bytes(data: &[u8]) {
     let again = badgery_rules::Progress::from_bytes(&progress.to_bytes())
         .expect("written progress reads back");
     assert_eq!(again, progress);
-    let rules =
-        badgery_rules::RuleSet::from_toml(include_str!("../crates/rules/tests/data/rules/progress.toml"))
-            .expect("the progress rules parse");
+    let rules = badgery_rules::RuleSet::from_toml(include_str!(
+        "../crates/rules/tests/data/rules/progress.toml"
+    ))
+    .expect("the progress rules parse");
     let mut evaluator = badgery_rules::Evaluator::new(rules);
     for event in platform_events().iter().take(6) {
         let _ = evaluator.apply_to(&progress, event);

@@ -306,7 +306,8 @@ fn reference_bakers_read_what_we_bake_and_we_read_what_they_bake() {
             // The Python bakery → ours.
             let theirs = dir.path().join(format!("{name}-{i}-py.png"));
             let payload_arg = if i == 0 {
-                bake_data.join("interop/payload.json")
+                bake_data
+                    .join("interop/payload.json")
                     .to_string_lossy()
                     .into_owned()
             } else {
@@ -318,7 +319,10 @@ fn reference_bakers_read_what_we_bake_and_we_read_what_they_bake() {
                 &[
                     py.to_str().unwrap(),
                     "bake",
-                    bake_data.join(format!("pngsuite/{name}.png")).to_str().unwrap(),
+                    bake_data
+                        .join(format!("pngsuite/{name}.png"))
+                        .to_str()
+                        .unwrap(),
                     &payload_arg,
                     theirs.to_str().unwrap(),
                 ],
