@@ -90,7 +90,9 @@ fn rules(n: usize) -> RuleSet {
         let (a, b) = (rng.below(COURSES), rng.below(COURSES));
         writeln!(
             toml,
-            "[[criteria]]\nbadge = \"crit-{i}\"\nrequire = \"any\"\n[[criteria.requirement]]\ntype = \"courses\"\nrequire = \"all\"\ncourses = [{{ course = \"{}\", min_grade = 0.5 }}, {{ course = \"{}\" }}]\n[[criteria.requirement]]\ntype = \"activities\"\nactivities = [{{ activity = \"act-{}\" }}]",
+            // Inline tables: the same rules in fewer bytes, so that 100 000 of them stay
+            // under RuleSet::MAX_TOML_BYTES.
+            "[[criteria]]\nbadge=\"crit-{i}\"\nrequire=\"any\"\nrequirement=[{{type=\"courses\",require=\"all\",courses=[{{course=\"{}\",min_grade=0.5}},{{course=\"{}\"}}]}},{{type=\"activities\",activities=[{{activity=\"act-{}\"}}]}}]",
             course(a),
             course(b),
             rng.below(COURSES * 5)
