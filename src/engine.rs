@@ -34,8 +34,8 @@ use badgery_rules::{Award, Evaluator, Event, Progress, Rule, RuleSet};
 use chrono::{DateTime, Duration, Utc};
 use tracing::Instrument;
 
+use crate::class_image::check_class_image;
 use crate::error::Error;
-use crate::hosted::check_class_image;
 
 /// How many times in a row an event is applied again after another engine committed the same
 /// learner's progress first, before handling it fails (the event can be delivered again).

@@ -28,6 +28,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use url::Url;
 
+use crate::class_image::check_class_image;
 use crate::error::Error;
 
 /// Where the hosted documents live, under a base URL the host serves:
@@ -305,28 +306,6 @@ struct Keys {
     /// Every key published, the signing one first: a retired key stays published so that
     /// what it signed still verifies.
     published: Vec<(Url, PublicKey)>,
-}
-
-/// Checks a badge class image: PNG (square, under 256 KB) or SVG, well formed.
-///
-/// # Errors
-/// [`Error::InvalidImage`] saying what is wrong.
-pub fn check_class_image(slug: &str, image: &ClassImage) -> Result<(), Error> {
-    let info = badgery_bake::ImageRules::png_or_svg()
-        .check(&image.bytes)
-        .map_err(|e| Error::InvalidImage(format!("badge class {slug}: {e}")))?;
-    let declared = match info.format {
-        badgery_bake::Format::Png => ImageFormat::Png,
-        _ => ImageFormat::Svg,
-    };
-    if declared != image.format {
-        return Err(Error::InvalidImage(format!(
-            "badge class {slug}: the image is declared {} but its bytes are {}",
-            image.format.media_type(),
-            declared.media_type()
-        )));
-    }
-    Ok(())
 }
 
 fn json_ld(value: &Value) -> Vec<u8> {

@@ -45,6 +45,7 @@
 
 #![forbid(unsafe_code)]
 
+mod class_image;
 mod engine;
 mod error;
 pub mod fault;
@@ -67,13 +68,12 @@ pub use badgery_rules as rules;
 /// PostgreSQL (feature `postgres`).
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use badgery_store_sql as store_sql;
+pub use class_image::check_class_image;
 pub use engine::{
     AutoClasses, CourseInfo, Directory, Engine, MemoryUse, Notifier, Outcome, RetryPolicy,
     StaticDirectory,
 };
 pub use error::Error;
-pub use hosted::{
-    HostedIssuer, IdSecret, IssuerProfile, Route, ServedDocument, UrlScheme, check_class_image,
-};
+pub use hosted::{HostedIssuer, IdSecret, IssuerProfile, Route, ServedDocument, UrlScheme};
 #[cfg(feature = "ob3")]
 pub use ob3_issuing::{IssuedAs, Ob3Issuing, Ob3Proof};
