@@ -8,7 +8,7 @@
 //! same award twice (a retry after a lost response) yields the same assertion, not a second
 //! one, and nobody without the secret can compute a learner's assertion URLs from their
 //! username to probe which badges they hold. [`HostedIssuer::documents`] lists everything
-//! the host must serve.
+//! the host must serve; what it keeps of each award is a [`HostedRecord`].
 
 use async_trait::async_trait;
 use badgery_backend::{
@@ -24,12 +24,18 @@ use badgery_model::{
     RevokedEntry, VerificationObject,
 };
 use hmac::{Hmac, Mac};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::Sha256;
 use url::Url;
 
 use crate::class_image::check_class_image;
 use crate::error::Error;
+
+mod record;
+pub use record::{HostedRecord, Ob3Credential, Ob3Record};
+
+/// The hosted issuer's [`BadgeBackend::name`], recorded in what it issues.
+const BACKEND_NAME: &str = "hosted";
 
 /// Where the hosted documents live, under a base URL the host serves:
 ///
@@ -466,7 +472,7 @@ impl HostedIssuer {
     pub fn revocation_list(&self, revoked: &[IssuedAssertion]) -> ServedDocument {
         let entries = revoked
             .iter()
-            .filter(|a| a.data.get("jws").is_some())
+            .filter(|a| HostedRecord::of(a).is_ok_and(|record| record.jws.is_some()))
             .filter_map(|a| {
                 let reason = a.revoked.clone()?;
                 let id = badgery_model::Iri::parse(&a.id).ok()?;
@@ -540,11 +546,11 @@ impl HostedIssuer {
         class: &BadgeClassRecord,
     ) -> Vec<ServedDocument> {
         let mut served = Vec::new();
-        let hosted = assertion.data.get("jws").is_none();
+        let record = HostedRecord::of(assertion).unwrap_or_default();
         if let (true, Ok(url), Some(doc)) = (
-            hosted,
+            record.is_served_at_its_url(),
             Url::parse(&assertion.id),
-            assertion.data.get("assertion"),
+            &record.assertion,
         ) {
             let status = if assertion.revoked.is_some() {
                 410
@@ -651,14 +657,12 @@ impl HostedIssuer {
                 }),
             Route::Assertion { token } => {
                 let id = self.scheme.assertion(&token);
-                store
-                    .assertion(id.as_str())
-                    .await?
-                    .filter(|a| a.data.get("jws").is_none())
-                    .and_then(|a| {
-                        let status = if a.revoked.is_some() { 410 } else { 200 };
-                        Some(json(id, status, a.data.get("assertion")?))
-                    })
+                store.assertion(id.as_str()).await?.and_then(|a| {
+                    let record = HostedRecord::of(&a).ok()?;
+                    let document = record.assertion.filter(|_| record.jws.is_none())?;
+                    let status = if a.revoked.is_some() { 410 } else { 200 };
+                    Some(json(id, status, &document))
+                })
             }
             Route::AssertionImage { token, format } => {
                 let hosted = self.scheme.assertion(&token).to_string();
@@ -777,7 +781,7 @@ fn rejected(e: impl std::fmt::Display) -> BackendError {
 #[async_trait]
 impl BadgeBackend for HostedIssuer {
     fn name(&self) -> &str {
-        "hosted"
+        BACKEND_NAME
     }
 
     async fn ensure_class(&self, class: &BadgeClassRecord) -> Result<String, BackendError> {
@@ -925,27 +929,13 @@ impl BadgeBackend for HostedIssuer {
             backend: self.name().to_owned(),
             issued_on: request.issued_on,
             image_url: Some(image_url.to_string()),
-            data: {
-                let mut data = json!({
-                    "assertion": assertion_json,
-                    "badge_class": self.badge_class_document(class).to_value(),
-                    "issuer": self.issuer_document().to_value(),
-                });
-                if let Some(jws) = jws {
-                    data["jws"] = Value::String(jws);
-                }
-                if let Some(record) = ob3_record {
-                    data["ob3"] = record;
-                }
-                if !ob2 {
-                    // Only the credential is issued: no 2.0 assertion to serve.
-                    if let Some(members) = data.as_object_mut() {
-                        members.remove("assertion");
-                        members.remove("jws");
-                    }
-                }
-                data
-            },
+            // Only the credential is issued: no 2.0 assertion to serve.
+            data: HostedRecord {
+                assertion: ob2.then_some(assertion_json),
+                jws: jws.filter(|_| ob2),
+                ob3: ob3_record,
+            }
+            .to_data(),
             baked_image: Some(ClassImage {
                 format: class.image.format,
                 bytes: baked,
@@ -963,10 +953,10 @@ impl BadgeBackend for HostedIssuer {
         let mut revoked = assertion.clone();
         // A hosted assertion is replaced where it is served; a signed one is listed in the
         // revocation list and keeps its JWS, which stays valid but for the list.
-        if assertion.data.get("jws").is_none() && assertion.data.get("assertion").is_some() {
-            let mut data = assertion.data.clone();
-            data["assertion"] = RevokedAssertion::new(id, Some(reason.to_owned())).to_value();
-            revoked.data = data;
+        let mut record = HostedRecord::of(assertion).map_err(rejected)?;
+        if record.is_served_at_its_url() {
+            record.assertion = Some(RevokedAssertion::new(id, Some(reason.to_owned())).to_value());
+            revoked.data = record.to_data();
         }
         revoked.revoked = Some(reason.to_owned());
         revoked.baked_image = None;

@@ -74,6 +74,9 @@ pub use engine::{
     StaticDirectory,
 };
 pub use error::Error;
-pub use hosted::{HostedIssuer, IdSecret, IssuerProfile, Route, ServedDocument, UrlScheme};
+pub use hosted::{
+    HostedIssuer, HostedRecord, IdSecret, IssuerProfile, Ob3Credential, Ob3Record, Route,
+    ServedDocument, UrlScheme,
+};
 #[cfg(feature = "ob3")]
 pub use ob3_issuing::{IssuedAs, Ob3Issuing, Ob3Proof};

@@ -17,10 +17,10 @@ use badgery_ob3::did::Identity;
 use badgery_ob3::issue::{CredentialRequest, Issuer};
 use badgery_ob3::status::{MIN_LIST_BITS, StatusList, random_index};
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 use url::Url;
 
-use crate::hosted::{ServedDocument, UrlScheme};
+use crate::hosted::{HostedRecord, Ob3Credential, Ob3Record, ServedDocument, UrlScheme};
 
 /// Which Open Badges versions a class's awards are issued as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +125,7 @@ impl Ob3Issuing {
         subject: &str,
         salt: &str,
         valid_until: Option<DateTime<Utc>>,
-    ) -> Result<(String, Value), BackendError> {
+    ) -> Result<(String, Ob3Record), BackendError> {
         let class = &request.class;
         let rejected = |e: badgery_ob3::Error| BackendError::Rejected(e.to_string());
         let mut criteria = Criteria::narrative(
@@ -189,22 +189,27 @@ impl Ob3Issuing {
             }
         }
         let made = self.issuer.credential(&credential);
-        Ok(match self.proof {
+        let (text, credential) = match self.proof {
             Ob3Proof::Jwt => {
                 let jwt = self.issuer.sign_jwt(&made).map_err(rejected)?;
-                let record = json!({"id": id, "status_index": index, "jwt": jwt});
-                (jwt, record)
+                (jwt.clone(), Ob3Credential::Jwt(jwt))
             }
             Ob3Proof::Eddsa => {
                 let signed = self
                     .issuer
                     .sign_eddsa(&made, request.issued_on)
                     .map_err(rejected)?;
-                let text = signed.to_string();
-                let record = json!({"id": id, "status_index": index, "json": signed});
-                (text, record)
+                (signed.to_string(), Ob3Credential::Json(signed))
             }
-        })
+        };
+        Ok((
+            text,
+            Ob3Record {
+                id: id.to_owned(),
+                status_index: index,
+                credential,
+            },
+        ))
     }
 
     /// What the host serves for Open Badges 3.0, made anew whenever a status bit changes:
@@ -227,10 +232,10 @@ impl Ob3Issuing {
     ) -> Result<Vec<ServedDocument>, BackendError> {
         let mut list = StatusList::new();
         for assertion in set {
-            let bit = assertion
-                .data
-                .get("ob3")
-                .and_then(|o| o["status_index"].as_u64());
+            let bit = HostedRecord::of(assertion)
+                .ok()
+                .and_then(|record| record.ob3)
+                .map(|ob3| ob3.status_index);
             if let Some(bit) = bit.and_then(|b| usize::try_from(b).ok()) {
                 list.set(bit, true)
                     .map_err(|e| BackendError::Rejected(e.to_string()))?;

@@ -14,6 +14,7 @@ use std::process::Command;
 #[allow(dead_code)]
 mod platform;
 
+use badgery::HostedRecord;
 use badgery::model::validate::{DocumentSet, Options, validate};
 use badgery::model::{
     AlignmentObject, Assertion, BadgeClass, Criteria, Evidence, IdentityObject, IdentityType,
@@ -431,7 +432,7 @@ fn award_flow_output_passes_the_official_validator_and_the_python_bakery() {
             let value: Value = serde_json::from_str(&text).unwrap();
             assert_eq!(
                 &value,
-                &a.data["assertion"],
+                &HostedRecord::of(a).unwrap().assertion.unwrap(),
                 "python bakery on {}",
                 image.display()
             );
@@ -469,13 +470,18 @@ fn signed_award_flow_passes_the_official_validator_and_forgeries_fail_both() {
         validate_signed(token, &served, &Options::default())
     };
     for a in &report.assertions {
-        let token = a.data["jws"].as_str().unwrap();
+        let token = &HostedRecord::of(a).unwrap().jws.unwrap();
         let (code, out) = official(token, "signed.jws");
         assert_eq!(code, 0, "official validator on {}:\n{out}", a.id);
         let image = written_image(dir.path(), a);
         // The Python bakery reads the JWS from the PNG's iTXt and the SVG's verify attribute.
         let (code, text) = reference_read(&oracle, false, &image);
-        assert_eq!((code, text.as_str()), (0, token), "{}", image.display());
+        assert_eq!(
+            (code, text.as_str()),
+            (0, token.as_str()),
+            "{}",
+            image.display()
+        );
         // The official validator verifies the baked image too.
         let (code, out) = oracle.validate(&["--strict", "--docs", docs, image.to_str().unwrap()]);
         assert_eq!(code, 0, "official validator on {}:\n{out}", image.display());
@@ -483,10 +489,11 @@ fn signed_award_flow_passes_the_official_validator_and_forgeries_fail_both() {
 
     // Forgeries of the first badge: both validators refuse each.
     let a = &report.assertions[0];
-    let token = a.data["jws"].as_str().unwrap();
+    let record = HostedRecord::of(a).unwrap();
+    let (token, document) = (record.jws.unwrap(), record.assertion.unwrap());
     let parts: Vec<&str> = token.split('.').collect();
     let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-    let mut changed = a.data["assertion"].clone();
+    let mut changed = document.clone();
     changed["issuedOn"] = Value::from("2025-01-01T00:00:00Z");
     let other = SigningKey::generate(Algorithm::Rs256).unwrap();
     let forgeries = [
@@ -494,7 +501,7 @@ fn signed_award_flow_passes_the_official_validator_and_forgeries_fail_both() {
             "changed payload",
             format!("{}.{}.{}", parts[0], b64(&changed), parts[2]),
         ),
-        ("another key", other.sign(&a.data["assertion"]).unwrap()),
+        ("another key", other.sign(&document).unwrap()),
         (
             "alg none",
             format!("{}.{}.", b64(&serde_json::json!({"alg": "none"})), parts[1]),
@@ -529,11 +536,14 @@ fn signed_award_flow_passes_the_official_validator_and_forgeries_fail_both() {
         &list.body,
     )
     .unwrap();
-    let (code, out) = official(token, "revoked.jws");
+    let (code, out) = official(&token, "revoked.jws");
     assert_ne!(code, 0, "official validator took a revoked badge:\n{out}");
-    assert!(ours(token).has(Code::Revoked));
+    assert!(ours(&token).has(Code::Revoked));
     let (code, out) = official(
-        report.assertions[2].data["jws"].as_str().unwrap(),
+        &HostedRecord::of(&report.assertions[2])
+            .unwrap()
+            .jws
+            .unwrap(),
         "kept.jws",
     );
     assert_eq!(code, 0, "a badge not revoked:\n{out}");

@@ -22,7 +22,9 @@ use badgery::backend::{
 };
 use badgery::model::validate::{DocumentSet, Options, validate};
 use badgery::rules::{BadgeClass, Event, RuleSet};
-use badgery::{AutoClasses, CourseInfo, Engine, Error, Outcome, RetryPolicy, StaticDirectory};
+use badgery::{
+    AutoClasses, CourseInfo, Engine, Error, HostedRecord, Outcome, RetryPolicy, StaticDirectory,
+};
 use hosted::{issuer, png};
 
 const RUST: &str = "course-v1:Org+Rust+2026";
@@ -713,7 +715,7 @@ async fn hosted_documents_validate_expire_and_revoke() {
         for d in issuer.documents(a, &class) {
             docs.insert(d.url.to_string(), d);
         }
-        let assertion = &a.data["assertion"];
+        let assertion = &HostedRecord::of(a).unwrap().assertion.unwrap();
         let issued = chrono::DateTime::parse_from_rfc3339(assertion["issuedOn"].as_str().unwrap())
             .unwrap()
             .to_utc();
@@ -757,7 +759,7 @@ async fn hosted_documents_validate_expire_and_revoke() {
         .unwrap();
     for a in &assertions {
         let report = validate(
-            &a.data["assertion"],
+            &HostedRecord::of(a).unwrap().assertion.unwrap(),
             &served,
             &Options::default().with_recipient("ADA@example.org"),
         );

@@ -19,7 +19,7 @@ use badgery::ob3::credential::Profile;
 use badgery::ob3::issue::Issuer;
 use badgery::ob3::status::StatusPurpose;
 use badgery::ob3::verify::{Document, Documents, Verdict, Verifier};
-use badgery::{HostedIssuer, IssuedAs, Ob3Issuing, Ob3Proof};
+use badgery::{HostedIssuer, HostedRecord, IssuedAs, Ob3Issuing, Ob3Proof, Ob3Record};
 use chrono::{TimeZone, Utc};
 use hosted::{issuer, png};
 
@@ -55,11 +55,12 @@ fn request(learner: &str) -> AwardRequest {
 
 /// The credential `assertion` carries, as the learner would present it.
 fn credential(assertion: &IssuedAssertion) -> String {
-    let ob3 = &assertion.data["ob3"];
-    match ob3.get("jwt") {
-        Some(jwt) => jwt.as_str().unwrap().to_owned(),
-        None => ob3["json"].to_string(),
-    }
+    ob3(assertion).credential.text()
+}
+
+/// The hosted issuer's record of `assertion`'s credential.
+fn ob3(assertion: &IssuedAssertion) -> Ob3Record {
+    HostedRecord::of(assertion).unwrap().ob3.unwrap()
 }
 
 /// The verdict on `assertion`'s credential over what the host serves with `set` bits set.
@@ -84,13 +85,10 @@ async fn a_revoked_credential_is_refused_for_its_revocation_bit() {
     let ada = issuer.award(&request("ada")).await.unwrap();
     // A retry (a lost response) makes the same credential, on the same bit.
     let again = issuer.award(&request("ada")).await.unwrap();
+    let (first, retried) = (ob3(&ada), ob3(&again));
     assert_eq!(
-        (&again.id, &again.data["ob3"]["id"]),
-        (&ada.id, &ada.data["ob3"]["id"])
-    );
-    assert_eq!(
-        again.data["ob3"]["status_index"],
-        ada.data["ob3"]["status_index"]
+        (&again.id, &retried.id, retried.status_index),
+        (&ada.id, &first.id, first.status_index)
     );
     let verdict_now = verdict(&issuer, &ada, &[]);
     assert!(verdict_now.is_valid(), "{:?}", verdict_now.errors());
@@ -112,10 +110,7 @@ async fn a_suspended_credential_is_refused_until_it_is_reinstated() {
         let issuer = hosted(StatusPurpose::Suspension, proof);
         let ada = issuer.award(&request("ada")).await.unwrap();
         let bob = issuer.award(&request("bob")).await.unwrap();
-        assert_ne!(
-            ada.data["ob3"]["status_index"],
-            bob.data["ob3"]["status_index"]
-        );
+        assert_ne!(ob3(&ada).status_index, ob3(&bob).status_index);
         let suspended = std::slice::from_ref(&ada);
 
         let errors = verdict(&issuer, &ada, suspended).errors();

@@ -19,8 +19,8 @@ use badgery::model::validate::{DocumentSet, Options, validate, validate_signed};
 use badgery::rules::{Evaluator, Event, RuleSet};
 use badgery::store_sql::SqlStore;
 use badgery::{
-    AutoClasses, CourseInfo, Engine, HostedIssuer, IdSecret, IssuedAs, IssuerProfile, Ob3Issuing,
-    Ob3Proof, RetryPolicy, StaticDirectory, UrlScheme,
+    AutoClasses, CourseInfo, Engine, HostedIssuer, HostedRecord, IdSecret, IssuedAs, IssuerProfile,
+    Ob3Credential, Ob3Issuing, Ob3Proof, RetryPolicy, StaticDirectory, UrlScheme,
 };
 use badgery_badgr::{BadgrBackend, BadgrConfig, MemoryTokenStore, Session, TokenStore, Tokens};
 use chrono::{Duration, TimeZone, Utc};
@@ -369,18 +369,17 @@ async fn revoke_and_check_ob3(
     // The files first: a revoked award's record keeps no baked image.
     let mut files = Vec::new();
     for a in assertions.iter() {
-        let record = a.data.get("ob3");
-        let credential = match (record.map(|o| &o["jwt"]), record.map(|o| &o["json"])) {
-            (Some(serde_json::Value::String(jwt)), _) => (jwt.clone(), "jwt"),
-            (_, Some(json @ serde_json::Value::Object(_))) => (json.to_string(), "json"),
-            _ => {
-                problems.push(format!("{}: no Open Badges 3.0 credential", a.id));
-                continue;
-            }
+        let Some(record) = HostedRecord::of(a).ok().and_then(|record| record.ob3) else {
+            problems.push(format!("{}: no Open Badges 3.0 credential", a.id));
+            continue;
         };
+        let form = match &record.credential {
+            Ob3Credential::Jwt(_) => "jwt",
+            _ => "json",
+        };
+        let credential = (record.credential.text(), form);
         let jwt = credential.0.as_str();
-        let id = a.data["ob3"]["id"].as_str().unwrap_or_default();
-        let name = id.trim_start_matches("urn:uuid:").to_owned();
+        let name = record.id.trim_start_matches("urn:uuid:").to_owned();
         let baked = match &a.baked_image {
             Some(image) => Some((image.format, image.bytes.clone())),
             None => classes
@@ -410,14 +409,16 @@ async fn revoke_and_check_ob3(
             }
         }
         let a = &assertions[i];
-        revoked_line = Some(format!(
-            "revoked: {} {} ({}), status bit {} set in {}",
-            a.key.learner,
-            a.key.badge,
-            a.data["ob3"]["id"].as_str().unwrap_or_default(),
-            a.data["ob3"]["status_index"],
-            ob3.issuer().status_list_url()
-        ));
+        if let Some(record) = HostedRecord::of(a).ok().and_then(|record| record.ob3) {
+            revoked_line = Some(format!(
+                "revoked: {} {} ({}), status bit {} set in {}",
+                a.key.learner,
+                a.key.badge,
+                record.id,
+                record.status_index,
+                ob3.issuer().status_list_url()
+            ));
+        }
     }
     let revoked = store.revoked_assertions().await.unwrap_or_default();
     let served = match ob3.documents(&revoked, now, &jwks_url()) {
@@ -1027,10 +1028,11 @@ fn check_documents(
             }
         }
         // The baked image holds exactly the assertion served at its id, or its JWS.
-        if a.data.get("assertion").is_none() {
+        let record = HostedRecord::of(a).unwrap_or_default();
+        let Some(document) = &record.assertion else {
             // Only an Open Badges 3.0 credential: checked by `revoke_and_check_ob3`.
             continue;
-        }
+        };
         let ob2_payload = |bytes: &[u8]| {
             badgery::bake::unbake_all(bytes, &badgery::bake::Limits::default()).map(|all| {
                 all.into_iter()
@@ -1040,13 +1042,13 @@ fn check_documents(
         match a.baked_image.as_ref().map(|img| ob2_payload(&img.bytes)) {
             None if a.revoked.is_some() => {}
             Some(Ok(Some(payload))) => {
-                let holds = match a.data.get("jws") {
-                    Some(jws) => jws.as_str() == Some(payload.as_str()),
+                let holds = match &record.jws {
+                    Some(jws) => *jws == payload.as_str(),
                     None => {
                         serde_json::from_str::<serde_json::Value>(payload.as_str())
                             .ok()
                             .as_ref()
-                            == a.data.get("assertion")
+                            == Some(document)
                     }
                 };
                 if !holds {
@@ -1055,7 +1057,7 @@ fn check_documents(
             }
             other => problems.push(format!("{}: baked image does not unbake: {other:?}", a.id)),
         }
-        if let (Some(dir), Some(jws)) = (out, a.data.get("jws").and_then(|j| j.as_str())) {
+        if let (Some(dir), Some(jws)) = (out, &record.jws) {
             // A signed assertion has no URL: its JWS is written beside its baked image.
             let token = a
                 .image_url
@@ -1090,10 +1092,8 @@ fn check_documents(
     let options = Options::default();
     for a in assertions.iter().filter(|a| a.revoked.is_none()) {
         // A signed assertion is checked as its JWS: the signature with it.
-        let report = match (
-            a.data.get("jws").and_then(|j| j.as_str()),
-            a.data.get("assertion"),
-        ) {
+        let record = HostedRecord::of(a).unwrap_or_default();
+        let report = match (&record.jws, &record.assertion) {
             (Some(jws), _) => validate_signed(jws, &served, &options),
             (None, Some(doc)) => validate(doc, &served, &options),
             (None, None) => continue,

@@ -429,8 +429,8 @@ pub struct IssuedAssertion {
     pub issued_on: DateTime<Utc>,
     /// URL of the baked image, if the backend hosts one.
     pub image_url: Option<String>,
-    /// The backend's data: for the hosted issuer the documents to serve, for a service its
-    /// response.
+    /// The backend's data: for the hosted issuer its record (`badgery::HostedRecord`: the
+    /// documents it serves), for a service its response.
     pub data: serde_json::Value,
     /// The baked image, when the backend produced it.
     pub baked_image: Option<ClassImage>,
