@@ -15,7 +15,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use badgery::bake::{Format, Limits, png, read_image, unbake};
+use badgery::bake::{ImageFormat, Limits, png, read_image, unbake};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,7 +35,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if check && Format::detect(&image) == Some(Format::Png) {
+    if check && ImageFormat::detect(&image) == Some(ImageFormat::Png) {
         if let Err(e) = png::check(&image) {
             eprintln!("{input}: {e}");
             return ExitCode::from(2);

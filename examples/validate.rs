@@ -81,10 +81,10 @@ enum Input {
 /// Reads an input file: JSON, a compact JWS, or a PNG or SVG with one of those (or a URL)
 /// baked in.
 fn read_input(path: &str) -> Result<Input, String> {
-    use badgery::bake::{Format, Limits, PayloadKind, unbake};
+    use badgery::bake::{ImageFormat, Limits, PayloadKind, unbake};
     let bytes = badgery::bake::read_file(std::path::Path::new(path), MAX_INPUT)
         .map_err(|e| format!("cannot read {e}"))?;
-    let text = if Format::detect(&bytes).is_some() {
+    let text = if ImageFormat::detect(&bytes).is_some() {
         unbake(&bytes, &Limits::default())
             .map_err(|e| format!("{path}: {e}"))?
             .ok_or(format!("{path}: the image holds no Open Badges data"))?

@@ -3,7 +3,7 @@
 //! (`Engine::register_classes`, auto-created classes); the hosted issuer applies it again to
 //! classes it is handed directly.
 
-use badgery_backend::{ClassImage, ImageFormat};
+use badgery_backend::ClassImage;
 
 use crate::error::Error;
 
@@ -15,21 +15,11 @@ pub fn check_class_image(slug: &str, image: &ClassImage) -> Result<(), Error> {
     let info = badgery_bake::ImageRules::png_or_svg()
         .check(&image.bytes)
         .map_err(|e| Error::InvalidImage(format!("badge class {slug}: {e}")))?;
-    let declared = match info.format {
-        badgery_bake::Format::Png => ImageFormat::Png,
-        badgery_bake::Format::Svg => ImageFormat::Svg,
-        // A format the checker accepts but a class image cannot declare.
-        other => {
-            return Err(Error::InvalidImage(format!(
-                "badge class {slug}: a {other:?} image; a class image is PNG or SVG"
-            )));
-        }
-    };
-    if declared != image.format {
+    if info.format != image.format {
         return Err(Error::InvalidImage(format!(
             "badge class {slug}: the image is declared {} but its bytes are {}",
             image.format.media_type(),
-            declared.media_type()
+            info.format.media_type()
         )));
     }
     Ok(())

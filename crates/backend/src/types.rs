@@ -45,50 +45,8 @@ pub fn check_identifier(what: &str, id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The format of a badge class image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum ImageFormat {
-    /// `image/png`.
-    Png,
-    /// `image/svg+xml`.
-    Svg,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_image_debugs_as_its_length() {
-        let image = ClassImage {
-            format: ImageFormat::Png,
-            bytes: vec![0x89; 5000],
-        };
-        assert_eq!(
-            format!("{image:?}"),
-            "ClassImage { format: Png, len: 5000 }"
-        );
-    }
-}
-
-impl ImageFormat {
-    /// The media type.
-    pub fn media_type(self) -> &'static str {
-        match self {
-            ImageFormat::Png => "image/png",
-            ImageFormat::Svg => "image/svg+xml",
-        }
-    }
-
-    /// The usual file extension.
-    pub fn extension(self) -> &'static str {
-        match self {
-            ImageFormat::Png => "png",
-            ImageFormat::Svg => "svg",
-        }
-    }
-}
+/// The format of a badge class image: the baker's.
+pub use badgery_bake::ImageFormat;
 
 /// A badge class image (the bytes; hosts check them when the class is created).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -697,5 +655,22 @@ impl AssertionFilter {
                 CourseFilter::Only(c) => a.course.as_ref() == Some(c),
                 CourseFilter::NoCourse => a.course.is_none(),
             }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_image_debugs_as_its_length() {
+        let image = ClassImage {
+            format: ImageFormat::Png,
+            bytes: vec![0x89; 5000],
+        };
+        assert_eq!(
+            format!("{image:?}"),
+            "ClassImage { format: Png, len: 5000 }"
+        );
     }
 }

@@ -38,27 +38,44 @@ pub use files::{read_file, read_image, read_payload};
 pub use limits::Limits;
 pub use payload::{Payload, PayloadKind, Version};
 
-/// The image formats a badge can be baked into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The image formats a badge can be baked into: the one image-format type of the Badgery
+/// crates (a badge class image in `badgery-backend` declares one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub enum Format {
-    /// PNG.
+pub enum ImageFormat {
+    /// PNG (`image/png`).
     Png,
-    /// SVG.
+    /// SVG (`image/svg+xml`).
     Svg,
 }
 
-impl Format {
+impl ImageFormat {
     /// Tells the format from the first bytes of an image (not from a file name): the PNG
     /// signature, or an XML document whose first markup is `<` (after an optional BOM and white
     /// space).
     pub fn detect(image: &[u8]) -> Option<Self> {
         if image.starts_with(&png::SIGNATURE) {
-            return Some(Format::Png);
+            return Some(ImageFormat::Png);
         }
         let text = image.strip_prefix("\u{feff}".as_bytes()).unwrap_or(image);
         let first = text.iter().find(|b| !b.is_ascii_whitespace())?;
-        (*first == b'<').then_some(Format::Svg)
+        (*first == b'<').then_some(ImageFormat::Svg)
+    }
+
+    /// The media type.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            ImageFormat::Png => "image/png",
+            ImageFormat::Svg => "image/svg+xml",
+        }
+    }
+
+    /// The usual file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageFormat::Png => "png",
+            ImageFormat::Svg => "svg",
+        }
     }
 }
 
@@ -68,9 +85,9 @@ impl Format {
 /// [`Error::UnknownFormat`] when the image is neither; otherwise as [`png::bake`] and
 /// [`svg::bake`].
 pub fn bake(image: &[u8], payload: &Payload, limits: &Limits) -> Result<Vec<u8>, Error> {
-    match Format::detect(image) {
-        Some(Format::Png) => png::bake(image, payload, limits),
-        Some(Format::Svg) => svg::bake(image, payload, limits),
+    match ImageFormat::detect(image) {
+        Some(ImageFormat::Png) => png::bake(image, payload, limits),
+        Some(ImageFormat::Svg) => svg::bake(image, payload, limits),
         None => Err(Error::UnknownFormat),
     }
 }
@@ -82,9 +99,9 @@ pub fn bake(image: &[u8], payload: &Payload, limits: &Limits) -> Result<Vec<u8>,
 /// [`Error::UnknownFormat`] when the image is neither; otherwise as [`png::unbake`] and
 /// [`svg::unbake`].
 pub fn unbake(image: &[u8], limits: &Limits) -> Result<Option<Payload>, Error> {
-    match Format::detect(image) {
-        Some(Format::Png) => png::unbake(image, limits),
-        Some(Format::Svg) => svg::unbake(image, limits),
+    match ImageFormat::detect(image) {
+        Some(ImageFormat::Png) => png::unbake(image, limits),
+        Some(ImageFormat::Svg) => svg::unbake(image, limits),
         None => Err(Error::UnknownFormat),
     }
 }
@@ -95,9 +112,9 @@ pub fn unbake(image: &[u8], limits: &Limits) -> Result<Option<Payload>, Error> {
 /// # Errors
 /// As [`unbake`].
 pub fn unbake_all(image: &[u8], limits: &Limits) -> Result<Vec<Payload>, Error> {
-    match Format::detect(image) {
-        Some(Format::Png) => png::unbake_all(image, limits),
-        Some(Format::Svg) => svg::unbake_all(image, limits),
+    match ImageFormat::detect(image) {
+        Some(ImageFormat::Png) => png::unbake_all(image, limits),
+        Some(ImageFormat::Svg) => svg::unbake_all(image, limits),
         None => Err(Error::UnknownFormat),
     }
 }
@@ -128,7 +145,7 @@ pub fn bake_file(
 #[non_exhaustive]
 pub struct ImageInfo {
     /// PNG or SVG.
-    pub format: Format,
+    pub format: ImageFormat,
     /// Size of the file in bytes.
     pub bytes: usize,
     /// The PNG header (width, height, colour type, bit depth, interlacing); `None` for SVG.
@@ -140,10 +157,10 @@ pub struct ImageInfo {
 /// # Errors
 /// [`Error::UnknownFormat`], or [`Error::Malformed`] when a PNG header is malformed.
 pub fn image_info(image: &[u8]) -> Result<ImageInfo, Error> {
-    let format = Format::detect(image).ok_or(Error::UnknownFormat)?;
+    let format = ImageFormat::detect(image).ok_or(Error::UnknownFormat)?;
     let png = match format {
-        Format::Png => Some(png::header(image)?),
-        Format::Svg => None,
+        ImageFormat::Png => Some(png::header(image)?),
+        ImageFormat::Svg => None,
     };
     Ok(ImageInfo {
         format,
@@ -201,18 +218,18 @@ impl ImageRules {
             ));
         }
         match (info.format, info.png) {
-            (Format::Svg, _) if !self.allow_svg => reject("it must be a PNG".to_owned()),
-            (Format::Svg, _) => {
+            (ImageFormat::Svg, _) if !self.allow_svg => reject("it must be a PNG".to_owned()),
+            (ImageFormat::Svg, _) => {
                 // The image is served from the issuer's own origin: it must run no code and
                 // load nothing.
                 svg::check_safe(image, &Limits::default())?;
                 Ok(info)
             }
-            (Format::Png, Some(h)) if self.square && h.width != h.height => reject(format!(
+            (ImageFormat::Png, Some(h)) if self.square && h.width != h.height => reject(format!(
                 "it must be square, and it is {}x{}",
                 h.width, h.height
             )),
-            (Format::Png, _) => {
+            (ImageFormat::Png, _) => {
                 png::check(image)?;
                 Ok(info)
             }

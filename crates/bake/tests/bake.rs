@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use badgery_bake::{self as bake, Error, Format, Limits, Payload, png, svg};
+use badgery_bake::{self as bake, Error, ImageFormat, Limits, Payload, png, svg};
 use proptest::prelude::*;
 
 fn data(rel: &str) -> PathBuf {
@@ -367,7 +367,10 @@ fn empty_payload_and_unknown_formats_are_caller_errors() {
         bake::bake(b"GIF89a", &payload(), &Limits::default()),
         Err(Error::UnknownFormat)
     ));
-    assert_eq!(Format::detect(b"\xef\xbb\xbf  <svg/>"), Some(Format::Svg));
+    assert_eq!(
+        ImageFormat::detect(b"\xef\xbb\xbf  <svg/>"),
+        Some(ImageFormat::Svg)
+    );
 }
 
 #[test]

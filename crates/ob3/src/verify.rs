@@ -290,9 +290,9 @@ impl Verifier {
 
     /// Verifies `input`: a baked PNG or SVG, or the text of a JSON credential or VC-JWT.
     pub fn verify(&self, input: &[u8]) -> Verdict {
-        let format = match badgery_bake::Format::detect(input) {
-            Some(badgery_bake::Format::Png) => Format::Png,
-            Some(badgery_bake::Format::Svg) => Format::Svg,
+        let format = match badgery_bake::ImageFormat::detect(input) {
+            Some(badgery_bake::ImageFormat::Png) => Format::Png,
+            Some(badgery_bake::ImageFormat::Svg) => Format::Svg,
             _ => Format::Text,
         };
         let mut verdict = Verdict {
