@@ -245,10 +245,6 @@ impl Chunk<'_> {
             ))
         }
     }
-
-    fn carried(&self) -> Option<Version> {
-        carried(self.ty, self.data)
-    }
 }
 
 /// The version whose payload a chunk of type `ty`, whose data starts with `start`, carries:
@@ -266,6 +262,39 @@ fn carried(ty: [u8; 4], start: &[u8]) -> Option<Version> {
 /// legacy `tEXt` too (3.0 knows `iTXt` only).
 fn readable(ty: [u8; 4], version: Version) -> bool {
     ty == ITXT || (ty == TEXT && version == Version::Ob2)
+}
+
+/// What unbaking reads, the one policy of [`unbake`] and [`unbake_stream`]: the version of
+/// the payload a chunk of type `ty` (its data starting with `start`) holds, when it is one
+/// the unbaker reads.
+fn payload_in(ty: [u8; 4], start: &[u8]) -> Option<Version> {
+    carried(ty, start).filter(|v| readable(ty, *v))
+}
+
+/// What baking does with one chunk of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Splice {
+    /// Copied byte for byte.
+    Keep,
+    /// Copied, then followed by the new payload chunk (`IHDR`: the payload is then found
+    /// early by readers that stop at the first one).
+    KeepThenInsert,
+    /// Left out: an earlier payload of the version being baked, which would otherwise appear
+    /// twice.
+    Drop,
+}
+
+/// The splice policy, the one of [`bake`] and [`bake_stream`]: what becomes of a chunk of
+/// type `ty` (its data starting with `start`, enough for a keyword) when baking a payload
+/// of `version`. Payloads of the other version are kept: an image carries both.
+fn splice(ty: [u8; 4], start: &[u8], version: Version) -> Splice {
+    if carried(ty, start) == Some(version) {
+        Splice::Drop
+    } else if ty == IHDR {
+        Splice::KeepThenInsert
+    } else {
+        Splice::Keep
+    }
 }
 
 /// Reads the chunk starting at `pos`, checking its length against the bytes present.
@@ -373,11 +402,13 @@ pub fn bake(image: &[u8], payload: &Payload, limits: &Limits) -> Result<Vec<u8>,
         Vec::with_capacity(image.len() + 12 + LONGEST_KEYWORD + 4 + payload.as_str().len());
     out.extend_from_slice(&SIGNATURE);
     walk(image, |chunk| {
-        if chunk.carried() != Some(payload.version()) {
-            out.extend_from_slice(chunk.raw);
-        }
-        if chunk.ty == IHDR {
-            write_openbadges_chunk(payload, &mut out);
+        match splice(chunk.ty, chunk.data, payload.version()) {
+            Splice::Drop => {}
+            Splice::Keep => out.extend_from_slice(chunk.raw),
+            Splice::KeepThenInsert => {
+                out.extend_from_slice(chunk.raw);
+                write_openbadges_chunk(payload, &mut out);
+            }
         }
     })?;
     Ok(out)
@@ -452,7 +483,7 @@ fn payloads(image: &[u8], limits: &Limits, first_only: bool) -> Result<Vec<Paylo
         if chunk.ty == IEND {
             return Ok(found);
         }
-        if let Some(version) = chunk.carried().filter(|v| readable(chunk.ty, *v)) {
+        if let Some(version) = payload_in(chunk.ty, chunk.data) {
             chunk.check_crc()?;
             found.push(decode_text(
                 chunk.ty, chunk.data, version, pos as u64, limits,
@@ -766,16 +797,21 @@ pub fn bake_stream<R: Read, W: Write>(
         let mut crc = crc32fast::Hasher::new();
         crc.update(&chunk.ty);
         if chunk.ty == IHDR {
+            // Read whole (the structure checks need it), then copied as `splice` says.
             let (data, stored) = read_ihdr(&mut input, &chunk)?;
             structure.chunk(chunk.offset, IHDR, chunk.len, Some(&data))?;
+            let then = splice(IHDR, &data, payload.version());
             output.write_all(&chunk.len.to_be_bytes())?;
             output.write_all(&IHDR)?;
             output.write_all(&data)?;
             output.write_all(&stored)?;
-            output.write_all(&openbadges_chunk(payload))?;
+            if then == Splice::KeepThenInsert {
+                output.write_all(&openbadges_chunk(payload))?;
+            }
             continue;
         }
         structure.chunk(chunk.offset, chunk.ty, chunk.len, None)?;
+        // A text chunk's keyword is read first: it decides the chunk's fate.
         let start = if is_text_chunk(chunk.ty) {
             read_keyword(&mut input, &chunk)?
         } else {
@@ -783,8 +819,8 @@ pub fn bake_stream<R: Read, W: Write>(
         };
         crc.update(&start);
         let remaining = u64::from(chunk.len) - start.len() as u64;
-        if carried(chunk.ty, &start) == Some(payload.version()) {
-            // An earlier chunk with the payload's keyword: checked, then dropped.
+        if splice(chunk.ty, &start, payload.version()) == Splice::Drop {
+            // Checked, then left out.
             input.copy(remaining, &mut crc, None, "a text chunk")?;
             read_crc(&mut input, &chunk, crc)?;
         } else {
@@ -835,14 +871,13 @@ pub fn unbake_stream<R: Read>(input: R, limits: &Limits) -> Result<Option<Payloa
         }
         let mut crc = crc32fast::Hasher::new();
         crc.update(&chunk.ty);
-        let start = if chunk.ty == ITXT || chunk.ty == TEXT {
+        let start = if is_text_chunk(chunk.ty) {
             read_keyword(&mut input, &chunk)?
         } else {
             Vec::new()
         };
         let remaining = u64::from(chunk.len) - start.len() as u64;
-        let version = carried(chunk.ty, &start).filter(|v| readable(chunk.ty, *v));
-        if let Some(version) = version {
+        if let Some(version) = payload_in(chunk.ty, &start) {
             // Bounded before allocating: the payload limit plus the iTXt header fields.
             let limit = limits.max_payload as u64 + 4 + 2 * 256;
             check_len(
