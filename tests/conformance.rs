@@ -217,7 +217,7 @@ fn datetime_acceptance_equals_the_official_validator() {
     let theirs: Vec<bool> = serde_json::from_slice(&out.stdout).unwrap();
     let mut disagreements = Vec::new();
     for (sample, their) in samples.iter().zip(theirs) {
-        let ours = badgery::model::validate::primitives::is_datetime(sample);
+        let ours = badgery::model::syntax::is_datetime(sample);
         if ours != their {
             disagreements.push(format!("{sample:?}: ours {ours}, validator {their}"));
         }

@@ -4,10 +4,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::badge_class::BadgeClass;
-use crate::endorsement::Endorsement;
 use crate::identity::IdentityObject;
 use crate::objects::{Evidence, Image};
-use crate::value::{Context, DateTime, Extra, IdOr, Iri, OneOrMany, Types};
+use crate::profile::Endorsement;
+use crate::value::{Context, DateTimeText, Extra, IdOr, Iri, OneOrMany, Types};
 use crate::verification::VerificationObject;
 
 /// An Open Badges 2.0 Assertion.
@@ -49,7 +49,7 @@ pub struct Assertion {
     #[serde(alias = "verify")]
     pub verification: VerificationObject,
     /// When the badge was awarded.
-    pub issued_on: DateTime,
+    pub issued_on: DateTimeText,
     /// The baked image of this award (never a `data:` URI).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<IdOr<Image>>,
@@ -61,7 +61,7 @@ pub struct Assertion {
     pub narrative: Option<String>,
     /// When the award stops being valid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires: Option<DateTime>,
+    pub expires: Option<DateTimeText>,
     /// Whether the issuer has revoked the award.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked: Option<bool>,

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::endorsement::Endorsement;
 use crate::objects::{AlignmentObject, Criteria, Image};
+use crate::profile::Endorsement;
 use crate::profile::Profile;
 use crate::value::{Context, Extra, IdOr, Iri, OneOrMany, Types};
 

@@ -6,9 +6,9 @@ use serde_json::Value;
 
 use crate::assertion::{Assertion, RevokedAssertion};
 use crate::badge_class::BadgeClass;
-use crate::endorsement::Endorsement;
 use crate::error::Error;
 use crate::key::CryptographicKey;
+use crate::profile::Endorsement;
 use crate::profile::Profile;
 use crate::revocation::RevocationList;
 

@@ -236,7 +236,7 @@ fn upgrade_1_1(node: &mut Map<String, Value>) -> Result<(), String> {
 /// form; `None` when it already is a valid 2.0 DateTime.
 fn upgrade_datetime(value: &Value) -> Result<Option<String>, String> {
     let text = match value {
-        Value::String(s) if crate::value::parse_datetime(s).is_some() => return Ok(None),
+        Value::String(s) if crate::syntax::parse_datetime(s).is_some() => return Ok(None),
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
         other => return Err(format!("cannot interpret the date {other}")),

@@ -58,7 +58,6 @@
 mod assertion;
 mod badge_class;
 mod document;
-mod endorsement;
 mod error;
 mod identity;
 pub mod jws;
@@ -67,6 +66,7 @@ pub mod legacy;
 mod objects;
 mod profile;
 mod revocation;
+pub mod syntax;
 pub mod validate;
 mod value;
 mod verification;
@@ -74,14 +74,13 @@ mod verification;
 pub use assertion::{Assertion, RevokedAssertion};
 pub use badge_class::BadgeClass;
 pub use document::{Document, DocumentClass};
-pub use endorsement::{Endorsement, EndorsementClaim};
 pub use error::Error;
 pub use identity::{HashAlgorithm, IdentityObject, IdentityType, identity_hash};
 pub use key::CryptographicKey;
 pub use objects::{AlignmentObject, Criteria, Evidence, Image};
-pub use profile::Profile;
+pub use profile::{Endorsement, EndorsementClaim, Profile};
 pub use revocation::{RevocationList, RevokedEntry};
 pub use value::{
-    CONTEXT_V1, CONTEXT_V2, Context, ContextEntry, DateTime, Extra, IdOr, Iri, OneOrMany, Types,
+    CONTEXT_V1, CONTEXT_V2, Context, ContextEntry, DateTimeText, Extra, IdOr, Iri, OneOrMany, Types,
 };
 pub use verification::VerificationObject;

@@ -1,12 +1,14 @@
-//! Profile: an issuer (or any entity that issues, endorses or receives badges).
+//! Profile: an issuer (or any entity that issues, endorses or receives badges), and
+//! Endorsement: a third party's claim about an issuer, badge class or assertion. The two are
+//! in one module because each holds the other: a profile is endorsed, and an endorsement is
+//! issued by a profile.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::endorsement::Endorsement;
 use crate::key::CryptographicKey;
 use crate::objects::Image;
-use crate::value::{Context, Extra, IdOr, Iri, OneOrMany, Types};
+use crate::value::{Context, DateTimeText, Extra, IdOr, Iri, OneOrMany, Types};
 use crate::verification::VerificationObject;
 
 /// An Open Badges 2.0 Profile, type `Issuer` or `Profile`.
@@ -74,7 +76,7 @@ impl Profile {
         url: url::Url,
         email: &str,
     ) -> Result<Self, crate::Error> {
-        if !crate::validate::primitives::is_email(email) {
+        if !crate::syntax::is_email(email) {
             return Err(crate::Error::InvalidValue {
                 what: "issuer email",
                 value: email.to_owned(),
@@ -112,4 +114,49 @@ impl Profile {
         self.verification = Some(policy);
         self
     }
+}
+
+/// An Open Badges 2.0 Endorsement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Endorsement {
+    /// JSON-LD context (present on top-level documents).
+    #[serde(rename = "@context", default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Context>,
+    /// JSON-LD type: `Endorsement`.
+    #[serde(rename = "type")]
+    pub type_: Types,
+    /// The endorsement's IRI.
+    pub id: Iri,
+    /// What is claimed, about which node.
+    pub claim: EndorsementClaim,
+    /// Who endorses.
+    pub issuer: IdOr<Profile>,
+    /// When the endorsement was made.
+    pub issued_on: DateTimeText,
+    /// How to verify the endorsement.
+    pub verification: VerificationObject,
+    /// Whether the endorsement is revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<bool>,
+    /// Why it was revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_reason: Option<String>,
+    /// Properties without a field here, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// The claim of an Endorsement: the endorsed node's id and a comment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndorsementClaim {
+    /// IRI of the endorsed node.
+    pub id: Iri,
+    /// Markdown comment of the endorser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endorsement_comment: Option<String>,
+    /// Properties without a field here, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Extra,
 }

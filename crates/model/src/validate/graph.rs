@@ -6,9 +6,9 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::nodes::{self, Class};
-use super::primitives as p;
 use super::{Code, Finding, Options, Report, Resolver, Severity};
 use crate::identity::IdentityObject;
+use crate::syntax as p;
 
 /// Validates `input` and every document it links to, resolved through `resolver`.
 ///

@@ -25,7 +25,6 @@
 
 mod graph;
 mod nodes;
-pub mod primitives;
 mod resolve;
 
 use std::fmt;

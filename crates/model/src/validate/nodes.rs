@@ -3,9 +3,9 @@
 
 use serde_json::{Map, Value};
 
-use super::primitives as p;
 use super::{Code, Finding, Options, Report, Severity};
 use crate::document::DocumentClass;
+use crate::syntax as p;
 
 /// The node classes checked (named as in the specification, hence `BadgeClass`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -634,7 +634,7 @@ impl Checker<'_> {
         let date = |k: &str| {
             map.get(k)
                 .and_then(Value::as_str)
-                .and_then(crate::value::parse_datetime)
+                .and_then(crate::syntax::parse_datetime)
         };
         let issued = date("issuedOn");
         let expires = date("expires");
