@@ -82,10 +82,10 @@ pub struct CourseCondition {
     /// The lowest grade (0.0 to 1.0) the passing certificate must carry.
     #[serde(default)]
     pub min_grade: Option<f64>,
-    /// The certificate must be dated at or before this RFC 3339 instant (an event without
-    /// `at` cannot meet a deadline).
-    #[serde(default)]
-    pub by: Option<String>,
+    /// The certificate must be dated at or before this instant (RFC 3339 in a rule file; an
+    /// event without `at` cannot meet a deadline).
+    #[serde(default, with = "crate::time::rfc3339")]
+    pub by: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One activity of an activity requirement.
@@ -95,9 +95,9 @@ pub struct CourseCondition {
 pub struct ActivityCondition {
     /// The activity's id in the host platform.
     pub activity: String,
-    /// The completion must be dated at or before this RFC 3339 instant.
-    #[serde(default)]
-    pub by: Option<String>,
+    /// The completion must be dated at or before this instant (RFC 3339 in a rule file).
+    #[serde(default, with = "crate::time::rfc3339")]
+    pub by: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One requirement of a criteria rule, with how its items combine.
@@ -485,12 +485,6 @@ fn check_criteria(criteria: &Criteria, slugs: &HashSet<&str>) -> Result<(), Stri
             criteria.badge
         ));
     }
-    let deadline = |by: &Option<String>| match by {
-        Some(text) => parse_instant(text)
-            .map(|_| ())
-            .ok_or_else(|| format!("deadline {text:?} is not an RFC 3339 date and time")),
-        None => Ok(()),
-    };
     for requirement in &criteria.requirements {
         let empty = |what: &str| {
             Err(format!(
@@ -516,7 +510,6 @@ fn check_criteria(criteria: &Criteria, slugs: &HashSet<&str>) -> Result<(), Stri
                             c.course
                         ));
                     }
-                    deadline(&c.by)?;
                 }
             }
             Requirement::Activities { activities, .. } => {
@@ -527,7 +520,6 @@ fn check_criteria(criteria: &Criteria, slugs: &HashSet<&str>) -> Result<(), Stri
                     if a.activity.trim().is_empty() {
                         return Err("an activity id is empty".to_owned());
                     }
-                    deadline(&a.by)?;
                 }
             }
             Requirement::Badges { badges, .. } => {
@@ -624,11 +616,4 @@ fn check_badge_cycles(criteria: &[Criteria], line: &dyn Fn(usize) -> usize) -> R
         }
     }
     Ok(())
-}
-
-/// An RFC 3339 instant as Unix seconds.
-pub(crate) fn parse_instant(text: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.timestamp())
 }

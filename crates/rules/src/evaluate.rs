@@ -397,7 +397,8 @@ fn record(compiled: &Compiled, names: &mut Names, l: &mut Learner, event: &Event
                 .as_deref()
                 .map(|m| names.modes.intern(m))
                 .or(enrollment_mode);
-            let cert = Certificate::new(course, mode, *passed, *grade, at.map(|a| a.0));
+            let cert =
+                Certificate::new(course, mode, *passed, *grade, at.map(crate::time::seconds));
             let recorded = find(&l.certificates, course, |c| c.course).ok();
             if let (Some(i), Some(new)) = (recorded, cert.at()) {
                 // A certificate older (by `at`) than the one recorded for the course, with
@@ -459,7 +460,7 @@ fn record(compiled: &Compiled, names: &mut Names, l: &mut Learner, event: &Event
                 return Change::None;
             }
             let activity = names.activities.intern(activity);
-            let at = at.map(|a| a.0);
+            let at = at.map(crate::time::seconds);
             match find(&l.activities, activity, |a| a.0) {
                 Ok(i) => {
                     let earliest = match (l.activities[i].1, at) {

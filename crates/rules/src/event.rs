@@ -1,48 +1,10 @@
 //! Learning events: what the host platform reports about a learner.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::names::{is_valid_course_key, is_valid_slug};
-
-/// An instant, as Unix seconds; read from RFC 3339 text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Instant(pub i64);
-
-impl Instant {
-    /// Parses RFC 3339 text (`2026-05-01T12:00:00Z`).
-    ///
-    /// # Errors
-    /// [`Error::Event`] when the text is not RFC 3339.
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        crate::config::parse_instant(text)
-            .map(Instant)
-            .ok_or_else(|| Error::Event {
-                problem: format!("\"at\" {text:?} is not an RFC 3339 date and time"),
-            })
-    }
-
-    /// RFC 3339 text in UTC.
-    pub fn to_rfc3339(self) -> String {
-        chrono::DateTime::from_timestamp(self.0, 0).map_or_else(
-            || self.0.to_string(),
-            |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        )
-    }
-}
-
-impl Serialize for Instant {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_rfc3339())
-    }
-}
-
-impl<'de> Deserialize<'de> for Instant {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Instant::parse(&text).map_err(serde::de::Error::custom)
-    }
-}
 
 /// Something that happened to a learner.
 ///
@@ -72,8 +34,12 @@ pub enum Event {
         /// The enrollment mode (`audit`, `verified`, `honor`, …).
         mode: String,
         /// When.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        at: Option<Instant>,
+        #[serde(
+            default,
+            with = "crate::time::rfc3339",
+            skip_serializing_if = "Option::is_none"
+        )]
+        at: Option<DateTime<Utc>>,
         /// The platform's id for the event.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
@@ -85,8 +51,12 @@ pub enum Event {
         /// The course key.
         course: String,
         /// When.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        at: Option<Instant>,
+        #[serde(
+            default,
+            with = "crate::time::rfc3339",
+            skip_serializing_if = "Option::is_none"
+        )]
+        at: Option<DateTime<Utc>>,
         /// The platform's id for the event.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
@@ -106,8 +76,12 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         grade: Option<f64>,
         /// When.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        at: Option<Instant>,
+        #[serde(
+            default,
+            with = "crate::time::rfc3339",
+            skip_serializing_if = "Option::is_none"
+        )]
+        at: Option<DateTime<Utc>>,
         /// The platform's id for the event.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
@@ -122,8 +96,12 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         passed: Option<bool>,
         /// When.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        at: Option<Instant>,
+        #[serde(
+            default,
+            with = "crate::time::rfc3339",
+            skip_serializing_if = "Option::is_none"
+        )]
+        at: Option<DateTime<Utc>>,
         /// The platform's id for the event.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
@@ -137,8 +115,12 @@ pub enum Event {
         /// The awarding person's role.
         role: String,
         /// When.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        at: Option<Instant>,
+        #[serde(
+            default,
+            with = "crate::time::rfc3339",
+            skip_serializing_if = "Option::is_none"
+        )]
+        at: Option<DateTime<Utc>>,
         /// The platform's id for the event.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
@@ -243,7 +225,7 @@ impl Event {
     }
 
     /// When the event happened, if known.
-    pub fn at(&self) -> Option<Instant> {
+    pub fn at(&self) -> Option<DateTime<Utc>> {
         match self {
             Event::Enrolled { at, .. }
             | Event::Unenrolled { at, .. }
@@ -261,7 +243,7 @@ mod tests {
     #[test]
     fn parses_and_checks() {
         let e = Event::from_json(r#"{"event":"certificate","learner":"l1","course":"course-v1:A+B+C","passed":true,"grade":0.9,"at":"2026-01-01T00:00:00+01:00"}"#).unwrap();
-        assert_eq!(e.at(), Some(Instant(1_767_222_000)));
+        assert_eq!(e.at().map(|at| at.timestamp()), Some(1_767_222_000));
         for bad in [
             r#"{"event":"certificate","learner":"l1","course":"course-v1:A+B+C","passed":true,"grade":1.5}"#,
             r#"{"event":"certificate","learner":"l1","course":"nope","passed":true}"#,

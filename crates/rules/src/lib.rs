@@ -113,7 +113,8 @@
 //! A late certificate with the same result replaces the recorded one (its earlier date may meet
 //! a deadline). Without `at` on either, arrival order decides.
 //!
-//! Deadlines are RFC 3339 strings; an event without `at` cannot meet a deadline. A minimum
+//! Times are `chrono::DateTime<Utc>` (RFC 3339 text in events and rule files, compared to the
+//! second); an event without `at` cannot meet a deadline. A minimum
 //! grade needs a certificate that carries a grade. A failed completion (a certificate with
 //! `passed: false`, an activity with `passed: false`) meets nothing, whatever its grade.
 
@@ -128,12 +129,13 @@ mod lists;
 mod names;
 pub mod openedx;
 mod progress;
+mod time;
 
 pub use config::{
     ActivityCondition, Aggregation, BadgeClass, CourseCondition, Criteria, Requirement, RuleSet,
 };
 pub use error::Error;
 pub use evaluate::{Award, Evaluator, Rule};
-pub use event::{Event, Instant};
+pub use event::Event;
 pub use names::{course_slug, is_valid_course_key, is_valid_slug};
 pub use progress::Progress;

@@ -51,7 +51,7 @@ pub struct Award {
     pub rule: Rule,
     /// Why, in words.
     pub reason: String,
-    /// When the event that completed the rule happened, if known (RFC 3339).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub at: Option<String>,
+    /// When the event that completed the rule happened, if known.
+    #[serde(with = "crate::time::rfc3339", skip_serializing_if = "Option::is_none")]
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
 }

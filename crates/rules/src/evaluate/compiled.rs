@@ -3,7 +3,7 @@
 
 use compact_str::CompactString;
 
-use crate::config::{Aggregation, Requirement, RuleSet, parse_instant};
+use crate::config::{Aggregation, Requirement, RuleSet};
 use crate::learners::{Learner, course_bit, find};
 use crate::lists::Lists;
 use crate::names::Interner;
@@ -266,7 +266,7 @@ impl Compiled {
         const BADGE: usize = 2;
         const MANUAL: usize = 3;
         let mut indexes: [Vec<(u32, CriteriaEntry)>; 4] = Default::default();
-        let at = |by: &Option<String>| by.as_deref().and_then(parse_instant);
+        let at = |by: &Option<chrono::DateTime<chrono::Utc>>| by.map(crate::time::seconds);
         for (id, criteria) in rules.criteria.iter().enumerate() {
             let badge = names.badges.intern(&criteria.badge);
             let rule = CriteriaRef {

@@ -1,7 +1,7 @@
 //! Deciding: the rules an event's change can make hold, checked against one learner's record.
 
 use crate::config::Aggregation;
-use crate::event::{Event, Instant};
+use crate::event::Event;
 use crate::learners::{Learner, find};
 
 use super::Change;
@@ -82,7 +82,7 @@ pub(super) struct Decide<'a> {
     /// The learner's name: the event's own text when there is one (already in the cache;
     /// the interner's copy would be a likely miss).
     pub(super) learner_name: &'a str,
-    pub(super) at: Option<Instant>,
+    pub(super) at: Option<chrono::DateTime<chrono::Utc>>,
     /// While back-filling, repeatable classes are awarded only to learners who never earned them.
     pub(super) backfilling: bool,
     /// The automatic course class for the certificate being handled (not repeatable).
@@ -308,7 +308,7 @@ impl Decide<'_> {
             sequence,
             rule,
             reason,
-            at: self.at.map(Instant::to_rfc3339),
+            at: self.at,
         });
         let has_dependents = class.map_or_else(
             || !self.compiled.criteria_by_badge.get(badge).is_empty(),

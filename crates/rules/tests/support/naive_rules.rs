@@ -26,9 +26,8 @@ pub(crate) struct Naive {
     learners: HashMap<String, LearnerState>,
 }
 
-fn deadline(by: &Option<String>) -> Option<i64> {
-    by.as_deref()
-        .map(|t| badgery_rules::Instant::parse(t).unwrap().0)
+fn deadline(by: &Option<chrono::DateTime<chrono::Utc>>) -> Option<i64> {
+    by.map(|t| t.timestamp())
 }
 
 fn combine(require: Aggregation, items: Vec<bool>) -> bool {
@@ -50,7 +49,7 @@ impl Naive {
     pub(crate) fn apply(&mut self, event: &Event) -> Vec<(String, String)> {
         let learner_id = event.learner().to_owned();
         let l = self.learners.entry(learner_id.clone()).or_default();
-        let at = event.at().map(|a| a.0);
+        let at = event.at().map(|a| a.timestamp());
         match event {
             Event::Enrolled { course, mode, .. } => {
                 l.enrollments.insert(course.clone(), (mode.clone(), true));
