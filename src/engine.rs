@@ -472,7 +472,8 @@ impl Engine {
     /// Returns the classes created.
     ///
     /// # Errors
-    /// [`Error::InvalidImage`] for a bad image (nothing is stored then), or the store's errors.
+    /// [`Error::InvalidImage`] for a bad image, [`Error::Config`] for a class the rules award
+    /// for another course or mode (naming both; nothing is stored then), or the store's errors.
     pub async fn register_classes(
         &self,
         classes: Vec<BadgeClassRecord>,
@@ -480,15 +481,46 @@ impl Engine {
         for class in &classes {
             class.check()?;
             check_class_image(&class.slug, &class.image)?;
+            self.check_agrees_with_rules(class)?;
         }
         let mut created = Vec::new();
         for class in classes {
             let (stored, fresh) = self.store.get_or_create_class(class).await?;
+            // A class stored before keeps its course and mode: it must agree too.
+            self.check_agrees_with_rules(&stored)?;
             if fresh {
                 created.push(stored.slug);
             }
         }
         Ok(created)
+    }
+
+    /// [`Error::Config`] when the rules have a class of `record`'s slug for another course or
+    /// mode: the store would then resolve the course to a class the rules do not award for it.
+    fn check_agrees_with_rules(&self, record: &BadgeClassRecord) -> Result<(), Error> {
+        let evaluator = self.lock_evaluator();
+        let Some(rule) = evaluator
+            .rules()
+            .classes()
+            .iter()
+            .find(|c| c.slug == record.slug)
+        else {
+            return Ok(());
+        };
+        if rule.course == record.course && rule.mode == record.mode {
+            return Ok(());
+        }
+        let describe = |course: &Option<String>, mode: &Option<String>| match (course, mode) {
+            (None, _) => "no course".to_owned(),
+            (Some(course), None) => format!("course {course} (any mode)"),
+            (Some(course), Some(mode)) => format!("course {course}, mode {mode}"),
+        };
+        Err(Error::Config(format!(
+            "badge class {}: the rules award it for {} but the class record is for {}",
+            record.slug,
+            describe(&rule.course, &rule.mode),
+            describe(&record.course, &record.mode)
+        )))
     }
 
     fn lock_evaluator(&self) -> std::sync::MutexGuard<'_, Evaluator> {

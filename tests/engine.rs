@@ -203,6 +203,57 @@ async fn use_case_1_course_and_mode_classes() {
     );
 }
 
+/// A class record must be for the course and mode the rules award it for: a disagreement is
+/// refused, naming both, whether the record is new (nothing is stored) or was stored before.
+#[tokio::test]
+async fn a_class_record_for_another_course_than_its_rule_is_refused() {
+    let store = Arc::new(MemoryStore::new());
+    let rules = RuleSet::new(vec![BadgeClass::course_completion("rust", RUST, None)]).unwrap();
+    let engine = Engine::new(
+        rules.clone(),
+        store.clone(),
+        Arc::new(issuer()),
+        Arc::new(directory()),
+    );
+    let other = "course-v1:Academy+Go+2026";
+    let error = engine
+        .register_classes(vec![
+            BadgeClassRecord::new("rust", "Rust", "d", "c", png()).for_course(other, None),
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Config(_)), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.contains("badge class rust")
+            && message.contains(&format!("course {RUST} (any mode)"))
+            && message.contains(&format!("course {other} (any mode)")),
+        "{message}"
+    );
+    assert!(store.class("rust").await.unwrap().is_none());
+
+    // Stored before, by a host that registered it without these rules: kept as it is, and
+    // still refused.
+    store
+        .get_or_create_class(
+            BadgeClassRecord::new("rust", "Rust", "d", "c", png()).for_course(RUST, Some("audit")),
+        )
+        .await
+        .unwrap();
+    let error = engine
+        .register_classes(vec![
+            BadgeClassRecord::new("rust", "Rust", "d", "c", png()).for_course(RUST, None),
+        ])
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("course {RUST}, mode audit")),
+        "{error}"
+    );
+}
+
 /// Use cases 2, 3 and 5: classes without course for count, enrollment and group rules, keyed
 /// by slug; a class with no backend id is created in the backend on first award and its id
 /// stored apart from the slug; later awards use that id.
