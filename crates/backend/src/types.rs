@@ -49,6 +49,10 @@ pub fn check_identifier(what: &str, id: &str) -> Result<(), Error> {
 pub use badgery_bake::ImageFormat;
 
 /// A badge class image (the bytes; hosts check them when the class is created).
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a record backends and stores build and read field by field"
+)]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClassImage {
     /// PNG or SVG.
@@ -279,6 +283,10 @@ impl Recipient {
 }
 
 /// Evidence of an award: a URL, a narrative, or both.
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a record backends and stores build and read field by field"
+)]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct EvidenceItem {
     /// URL of a page showing the evidence (such as the certificate page).
@@ -307,6 +315,10 @@ impl EvidenceItem {
 
 /// Identifies one award: the learner, the class, and which award of that class it is (1 for
 /// the first; repeatable classes count up). Claims are unique per key.
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a record backends and stores build and read field by field"
+)]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct AwardKey {
     /// The learner's id.
@@ -354,6 +366,10 @@ impl AwardKey {
 }
 
 /// What a backend needs to issue one award.
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a record backends and stores build and read field by field"
+)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AwardRequest {
     /// The award's key; backends must treat a repeated key as the same award (idempotency).
@@ -371,6 +387,10 @@ pub struct AwardRequest {
 }
 
 /// An assertion a backend issued.
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a record backends and stores build and read field by field"
+)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssuedAssertion {
     /// The assertion's id (for hosted badges, the URL where it is served).
@@ -578,6 +598,10 @@ pub enum BatchCommit {
 }
 
 /// The outcome of claiming an award.
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "the outcomes of a claim: a store answers one of these and no other"
+)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
     /// This caller won the claim and must issue the award.

@@ -3,6 +3,10 @@
 use std::fmt;
 
 /// A PNG chunk type, printed as its four letters (or escaped bytes when not ASCII).
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a newtype over the four bytes of a chunk type"
+)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ChunkType(pub [u8; 4]);
 

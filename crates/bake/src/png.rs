@@ -52,6 +52,7 @@ pub enum ColorType {
 }
 
 /// What the `IHDR` chunk of a PNG says.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PngHeader {
     /// Width in pixels.

@@ -72,6 +72,10 @@ impl IdentityType {
 }
 
 /// The recipient of an assertion.
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
+)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdentityObject {
     /// `email`, `url`, `telephone` or `id`.

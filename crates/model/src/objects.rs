@@ -5,6 +5,10 @@ use serde::{Deserialize, Serialize};
 use crate::value::{Extra, Iri, Types};
 
 /// Evidence of the work that led to an award: a URL, a narrative, or both.
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
+)]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {
@@ -53,6 +57,10 @@ impl Evidence {
 }
 
 /// What a learner must do to earn a badge: a URL of a criteria page and/or a narrative.
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
+)]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Criteria {
@@ -81,6 +89,10 @@ impl Criteria {
 }
 
 /// An image: a URL or `data:` URI, with optional caption and author.
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
+)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Image {
@@ -101,6 +113,10 @@ pub struct Image {
 }
 
 /// An alignment of a badge to an educational framework or standard.
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
+)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AlignmentObject {

@@ -12,6 +12,10 @@ use crate::value::{Context, DateTimeText, Extra, IdOr, Iri, OneOrMany, Types};
 use crate::verification::VerificationObject;
 
 /// An Open Badges 2.0 Profile, type `Issuer` or `Profile`.
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
+)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Profile {
@@ -117,6 +121,10 @@ impl Profile {
 }
 
 /// An Open Badges 2.0 Endorsement.
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
+)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Endorsement {
@@ -148,6 +156,10 @@ pub struct Endorsement {
 }
 
 /// The claim of an Endorsement: the endorsed node's id and a comment.
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
+)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EndorsementClaim {

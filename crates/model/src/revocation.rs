@@ -6,6 +6,10 @@ use crate::profile::Profile;
 use crate::value::{Context, Extra, IdOr, Iri, OneOrMany, Types};
 
 /// An Open Badges 2.0 RevocationList (used for signed badges).
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
+)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RevocationList {
@@ -42,6 +46,10 @@ impl RevokedEntry {
 
 /// One entry of a RevocationList: an assertion id, or an object with `id` (or 1.x `uid`) and a
 /// reason.
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
+)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum RevokedEntry {

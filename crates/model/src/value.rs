@@ -26,6 +26,10 @@ pub type Extra = Map<String, Value>;
 ///
 /// JSON-LD treats `"p": "v"` and `"p": ["v"]` as the same statement; the variant is kept so that
 /// a document serialises back to exactly what was read.
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "a JSON-LD value shape: every form the syntax allows is a variant"
+)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum OneOrMany<T> {
@@ -92,6 +96,10 @@ impl Types {
 }
 
 /// A property typed `@id`: either the IRI of a node or the node embedded.
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "a JSON-LD value shape: every form the syntax allows is a variant"
+)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum IdOr<T> {
@@ -224,6 +232,10 @@ impl fmt::Display for DateTimeText {
 pub type Context = OneOrMany<ContextEntry>;
 
 /// One entry of an `@context` value.
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "a JSON-LD value shape: every form the syntax allows is a variant"
+)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ContextEntry {

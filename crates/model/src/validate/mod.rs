@@ -137,6 +137,7 @@ impl Code {
 }
 
 /// One problem found.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// Error or warning.
