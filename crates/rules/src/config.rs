@@ -145,6 +145,12 @@ pub enum Requirement {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Criteria {
+    /// The rule's stable name, which award explanations give ([`crate::Rule::Criteria`]): one
+    /// or more of `[a-z0-9_#-]`, unique in the rule set. When absent, the rule set names it
+    /// after its class: `SLUG` for the class's first criteria rule, then `SLUG#2`, `SLUG#3`
+    /// in file order, so that moving rules of other classes renames nothing.
+    #[serde(default)]
+    pub id: Option<String>,
     /// The slug of the class awarded.
     pub badge: String,
     /// ALL or ANY of the requirements.
@@ -220,6 +226,8 @@ impl RuleSet {
     /// RFC 3339.
     pub fn with_criteria(mut self, criteria: Criteria) -> Result<Self, Error> {
         check_criteria(&criteria, &slug_set(&self.classes))
+            .map_err(|problem| Error::Toml { line: 0, problem })?;
+        let criteria = name_criteria(&self.criteria, criteria)
             .map_err(|problem| Error::Toml { line: 0, problem })?;
         self.criteria.push(criteria);
         check_badge_cycles(&self.criteria, &|_| 0)?;
@@ -327,6 +335,11 @@ impl RuleSet {
                 line: line_of(start),
                 problem,
             })?;
+            let criteria =
+                name_criteria(&rules.criteria, criteria).map_err(|problem| Error::Toml {
+                    line: line_of(start),
+                    problem,
+                })?;
             rules.criteria.push(criteria);
             starts.push(start);
         }
@@ -469,6 +482,40 @@ fn check_classes(classes: &[BadgeClass], line: &dyn Fn(usize) -> usize) -> Resul
         }
     }
     Ok(())
+}
+
+/// `criteria` with its id: its own (checked), or the next free `SLUG`, `SLUG#2`, … of its class
+/// among the rules before it.
+fn name_criteria(before: &[Criteria], mut criteria: Criteria) -> Result<Criteria, String> {
+    let taken = |id: &str| before.iter().any(|c| c.id.as_deref() == Some(id));
+    match &criteria.id {
+        Some(id) => {
+            let valid = !id.is_empty()
+                && id.len() <= 255
+                && id.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'#')
+                });
+            if !valid {
+                return Err(format!(
+                    "criteria id {id:?} must be 1 to 255 of a-z, 0-9, '-', '_', '#'"
+                ));
+            }
+            if taken(id) {
+                return Err(format!("criteria id {id:?} names two criteria rules"));
+            }
+        }
+        None => {
+            let id = (1..)
+                .map(|n| match n {
+                    1 => criteria.badge.clone(),
+                    n => format!("{}#{n}", criteria.badge),
+                })
+                .find(|id| !taken(id))
+                .unwrap_or_default();
+            criteria.id = Some(id);
+        }
+    }
+    Ok(criteria)
 }
 
 fn check_criteria(criteria: &Criteria, slugs: &HashSet<&str>) -> Result<(), String> {

@@ -304,7 +304,7 @@ courses = [{{ course = "{A}", min_grade = 0.8 }}, {{ course = "{B}", by = "2026-
     assert!(e.apply(&c("l", A, r#","grade":0.8"#)).is_empty());
     let awards = e.apply(&c("l", B, r#","at":"2026-06-30T23:59:59Z""#));
     assert_eq!(slugs(&awards), ["target"]);
-    assert_eq!(awards[0].reason, "criteria #0 met (all of: courses)");
+    assert_eq!(awards[0].reason, "criteria target met (all of: courses)");
     // MDL-75572: a failing certificate does not count even with a high grade; no grade at all
     // does not meet a minimum grade; no date does not meet a deadline.
     assert!(run(&mut e, &[
@@ -381,7 +381,12 @@ activities = [{ activity = "never" }]
     // and the cascade awards target in the same step.
     let awards = e.apply(&act("quiz-1", r#","at":"2026-02-01T00:00:00Z""#));
     assert_eq!(slugs(&awards), ["prior", "target"]);
-    assert_eq!(awards[1].rule, Rule::Criteria { index: 1 });
+    assert_eq!(
+        awards[1].rule,
+        Rule::Criteria {
+            id: "target".into()
+        }
+    );
     // ANY of the roles for "other".
     assert_eq!(slugs(&e.apply(&manual("other", "manager"))), ["other"]);
 }
@@ -959,4 +964,57 @@ fn a_late_older_certificate_never_re_awards_a_repeatable_class() {
         awards(&mut evaluator, cert(true, "2026-05-01T00:00:00Z")),
         0
     );
+}
+
+/// Criteria rules are named by something stable: their own id, or their class's slug (then
+/// `SLUG#2`, … for a class's further rules), never their position among all criteria.
+#[test]
+fn criteria_are_named_by_their_class_or_their_own_id() {
+    let rules = |criteria: &str| {
+        RuleSet::from_toml(&format!(
+            "[[badge_class]]\nslug = \"a\"\n[[badge_class]]\nslug = \"b\"\n{criteria}"
+        ))
+    };
+    let rule = |badge: &str, id: Option<&str>| {
+        let id = id.map_or(String::new(), |id| format!("id = \"{id}\"\n"));
+        format!(
+            "[[criteria]]\n{id}badge = \"{badge}\"\n[[criteria.requirement]]\ntype = \"manual\"\nroles = [\"teacher\"]\n"
+        )
+    };
+    let ids = |set: &RuleSet| -> Vec<String> {
+        set.criteria()
+            .iter()
+            .map(|c| c.id.clone().unwrap())
+            .collect()
+    };
+    let set = rules(
+        &(rule("b", None) + &rule("a", None) + &rule("b", None) + &rule("a", Some("a-by-hand"))),
+    )
+    .unwrap();
+    assert_eq!(ids(&set), ["b", "a", "b#2", "a-by-hand"]);
+    // Moving a rule of another class renames nothing.
+    let moved = rules(&(rule("a", None) + &rule("b", None) + &rule("b", None))).unwrap();
+    assert_eq!(ids(&moved), ["a", "b", "b#2"]);
+    // An explanation names the rule by its id.
+    let mut e = Evaluator::new(set);
+    let manual =
+        Event::from_json(r#"{"event":"manual_award","learner":"l","badge":"b","role":"teacher"}"#)
+            .unwrap();
+    let awards = e.apply(&manual);
+    assert_eq!(awards[0].rule, Rule::Criteria { id: "b".into() });
+    assert!(
+        awards[0].reason.starts_with("criteria b met"),
+        "{}",
+        awards[0].reason
+    );
+    for (bad, problem) in [
+        (
+            rule("a", Some("x")) + &rule("b", Some("x")),
+            "names two criteria rules",
+        ),
+        (rule("a", Some("Not An Id")), "must be 1 to 255"),
+    ] {
+        let error = rules(&bad).unwrap_err().to_string();
+        assert!(error.contains(problem), "{error}");
+    }
 }

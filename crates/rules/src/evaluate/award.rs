@@ -31,8 +31,8 @@ pub enum Rule {
     },
     /// A criteria rule was met.
     Criteria {
-        /// Its position among the rule set's criteria, from 0.
-        index: usize,
+        /// Its id ([`crate::Criteria::id`]).
+        id: String,
     },
 }
 

@@ -176,6 +176,8 @@ pub(super) struct Compiled {
     /// By the badge a manual award is for.
     pub(super) criteria_by_manual: Lists<CriteriaEntry>,
     pub(super) auto_course_completion: bool,
+    /// By criteria position: the rule's id, for award explanations.
+    pub(super) criteria_ids: Vec<Box<str>>,
 }
 
 /// What an award of a class needs, in one place: awarding reads one entry (at 100 000 rules,
@@ -268,6 +270,8 @@ impl Compiled {
         let mut indexes: [Vec<(u32, CriteriaEntry)>; 4] = Default::default();
         let at = |by: &Option<chrono::DateTime<chrono::Utc>>| by.map(crate::time::seconds);
         for (id, criteria) in rules.criteria.iter().enumerate() {
+            self.criteria_ids
+                .push(criteria.id.as_deref().unwrap_or_default().into());
             let badge = names.badges.intern(&criteria.badge);
             let rule = CriteriaRef {
                 id: id as u32,

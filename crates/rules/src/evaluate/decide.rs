@@ -260,8 +260,9 @@ impl Decide<'_> {
                     } else {
                         "any"
                     };
+                    let id = compiled.criteria_ids.get(id as usize).map_or("", |id| id);
                     let mut reason = String::with_capacity(64);
-                    for piece in ["criteria #", itoa::Buffer::new().format(id), " met (", how] {
+                    for piece in ["criteria ", id, " met (", how] {
                         reason.push_str(piece);
                     }
                     for (i, kind) in Compiled::requirement_kinds(terms).enumerate() {
@@ -269,7 +270,7 @@ impl Decide<'_> {
                         reason.push_str(kind);
                     }
                     reason.push(')');
-                    (Rule::Criteria { index: id as usize }, reason)
+                    (Rule::Criteria { id: id.to_owned() }, reason)
                 });
             }
         }
