@@ -84,6 +84,8 @@
 //! # Moodle-style criteria: requirements combined with `require` = "all" (default) or "any".
 //! [[criteria]]
 //! badge = "capstone"
+//! # id = "capstone-final"     # optional: the rule's name in explanations (default: the
+//! #                           # class's slug, then capstone#2, … for its further rules)
 //! require = "all"
 //!
 //!   [[criteria.requirement]]
