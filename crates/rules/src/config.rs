@@ -185,10 +185,10 @@ impl RuleSet {
     /// A rule set with these badge classes and no other rules.
     ///
     /// # Errors
-    /// [`Error::Toml`] (line 0) when a slug is invalid or repeated, a course key is malformed,
+    /// [`Error::Rules`] when a slug is invalid or repeated, a course key is malformed,
     /// a mode is given without a course, or two classes share a course and mode.
     pub fn new(classes: Vec<BadgeClass>) -> Result<Self, Error> {
-        check_classes(&classes, &|_| 0)?;
+        check_classes(&classes, &|_| None)?;
         Ok(RuleSet {
             classes,
             ..RuleSet::default()
@@ -221,16 +221,16 @@ impl RuleSet {
     /// Adds a criteria rule.
     ///
     /// # Errors
-    /// [`Error::Toml`] (line 0) when the criteria names an unknown class, has an empty
+    /// [`Error::Rules`] when the criteria names an unknown class, has an empty
     /// requirement, a malformed course key, a grade outside 0..=1 or a deadline that is not
     /// RFC 3339.
     pub fn with_criteria(mut self, criteria: Criteria) -> Result<Self, Error> {
         check_criteria(&criteria, &slug_set(&self.classes))
-            .map_err(|problem| Error::Toml { line: 0, problem })?;
-        let criteria = name_criteria(&self.criteria, criteria)
-            .map_err(|problem| Error::Toml { line: 0, problem })?;
+            .map_err(|problem| Error::Rules { problem })?;
+        let criteria =
+            name_criteria(&self.criteria, criteria).map_err(|problem| Error::Rules { problem })?;
         self.criteria.push(criteria);
-        check_badge_cycles(&self.criteria, &|_| 0)?;
+        check_badge_cycles(&self.criteria, &|_| None)?;
         Ok(self)
     }
 
@@ -270,7 +270,7 @@ impl RuleSet {
             })
             .collect();
         check_classes(&classes, &|i| {
-            line_of(file.badge_class[i].slug.span().start)
+            Some(line_of(file.badge_class[i].slug.span().start))
         })?;
         let mut rules = RuleSet {
             classes,
@@ -343,7 +343,7 @@ impl RuleSet {
             rules.criteria.push(criteria);
             starts.push(start);
         }
-        check_badge_cycles(&rules.criteria, &|i| line_of(starts[i]))?;
+        check_badge_cycles(&rules.criteria, &|i| Some(line_of(starts[i])))?;
         Ok(rules)
     }
 
@@ -423,18 +423,24 @@ fn slug_set(classes: &[BadgeClass]) -> HashSet<&str> {
     classes.iter().map(|c| c.slug.as_str()).collect()
 }
 
-fn check_classes(classes: &[BadgeClass], line: &dyn Fn(usize) -> usize) -> Result<(), Error> {
+/// An error at `line` of a rule file, or in a rule set built in code (`None`).
+fn rule_error(line: Option<usize>, problem: String) -> Error {
+    match line {
+        Some(line) => Error::Toml { line, problem },
+        None => Error::Rules { problem },
+    }
+}
+
+fn check_classes(
+    classes: &[BadgeClass],
+    line: &dyn Fn(usize) -> Option<usize>,
+) -> Result<(), Error> {
     // Where each slug and each (course, mode) was first seen: hash lookups, so that a rule set
     // of 100 000 classes loads in linear time.
     let mut slugs: HashMap<&str, usize> = HashMap::with_capacity(classes.len());
     let mut course_modes: HashMap<(&str, Option<&str>), usize> = HashMap::new();
     for (i, class) in classes.iter().enumerate() {
-        let fail = |problem: String| {
-            Err(Error::Toml {
-                line: line(i),
-                problem,
-            })
-        };
+        let fail = |problem: String| Err(rule_error(line(i), problem));
         if !is_valid_slug(&class.slug) {
             return fail(format!(
                 "badge class slug {:?} must be one or more of [a-z0-9_-]",
@@ -443,9 +449,13 @@ fn check_classes(classes: &[BadgeClass], line: &dyn Fn(usize) -> usize) -> Resul
         }
         if let Some(&j) = slugs.get(class.slug.as_str()) {
             return fail(format!(
-                "badge class slug {:?} is already used (line {})",
+                "badge class slug {:?} is already used ({})",
                 class.slug,
-                line(j)
+                // A line in a file, a position (from 1) in code.
+                line(j).map_or_else(
+                    || format!("class number {}", j + 1),
+                    |l| format!("line {l}")
+                )
             ));
         }
         match &class.course {
@@ -600,7 +610,10 @@ type Step<'a> = (&'a str, Option<usize>, Vec<(&'a str, usize)>);
 /// Refuses criteria whose badge requirements form a cycle (a badge that requires itself,
 /// directly or through others): such a badge could never be awarded. The error names the
 /// badges of the cycle and the lines of their criteria (`line` of a criteria index).
-fn check_badge_cycles(criteria: &[Criteria], line: &dyn Fn(usize) -> usize) -> Result<(), Error> {
+fn check_badge_cycles(
+    criteria: &[Criteria],
+    line: &dyn Fn(usize) -> Option<usize>,
+) -> Result<(), Error> {
     // badge → the criteria that award it.
     let mut awarding: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, c) in criteria.iter().enumerate() {
@@ -644,15 +657,29 @@ fn check_badge_cycles(criteria: &[Criteria], line: &dyn Fn(usize) -> usize) -> R
                     lines.push(via);
                     let mut names: Vec<&str> = path[from..].iter().map(|(b, ..)| *b).collect();
                     names.push(badge);
-                    let lines: Vec<String> = lines.iter().map(|&i| line(i).to_string()).collect();
-                    return Err(Error::Toml {
-                        line: line(via),
-                        problem: format!(
-                            "badge requirements form a cycle: {} (criteria at lines {}); none of these badges could be awarded",
-                            names.join(" requires "),
-                            lines.join(", ")
+                    // Lines in a file, positions (from 1) in code.
+                    let (kind, places): (&str, Vec<String>) = match line(via) {
+                        Some(_) => (
+                            "lines",
+                            lines
+                                .iter()
+                                .filter_map(|&i| line(i))
+                                .map(|l| l.to_string())
+                                .collect(),
                         ),
-                    });
+                        None => (
+                            "numbers",
+                            lines.iter().map(|&i| (i + 1).to_string()).collect(),
+                        ),
+                    };
+                    return Err(rule_error(
+                        line(via),
+                        format!(
+                            "badge requirements form a cycle: {} (criteria at {kind} {}); none of these badges could be awarded",
+                            names.join(" requires "),
+                            places.join(", ")
+                        ),
+                    ));
                 }
                 None => {
                     state.insert(badge, 1);

@@ -24,6 +24,12 @@ pub enum Error {
         /// What is wrong and what was expected.
         problem: String,
     },
+    /// A rule set built in code (no file, so no line) is wrong.
+    #[error("rules: {problem}")]
+    Rules {
+        /// What is wrong and what was expected.
+        problem: String,
+    },
     /// An event is wrong.
     #[error("event: {problem}")]
     Event {

@@ -1018,3 +1018,21 @@ fn criteria_are_named_by_their_class_or_their_own_id() {
         assert!(error.contains(problem), "{error}");
     }
 }
+
+/// A rule set built in code has no file and no lines: its errors say which item, not "line 0".
+#[test]
+fn rule_sets_built_in_code_name_the_item_not_a_line() {
+    let error = RuleSet::new(vec![BadgeClass::new("a"), BadgeClass::new("a")]).unwrap_err();
+    assert_eq!(
+        error,
+        Error::Rules {
+            problem: "badge class slug \"a\" is already used (class number 1)".into()
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "rules: badge class slug \"a\" is already used (class number 1)"
+    );
+    let error = RuleSet::new(vec![BadgeClass::new("Not A Slug")]).unwrap_err();
+    assert!(matches!(error, Error::Rules { .. }), "{error:?}");
+}
