@@ -16,7 +16,7 @@ use std::sync::Arc;
 use badgery::backend::{
     AwardKey, AwardRequest, BadgeBackend, BadgeClassRecord, MemoryStore, Recipient,
 };
-use badgery::rules::{BadgeClass, Event, RuleSet};
+use badgery::rules::{ClassRule, Event, RuleSet};
 use badgery::{Engine, StaticDirectory};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use hosted::{issuer, png};
@@ -45,7 +45,7 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     let rules = RuleSet::new(
         (0..COURSES)
-            .map(|i| BadgeClass::course_completion(format!("c{i}"), course(i), None))
+            .map(|i| ClassRule::course_completion(format!("c{i}"), course(i), None))
             .collect(),
     )
     .unwrap();

@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use badgery::backend::{BadgeStore, ProgressStore, ProgressUpdate};
-use badgery::rules::{BadgeClass, Evaluator, Event, Progress, RuleSet};
+use badgery::rules::{ClassRule, Evaluator, Event, Progress, RuleSet};
 use badgery::store_sql::SqlStore;
 use badgery::store_sql::testing::TempPostgres;
 use badgery::{CourseInfo, Directory, Engine, async_trait};
@@ -54,7 +54,7 @@ impl Directory for Everyone {
 
 fn rules() -> RuleSet {
     // One class, for a course no event names: events decide and award nothing.
-    RuleSet::new(vec![BadgeClass::course_completion(
+    RuleSet::new(vec![ClassRule::course_completion(
         "unused",
         "course-v1:Org+Unused+2026",
         None,

@@ -26,7 +26,7 @@ use badgery::backend::{
     AwardKey, AwardLedger, AwardRequest, BadgeBackend, BadgeClassRecord, BadgeStore,
     IssuedAssertion, MemoryStore, PendingAward, Recipient,
 };
-use badgery::rules::{BadgeClass, Event, RuleSet};
+use badgery::rules::{ClassRule, Event, RuleSet};
 use badgery::store_sql::SqlStore;
 use badgery::store_sql::testing::TempPostgres;
 use badgery::{CourseInfo, Directory, Engine, async_trait};
@@ -180,7 +180,7 @@ fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let postgres = TempPostgres::start_or_skip("benches/store.rs");
     let subjects = runtime.block_on(subjects(dir.path(), postgres.as_ref()));
-    let rules = RuleSet::new(vec![BadgeClass::course_completion("bench", COURSE, None)]).unwrap();
+    let rules = RuleSet::new(vec![ClassRule::course_completion("bench", COURSE, None)]).unwrap();
     let issuer = Arc::new(issuer());
 
     for subject in &subjects {

@@ -131,7 +131,7 @@ pub(crate) fn svg_bake(data: &[u8]) {
 /// The Open edX text fields: arbitrary text as each field never panics, and whatever parses
 /// respects the documented rules.
 pub(crate) fn openedx_fields(data: &[u8]) {
-    use badgery_rules::{BadgeClass, RuleSet, is_valid_slug, openedx};
+    use badgery_rules::{ClassRule, RuleSet, is_valid_slug, openedx};
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
@@ -147,7 +147,7 @@ pub(crate) fn openedx_fields(data: &[u8]) {
     }
     let classes = ["a", "b", "c", "three"]
         .iter()
-        .map(|s| BadgeClass::new(*s))
+        .map(|s| ClassRule::new(*s))
         .collect();
     if let Ok(rules) = RuleSet::new(classes) {
         let _ = rules.with_openedx_fields(text, text, text);

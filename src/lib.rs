@@ -10,12 +10,12 @@
 //! ```
 //! use std::sync::Arc;
 //! use badgery::backend::{BadgeClassRecord, ClassImage, ImageFormat, MemoryStore};
-//! use badgery::rules::{BadgeClass, Event, RuleSet};
+//! use badgery::rules::{ClassRule, Event, RuleSet};
 //! use badgery::{Engine, HostedIssuer, IdSecret, IssuerProfile, Outcome, StaticDirectory, UrlScheme};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 //! let course = "course-v1:Org+Rust+2026";
-//! let rules = RuleSet::new(vec![BadgeClass::course_completion("rust", course, None)])?;
+//! let rules = RuleSet::new(vec![ClassRule::course_completion("rust", course, None)])?;
 //! let issuer = HostedIssuer::new(
 //!     UrlScheme::new("https://lms.example.org/ob/")?,
 //!     IssuerProfile::new("Example LMS", "https://lms.example.org".parse()?, "badges@lms.example.org"),

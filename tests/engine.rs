@@ -21,7 +21,7 @@ use badgery::backend::{
     IssuedAssertion, MemoryStore,
 };
 use badgery::model::validate::{DocumentSet, Options, validate};
-use badgery::rules::{BadgeClass, Event, RuleSet};
+use badgery::rules::{ClassRule, Event, RuleSet};
 use badgery::{
     AutoClasses, CourseInfo, Engine, Error, HostedRecord, Outcome, RetryPolicy, StaticDirectory,
 };
@@ -123,7 +123,7 @@ impl BadgeBackend for RecordingBackend {
 /// A failed backend call reaches the host as the backend's own error, with its source.
 #[tokio::test]
 async fn a_backend_error_reaches_the_host_with_its_source() {
-    let rules = RuleSet::new(vec![BadgeClass::course_completion("rust", RUST, None)]).unwrap();
+    let rules = RuleSet::new(vec![ClassRule::course_completion("rust", RUST, None)]).unwrap();
     let store = Arc::new(MemoryStore::new());
     let engine = Engine::new(
         rules,
@@ -167,8 +167,8 @@ async fn a_backend_error_reaches_the_host_with_its_source() {
 #[tokio::test]
 async fn use_case_1_course_and_mode_classes() {
     let rules = RuleSet::new(vec![
-        BadgeClass::course_completion("rust-verified", RUST, Some("verified")),
-        BadgeClass::course_completion("rust", RUST, None),
+        ClassRule::course_completion("rust-verified", RUST, Some("verified")),
+        ClassRule::course_completion("rust", RUST, None),
     ])
     .unwrap();
     let engine = Engine::new(
@@ -208,7 +208,7 @@ async fn use_case_1_course_and_mode_classes() {
 #[tokio::test]
 async fn a_class_record_for_another_course_than_its_rule_is_refused() {
     let store = Arc::new(MemoryStore::new());
-    let rules = RuleSet::new(vec![BadgeClass::course_completion("rust", RUST, None)]).unwrap();
+    let rules = RuleSet::new(vec![ClassRule::course_completion("rust", RUST, None)]).unwrap();
     let engine = Engine::new(
         rules.clone(),
         store.clone(),
@@ -259,7 +259,7 @@ async fn a_class_record_for_another_course_than_its_rule_is_refused() {
 /// stored apart from the slug; later awards use that id.
 #[tokio::test]
 async fn use_cases_2_3_5_slug_keyed_classes_created_in_the_backend() {
-    let rules = RuleSet::new(vec![BadgeClass::new("two"), BadgeClass::new("both")])
+    let rules = RuleSet::new(vec![ClassRule::new("two"), ClassRule::new("both")])
         .unwrap()
         .with_openedx_fields("2,two", "", &format!("both,{RUST},{PY}"))
         .unwrap();
@@ -399,8 +399,8 @@ async fn use_case_4_classes_created_on_first_award() {
 async fn concurrent_events_for_one_learner_never_double_award() {
     for round in 0..10 {
         let rules = RuleSet::new(vec![
-            BadgeClass::course_completion("rust", RUST, None),
-            BadgeClass::new("two"),
+            ClassRule::course_completion("rust", RUST, None),
+            ClassRule::new("two"),
         ])
         .unwrap()
         .with_openedx_fields("2,two", "", "")
@@ -527,7 +527,7 @@ async fn retries_back_off_and_permanent_failures_are_kept_with_their_reason() {
             Ok(a.clone())
         }
     }
-    let rules = RuleSet::new(vec![BadgeClass::course_completion("rust", RUST, None)]).unwrap();
+    let rules = RuleSet::new(vec![ClassRule::course_completion("rust", RUST, None)]).unwrap();
     let store = Arc::new(MemoryStore::new());
     let t0 = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
         .unwrap()
@@ -600,7 +600,7 @@ async fn retries_back_off_and_permanent_failures_are_kept_with_their_reason() {
     );
     // A service's rejection is permanent at once.
     let backend = Arc::new(RecordingBackend::default());
-    let rules = RuleSet::new(vec![BadgeClass::course_completion("rust", RUST, None)]).unwrap();
+    let rules = RuleSet::new(vec![ClassRule::course_completion("rust", RUST, None)]).unwrap();
     let engine = Engine::new(
         rules,
         Arc::new(MemoryStore::new()),
@@ -622,7 +622,7 @@ async fn retries_back_off_and_permanent_failures_are_kept_with_their_reason() {
 /// must still try it only once and return.
 #[tokio::test]
 async fn retry_pending_terminates_with_a_zero_delay() {
-    let rules = RuleSet::new(vec![BadgeClass::course_completion("rust", RUST, None)]).unwrap();
+    let rules = RuleSet::new(vec![ClassRule::course_completion("rust", RUST, None)]).unwrap();
     let backend = Arc::new(badgery::fault::FlakyBackend::new(issuer(), 1.0, 9));
     let mut policy = RetryPolicy::default();
     policy.first = chrono::Duration::zero();
@@ -721,8 +721,8 @@ async fn class_images_are_checked_when_classes_are_created() {
 #[tokio::test]
 async fn hosted_documents_validate_expire_and_revoke() {
     let rules = RuleSet::new(vec![
-        BadgeClass::course_completion("rust", RUST, None),
-        BadgeClass::course_completion("py", PY, None),
+        ClassRule::course_completion("rust", RUST, None),
+        ClassRule::course_completion("py", PY, None),
     ])
     .unwrap();
     let store = Arc::new(MemoryStore::new());

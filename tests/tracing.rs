@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use badgery::backend::{BadgeClassRecord, MemoryStore};
 use badgery::fault::FlakyBackend;
-use badgery::rules::{BadgeClass, Event, RuleSet};
+use badgery::rules::{ClassRule, Event, RuleSet};
 use badgery::{Engine, RetryPolicy, StaticDirectory};
 use hosted::{issuer, png};
 
@@ -42,7 +42,7 @@ async fn tracing_covers_each_step_and_never_names_the_recipient() {
     let backend = Arc::new(FlakyBackend::new(issuer(), 1.0, 3));
     let mut retry_at_once = RetryPolicy::default();
     retry_at_once.first = chrono::Duration::zero();
-    let rules = RuleSet::new(vec![BadgeClass::course_completion("rust", RUST, None)]).unwrap();
+    let rules = RuleSet::new(vec![ClassRule::course_completion("rust", RUST, None)]).unwrap();
     let directory = StaticDirectory::new().learner("ada", "ada.lovelace@example.org");
     let engine = Engine::new(
         rules,

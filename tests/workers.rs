@@ -17,7 +17,7 @@ use badgery::backend::{
     Error as BackendError, IssuedAssertion, MemoryStore,
 };
 use badgery::fault::FlakyBackend;
-use badgery::rules::{BadgeClass, Event, RuleSet};
+use badgery::rules::{ClassRule, Event, RuleSet};
 use badgery::{CourseInfo, Directory, Engine, Outcome, RetryPolicy, StaticDirectory};
 use hosted::{issuer, png};
 
@@ -71,8 +71,8 @@ impl<B: BadgeBackend> BadgeBackend for Slow<B> {
 async fn two_engines_with_retry_loops_issue_each_award_exactly_once() {
     const LEARNERS: usize = 24;
     const COURSES: usize = 4;
-    let classes: Vec<BadgeClass> = (0..COURSES)
-        .map(|c| BadgeClass::course_completion(format!("c{c}"), course(c), None))
+    let classes: Vec<ClassRule> = (0..COURSES)
+        .map(|c| ClassRule::course_completion(format!("c{c}"), course(c), None))
         .collect();
     let store = Arc::new(MemoryStore::new());
     let backend = Arc::new(FlakyBackend::new(Slow(issuer()), 0.3, 11));
@@ -252,8 +252,8 @@ fn engine_over(
     directory: impl Directory + 'static,
 ) -> Engine {
     let rules = RuleSet::new(vec![
-        BadgeClass::course_completion("rust", RUST, None),
-        BadgeClass::course_completion("py", "course-v1:Org+Py+2026", None),
+        ClassRule::course_completion("rust", RUST, None),
+        ClassRule::course_completion("py", "course-v1:Org+Py+2026", None),
     ])
     .unwrap();
     Engine::new(rules, store, backend, Arc::new(directory)).with_retry(zero_delay())
@@ -349,8 +349,8 @@ async fn an_award_without_an_email_waits_and_a_failed_award_can_be_reissued() {
     let store = Arc::new(MemoryStore::new());
     let engine = Engine::new(
         RuleSet::new(vec![
-            BadgeClass::course_completion("rust", RUST, None),
-            BadgeClass::course_completion("py", "course-v1:Org+Py+2026", None),
+            ClassRule::course_completion("rust", RUST, None),
+            ClassRule::course_completion("py", "course-v1:Org+Py+2026", None),
         ])
         .unwrap(),
         store.clone(),

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use badgery::backend::AwardLedger as _;
 use badgery::backend::{AwardState, BadgeClassRecord, ClassImage, ImageFormat, MemoryStore};
-use badgery::rules::{BadgeClass, Event, RuleSet};
+use badgery::rules::{ClassRule, Event, RuleSet};
 use badgery::{Engine, RetryPolicy, StaticDirectory};
 use badgery_badgr::{BadgrBackend, BadgrConfig, MemoryTokenStore, Session, TokenStore};
 use support::server::{self, PASSWORD, USERNAME};
@@ -33,8 +33,8 @@ async fn two_engines_award_each_learner_once_in_badgr_through_failures() {
         directory = directory.learner(&format!("l{l}"), &format!("l{l}@example.org"));
     }
     let directory = Arc::new(directory);
-    let classes: Vec<BadgeClass> = (0..COURSES)
-        .map(|c| BadgeClass::course_completion(format!("c{c}"), course(c), None))
+    let classes: Vec<ClassRule> = (0..COURSES)
+        .map(|c| ClassRule::course_completion(format!("c{c}"), course(c), None))
         .collect();
     let mut retry = RetryPolicy::default();
     retry.first = chrono::Duration::zero();
@@ -167,7 +167,7 @@ async fn tokens_expiring_mid_run_are_refreshed_and_an_admins_class_is_used_as_is
     server.lock().unwrap().lifetime = std::time::Duration::from_secs(1);
     // The admin's class, made in Badgr: the platform knows only its entityId.
     server.lock().unwrap().classes.push(serde_json::json!({
-        "entityType": "BadgeClass", "entityId": "admin-made", "name": "Made by an admin",
+        "entityType": "ClassRule", "entityId": "admin-made", "name": "Made by an admin",
         "issuer": "qaWd4VmPReyl_saXGhmjyg", "tags": [], "createdAt": "2026-01-01T00:00:00Z",
     }));
     let mut config = BadgrConfig::new(&url, USERNAME, PASSWORD).unwrap();
@@ -180,8 +180,8 @@ async fn tokens_expiring_mid_run_are_refreshed_and_an_admins_class_is_used_as_is
         directory = directory.learner(&format!("l{l}"), &format!("l{l}@example.org"));
     }
     let classes = vec![
-        BadgeClass::course_completion("admins", course(0), None),
-        BadgeClass::course_completion("ours", course(1), None),
+        ClassRule::course_completion("admins", course(0), None),
+        ClassRule::course_completion("ours", course(1), None),
     ];
     let engine = Engine::new(
         RuleSet::new(classes).unwrap(),

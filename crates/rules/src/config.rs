@@ -11,10 +11,12 @@ use serde::Deserialize;
 use crate::error::Error;
 use crate::names::{is_valid_course_key, is_valid_slug};
 
-/// A badge class the rules can award.
+/// A badge class as the rules know it (a `[[badge_class]]` entry): its slug, and for a course
+/// completion class its course and mode. The class's document (name, image, criteria text)
+/// is the store's `BadgeClassRecord`, which must agree with it on course and mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct BadgeClass {
+pub struct ClassRule {
     /// The class's slug: one or more of `[a-z0-9_-]`, unique in the rule set.
     pub slug: String,
     /// For a course completion badge: the course whose passing certificate awards it.
@@ -27,10 +29,10 @@ pub struct BadgeClass {
     pub repeatable: bool,
 }
 
-impl BadgeClass {
+impl ClassRule {
     /// A class awarded by the threshold, group and criteria rules that name it.
     pub fn new(slug: impl Into<String>) -> Self {
-        BadgeClass {
+        ClassRule {
             slug: slug.into(),
             course: None,
             mode: None,
@@ -45,7 +47,7 @@ impl BadgeClass {
         course: impl Into<String>,
         mode: Option<&str>,
     ) -> Self {
-        BadgeClass {
+        ClassRule {
             slug: slug.into(),
             course: Some(course.into()),
             mode: mode.map(str::to_owned),
@@ -144,7 +146,7 @@ pub enum Requirement {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
-pub struct Criteria {
+pub struct CriteriaRule {
     /// The rule's stable name, which award explanations give ([`crate::Rule::Criteria`]): one
     /// or more of `[a-z0-9_#-]`, unique in the rule set. When absent, the rule set names it
     /// after its class: `SLUG` for the class's first criteria rule, then `SLUG#2`, `SLUG#3`
@@ -164,11 +166,11 @@ pub struct Criteria {
 /// A validated set of badge classes and award rules.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RuleSet {
-    pub(crate) classes: Vec<BadgeClass>,
+    pub(crate) classes: Vec<ClassRule>,
     pub(crate) courses_completed: Vec<(u32, String)>,
     pub(crate) courses_enrolled: Vec<(u32, String)>,
     pub(crate) course_groups: Vec<(String, Vec<String>)>,
-    pub(crate) criteria: Vec<Criteria>,
+    pub(crate) criteria: Vec<CriteriaRule>,
     pub(crate) auto_course_completion: bool,
 }
 
@@ -187,7 +189,7 @@ impl RuleSet {
     /// # Errors
     /// [`Error::Rules`] when a slug is invalid or repeated, a course key is malformed,
     /// a mode is given without a course, or two classes share a course and mode.
-    pub fn new(classes: Vec<BadgeClass>) -> Result<Self, Error> {
+    pub fn new(classes: Vec<ClassRule>) -> Result<Self, Error> {
         check_classes(&classes, &|_| None)?;
         Ok(RuleSet {
             classes,
@@ -224,7 +226,7 @@ impl RuleSet {
     /// [`Error::Rules`] when the criteria names an unknown class, has an empty
     /// requirement, a malformed course key, a grade outside 0..=1 or a deadline that is not
     /// RFC 3339.
-    pub fn with_criteria(mut self, criteria: Criteria) -> Result<Self, Error> {
+    pub fn with_criteria(mut self, criteria: CriteriaRule) -> Result<Self, Error> {
         check_criteria(&criteria, &slug_set(&self.classes))
             .map_err(|problem| Error::Rules { problem })?;
         let criteria =
@@ -259,10 +261,10 @@ impl RuleSet {
             line: e.span().map_or(0, |s| line_of(s.start)),
             problem: e.message().to_owned(),
         })?;
-        let classes: Vec<BadgeClass> = file
+        let classes: Vec<ClassRule> = file
             .badge_class
             .iter()
-            .map(|c| BadgeClass {
+            .map(|c| ClassRule {
                 slug: c.slug.get_ref().clone(),
                 course: c.course.clone(),
                 mode: c.mode.clone(),
@@ -348,7 +350,7 @@ impl RuleSet {
     }
 
     /// The badge classes.
-    pub fn classes(&self) -> &[BadgeClass] {
+    pub fn classes(&self) -> &[ClassRule] {
         &self.classes
     }
 
@@ -368,7 +370,7 @@ impl RuleSet {
     }
 
     /// The criteria rules.
-    pub fn criteria(&self) -> &[Criteria] {
+    pub fn criteria(&self) -> &[CriteriaRule] {
         &self.criteria
     }
 
@@ -392,7 +394,7 @@ struct RulesFile {
     #[serde(default)]
     course_events: Option<CourseEventsToml>,
     #[serde(default)]
-    criteria: Vec<toml::Spanned<Criteria>>,
+    criteria: Vec<toml::Spanned<CriteriaRule>>,
 }
 
 #[derive(Deserialize)]
@@ -419,7 +421,7 @@ struct CourseEventsToml {
 }
 
 /// The slugs of `classes`, for membership tests in constant time.
-fn slug_set(classes: &[BadgeClass]) -> HashSet<&str> {
+fn slug_set(classes: &[ClassRule]) -> HashSet<&str> {
     classes.iter().map(|c| c.slug.as_str()).collect()
 }
 
@@ -432,7 +434,7 @@ fn rule_error(line: Option<usize>, problem: String) -> Error {
 }
 
 fn check_classes(
-    classes: &[BadgeClass],
+    classes: &[ClassRule],
     line: &dyn Fn(usize) -> Option<usize>,
 ) -> Result<(), Error> {
     // Where each slug and each (course, mode) was first seen: hash lookups, so that a rule set
@@ -496,7 +498,10 @@ fn check_classes(
 
 /// `criteria` with its id: its own (checked), or the next free `SLUG`, `SLUG#2`, … of its class
 /// among the rules before it.
-fn name_criteria(before: &[Criteria], mut criteria: Criteria) -> Result<Criteria, String> {
+fn name_criteria(
+    before: &[CriteriaRule],
+    mut criteria: CriteriaRule,
+) -> Result<CriteriaRule, String> {
     let taken = |id: &str| before.iter().any(|c| c.id.as_deref() == Some(id));
     match &criteria.id {
         Some(id) => {
@@ -528,7 +533,7 @@ fn name_criteria(before: &[Criteria], mut criteria: Criteria) -> Result<Criteria
     Ok(criteria)
 }
 
-fn check_criteria(criteria: &Criteria, slugs: &HashSet<&str>) -> Result<(), String> {
+fn check_criteria(criteria: &CriteriaRule, slugs: &HashSet<&str>) -> Result<(), String> {
     let known = |slug: &str| slugs.contains(slug);
     if !known(&criteria.badge) {
         return Err(format!(
@@ -611,7 +616,7 @@ type Step<'a> = (&'a str, Option<usize>, Vec<(&'a str, usize)>);
 /// directly or through others): such a badge could never be awarded. The error names the
 /// badges of the cycle and the lines of their criteria (`line` of a criteria index).
 fn check_badge_cycles(
-    criteria: &[Criteria],
+    criteria: &[CriteriaRule],
     line: &dyn Fn(usize) -> Option<usize>,
 ) -> Result<(), Error> {
     // badge → the criteria that award it.

@@ -27,8 +27,8 @@ use crate::progress::{Progress, StoredCertificate, StoredEnrollment};
 /// Decides awards from events, one learner state at a time.
 ///
 /// ```
-/// use badgery_rules::{BadgeClass, Evaluator, Event, RuleSet};
-/// let rules = RuleSet::new(vec![BadgeClass::new("three-courses")])?
+/// use badgery_rules::{ClassRule, Evaluator, Event, RuleSet};
+/// let rules = RuleSet::new(vec![ClassRule::new("three-courses")])?
 ///     .with_openedx_fields("3,three-courses", "", "")?;
 /// let mut evaluator = Evaluator::new(rules);
 /// let mut awards = Vec::new();

@@ -134,7 +134,7 @@ mod progress;
 mod time;
 
 pub use config::{
-    ActivityCondition, Aggregation, BadgeClass, CourseCondition, Criteria, Requirement, RuleSet,
+    ActivityCondition, Aggregation, ClassRule, CourseCondition, CriteriaRule, Requirement, RuleSet,
 };
 pub use error::Error;
 pub use evaluate::{Award, Evaluator, Rule};

@@ -7,7 +7,7 @@
 #[path = "support/naive_rules.rs"]
 mod naive_rules;
 
-use badgery_rules::{Award, BadgeClass, Error, Evaluator, Event, Progress, Rule, RuleSet};
+use badgery_rules::{Award, ClassRule, Error, Evaluator, Event, Progress, Rule, RuleSet};
 use proptest::prelude::*;
 
 const A: &str = "course-v1:Org+A+2026";
@@ -48,16 +48,16 @@ fn run(evaluator: &mut Evaluator, events: &[Event]) -> Vec<Award> {
     events.iter().flat_map(|e| evaluator.apply(e)).collect()
 }
 
-fn classes(slugs: &[&str]) -> Vec<BadgeClass> {
-    slugs.iter().map(|s| BadgeClass::new(*s)).collect()
+fn classes(slugs: &[&str]) -> Vec<ClassRule> {
+    slugs.iter().map(|s| ClassRule::new(*s)).collect()
 }
 
 #[test]
 fn course_completion_by_course_and_mode_with_fallback() {
     let rules = RuleSet::new(vec![
-        BadgeClass::course_completion("a-verified", A, Some("verified")),
-        BadgeClass::course_completion("a-any", A, None),
-        BadgeClass::course_completion("b-honor", B, Some("honor")),
+        ClassRule::course_completion("a-verified", A, Some("verified")),
+        ClassRule::course_completion("a-any", A, None),
+        ClassRule::course_completion("b-honor", B, Some("honor")),
     ])
     .unwrap();
     let mut e = Evaluator::new(rules);
@@ -445,8 +445,8 @@ badges = ["target"]
 #[test]
 fn repeatable_classes_are_awarded_on_each_new_satisfaction() {
     let rules = RuleSet::new(vec![
-        BadgeClass::course_completion("a", A, None).repeatable(),
-        BadgeClass::course_completion("b", B, None),
+        ClassRule::course_completion("a", A, None).repeatable(),
+        ClassRule::course_completion("b", B, None),
     ])
     .unwrap();
     let mut e = Evaluator::new(rules);
@@ -509,7 +509,7 @@ courses = [{{ course = "{A}", min_grade = 0.5 }}]
 
 #[test]
 fn automatic_course_classes_for_courses_without_one() {
-    let rules = RuleSet::new(vec![BadgeClass::course_completion(
+    let rules = RuleSet::new(vec![ClassRule::course_completion(
         "a-verified",
         A,
         Some("verified"),
@@ -926,7 +926,7 @@ fn badge_cycles_empty_roles_and_oversized_rule_sets_are_refused_at_load() {
 #[test]
 fn a_late_older_certificate_never_re_awards_a_repeatable_class() {
     let rules = RuleSet::new(vec![
-        BadgeClass::course_completion("rust", "course-v1:O+R+1", None).repeatable(),
+        ClassRule::course_completion("rust", "course-v1:O+R+1", None).repeatable(),
     ])
     .unwrap();
     let mut evaluator = Evaluator::new(rules);
@@ -1022,7 +1022,7 @@ fn criteria_are_named_by_their_class_or_their_own_id() {
 /// A rule set built in code has no file and no lines: its errors say which item, not "line 0".
 #[test]
 fn rule_sets_built_in_code_name_the_item_not_a_line() {
-    let error = RuleSet::new(vec![BadgeClass::new("a"), BadgeClass::new("a")]).unwrap_err();
+    let error = RuleSet::new(vec![ClassRule::new("a"), ClassRule::new("a")]).unwrap_err();
     assert_eq!(
         error,
         Error::Rules {
@@ -1033,6 +1033,6 @@ fn rule_sets_built_in_code_name_the_item_not_a_line() {
         error.to_string(),
         "rules: badge class slug \"a\" is already used (class number 1)"
     );
-    let error = RuleSet::new(vec![BadgeClass::new("Not A Slug")]).unwrap_err();
+    let error = RuleSet::new(vec![ClassRule::new("Not A Slug")]).unwrap_err();
     assert!(matches!(error, Error::Rules { .. }), "{error:?}");
 }

@@ -31,7 +31,7 @@ pub enum Rule {
     },
     /// A criteria rule was met.
     Criteria {
-        /// Its id ([`crate::Criteria::id`]).
+        /// Its id ([`crate::CriteriaRule::id`]).
         id: String,
     },
 }
