@@ -659,6 +659,7 @@ impl HostedIssuer {
                 let id = self.scheme.assertion(&token);
                 store.assertion(id.as_str()).await?.and_then(|a| {
                     let record = HostedRecord::of(&a).ok()?;
+                    // A signed assertion has no URL: it is not served here.
                     let document = record.assertion.filter(|_| record.jws.is_none())?;
                     let status = if a.revoked.is_some() { 410 } else { 200 };
                     Some(json(id, status, &document))
@@ -929,7 +930,7 @@ impl BadgeBackend for HostedIssuer {
             backend: self.name().to_owned(),
             issued_on: request.issued_on,
             image_url: Some(image_url.to_string()),
-            // Only the credential is issued: no 2.0 assertion to serve.
+            // A class issued as OB 3.0 only keeps no 2.0 assertion (nothing to serve at its id).
             data: HostedRecord {
                 assertion: ob2.then_some(assertion_json),
                 jws: jws.filter(|_| ob2),
