@@ -18,7 +18,7 @@
 //! log: the rules decide the same awards with the same keys, and the store's claims keep
 //! anything already issued from being issued again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -30,7 +30,7 @@ use badgery_backend::{
     Claim, ClassImage, EvidenceItem, IssuedAssertion, PendingAward, ProgressCommit, ProgressStore,
     ProgressUpdate, Recipient,
 };
-use badgery_rules::{Award, Evaluator, Event, Progress, Rule, RuleSet};
+use badgery_rules::{Award, ClassRule, Evaluator, Event, Progress, Rule, RuleSet};
 use chrono::{DateTime, Duration, Utc};
 use tracing::Instrument;
 
@@ -478,49 +478,33 @@ impl Engine {
         &self,
         classes: Vec<BadgeClassRecord>,
     ) -> Result<Vec<String>, Error> {
+        // The rules' classes of these slugs, found in one pass over the rules (not one per
+        // record) and copied, so that no lock is held while the store is called.
+        let slugs: HashSet<&str> = classes.iter().map(|c| c.slug.as_str()).collect();
+        let rules: HashMap<String, ClassRule> = self
+            .lock_evaluator()
+            .rules()
+            .classes()
+            .iter()
+            .filter(|c| slugs.contains(c.slug.as_str()))
+            .map(|c| (c.slug.clone(), c.clone()))
+            .collect();
+        drop(slugs);
         for class in &classes {
             class.check()?;
             check_class_image(&class.slug, &class.image)?;
-            self.check_agrees_with_rules(class)?;
+            check_agrees_with_rules(rules.get(&class.slug), class)?;
         }
         let mut created = Vec::new();
         for class in classes {
             let (stored, fresh) = self.store.get_or_create_class(class).await?;
             // A class stored before keeps its course and mode: it must agree too.
-            self.check_agrees_with_rules(&stored)?;
+            check_agrees_with_rules(rules.get(&stored.slug), &stored)?;
             if fresh {
                 created.push(stored.slug);
             }
         }
         Ok(created)
-    }
-
-    /// [`Error::Config`] when the rules have a class of `record`'s slug for another course or
-    /// mode: the store would then resolve the course to a class the rules do not award for it.
-    fn check_agrees_with_rules(&self, record: &BadgeClassRecord) -> Result<(), Error> {
-        let evaluator = self.lock_evaluator();
-        let Some(rule) = evaluator
-            .rules()
-            .classes()
-            .iter()
-            .find(|c| c.slug == record.slug)
-        else {
-            return Ok(());
-        };
-        if rule.course == record.course && rule.mode == record.mode {
-            return Ok(());
-        }
-        let describe = |course: &Option<String>, mode: &Option<String>| match (course, mode) {
-            (None, _) => "no course".to_owned(),
-            (Some(course), None) => format!("course {course} (any mode)"),
-            (Some(course), Some(mode)) => format!("course {course}, mode {mode}"),
-        };
-        Err(Error::Config(format!(
-            "badge class {}: the rules award it for {} but the class record is for {}",
-            record.slug,
-            describe(&rule.course, &rule.mode),
-            describe(&record.course, &record.mode)
-        )))
     }
 
     fn lock_evaluator(&self) -> std::sync::MutexGuard<'_, Evaluator> {
@@ -629,7 +613,7 @@ impl Engine {
         // otherwise be due again at once, forever. Awards are taken a few at a time so that
         // every lease outlives the calls made for the awards taken with it.
         let batch = self.retry_batch();
-        let mut tried = std::collections::HashSet::new();
+        let mut tried = HashSet::new();
         loop {
             let now = (self.clock)();
             let due = self
@@ -987,7 +971,7 @@ impl Engine {
         for _ in 0..MAX_PROGRESS_CONFLICTS {
             let stored = progress_store.progress_of(&learners).await?;
             let handled = progress_store.handled(&with_ids).await?;
-            let mut skip: std::collections::HashSet<(&str, &str)> = with_ids
+            let mut skip: HashSet<(&str, &str)> = with_ids
                 .iter()
                 .zip(&handled)
                 .filter(|(_, handled)| **handled)
@@ -1315,4 +1299,29 @@ impl Engine {
             }
         }
     }
+}
+
+/// [`Error::Config`] when `rule`, the rules' class of `record`'s slug, is for another course or
+/// mode: the store would then resolve the course to a class the rules do not award for it.
+fn check_agrees_with_rules(
+    rule: Option<&ClassRule>,
+    record: &BadgeClassRecord,
+) -> Result<(), Error> {
+    let Some(rule) = rule else {
+        return Ok(());
+    };
+    if rule.course == record.course && rule.mode == record.mode {
+        return Ok(());
+    }
+    let describe = |course: &Option<String>, mode: &Option<String>| match (course, mode) {
+        (None, _) => "no course".to_owned(),
+        (Some(course), None) => format!("course {course} (any mode)"),
+        (Some(course), Some(mode)) => format!("course {course}, mode {mode}"),
+    };
+    Err(Error::Config(format!(
+        "badge class {}: the rules award it for {} but the class record is for {}",
+        record.slug,
+        describe(&rule.course, &rule.mode),
+        describe(&record.course, &record.mode)
+    )))
 }

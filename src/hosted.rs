@@ -659,8 +659,10 @@ impl HostedIssuer {
                 let id = self.scheme.assertion(&token);
                 store.assertion(id.as_str()).await?.and_then(|a| {
                     let record = HostedRecord::of(&a).ok()?;
-                    // A signed assertion has no URL: it is not served here.
-                    let document = record.assertion.filter(|_| record.jws.is_none())?;
+                    if !record.is_served_at_its_url() {
+                        return None;
+                    }
+                    let document = record.assertion?;
                     let status = if a.revoked.is_some() { 410 } else { 200 };
                     Some(json(id, status, &document))
                 })
@@ -905,7 +907,7 @@ impl BadgeBackend for HostedIssuer {
                 .to_string();
             let subject = self.learner_uuid(&request.key.learner)?;
             let salt = salt()?;
-            let (jwt, record) = issuing
+            let record = issuing
                 .credential(
                     &self.scheme,
                     request,
@@ -915,7 +917,7 @@ impl BadgeBackend for HostedIssuer {
                     assertion.expires.as_ref().and_then(|d| d.parse().ok()),
                 )
                 .await?;
-            baked = badgery_ob3::bake::bake(&baked, &jwt).map_err(rejected)?;
+            baked = badgery_ob3::bake::bake(&baked, &record.credential.text()).map_err(rejected)?;
             if !ob2 {
                 id = credential_id;
             }

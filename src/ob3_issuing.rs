@@ -115,8 +115,8 @@ impl Ob3Issuing {
 
     /// The signed credential for `request`, as the hosted issuer makes it: `id` (the award's
     /// `urn:uuid:`), the recipient `subject` (a `urn:uuid:` of the learner) and their email,
-    /// hashed under `salt`. Returns the credential as baked (a VC-JWT, or JSON with its proof)
-    /// and the record kept with the award.
+    /// hashed under `salt`. Returns the record kept with the award; its credential's
+    /// [`Ob3Credential::text`] is what is baked (a VC-JWT, or JSON with its proof).
     pub(crate) async fn credential(
         &self,
         scheme: &UrlScheme,
@@ -125,7 +125,7 @@ impl Ob3Issuing {
         subject: &str,
         salt: &str,
         valid_until: Option<DateTime<Utc>>,
-    ) -> Result<(String, Ob3Record), BackendError> {
+    ) -> Result<Ob3Record, BackendError> {
         let class = &request.class;
         let rejected = |e: badgery_ob3::Error| BackendError::Rejected(e.to_string());
         let mut criteria = Criteria::narrative(
@@ -189,27 +189,19 @@ impl Ob3Issuing {
             }
         }
         let made = self.issuer.credential(&credential);
-        let (text, credential) = match self.proof {
-            Ob3Proof::Jwt => {
-                let jwt = self.issuer.sign_jwt(&made).map_err(rejected)?;
-                (jwt.clone(), Ob3Credential::Jwt(jwt))
-            }
-            Ob3Proof::Eddsa => {
-                let signed = self
-                    .issuer
+        let credential = match self.proof {
+            Ob3Proof::Jwt => Ob3Credential::Jwt(self.issuer.sign_jwt(&made).map_err(rejected)?),
+            Ob3Proof::Eddsa => Ob3Credential::Json(
+                self.issuer
                     .sign_eddsa(&made, request.issued_on)
-                    .map_err(rejected)?;
-                (signed.to_string(), Ob3Credential::Json(signed))
-            }
+                    .map_err(rejected)?,
+            ),
         };
-        Ok((
-            text,
-            Ob3Record {
-                id: id.to_owned(),
-                status_index: index,
-                credential,
-            },
-        ))
+        Ok(Ob3Record {
+            id: id.to_owned(),
+            status_index: index,
+            credential,
+        })
     }
 
     /// What the host serves for Open Badges 3.0, made anew whenever a status bit changes:

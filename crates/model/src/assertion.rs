@@ -1,5 +1,10 @@
 //! Assertion: one award of a badge class to one recipient.
 
+#![allow(
+    clippy::exhaustive_structs,
+    reason = "the Open Badges documents: a field per property of the specification, extensions in `extra`; hosts build them with struct literals"
+)]
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -29,10 +34,6 @@ use crate::verification::VerificationObject;
 /// assert_eq!(assertion.issued_on.as_str(), "2024-05-01T12:00:00Z");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[allow(
-    clippy::exhaustive_structs,
-    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
-)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Assertion {
@@ -153,10 +154,6 @@ impl Assertion {
 
 /// What a hosted assertion URL serves once the award is revoked:
 /// `{"@context", "type", "id", "revoked": true, "revocationReason"}`, with HTTP status 410.
-#[allow(
-    clippy::exhaustive_structs,
-    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
-)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RevokedAssertion {

@@ -1,5 +1,10 @@
 //! BadgeClass: the achievement a badge stands for.
 
+#![allow(
+    clippy::exhaustive_structs,
+    reason = "the Open Badges documents: a field per property of the specification, extensions in `extra`; hosts build them with struct literals"
+)]
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -9,10 +14,6 @@ use crate::profile::Profile;
 use crate::value::{Context, Extra, IdOr, Iri, OneOrMany, Types};
 
 /// An Open Badges 2.0 BadgeClass.
-#[allow(
-    clippy::exhaustive_structs,
-    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
-)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BadgeClass {

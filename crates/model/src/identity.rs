@@ -14,6 +14,11 @@
 //! Matching also tries the candidate exactly as given, so hashes made by issuers that do not
 //! normalise (the official validator hashes the plain text verbatim) still match.
 
+#![allow(
+    clippy::exhaustive_structs,
+    reason = "the Open Badges documents: a field per property of the specification, extensions in `extra`; hosts build them with struct literals"
+)]
+
 use md5::Md5;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -72,10 +77,6 @@ impl IdentityType {
 }
 
 /// The recipient of an assertion.
-#[allow(
-    clippy::exhaustive_structs,
-    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
-)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdentityObject {
     /// `email`, `url`, `telephone` or `id`.

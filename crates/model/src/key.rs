@@ -1,14 +1,15 @@
 //! CryptographicKey: a public key an issuer signs badges with.
 
+#![allow(
+    clippy::exhaustive_structs,
+    reason = "the Open Badges documents: a field per property of the specification, extensions in `extra`; hosts build them with struct literals"
+)]
+
 use serde::{Deserialize, Serialize};
 
 use crate::value::{Context, Extra, Iri, Types};
 
 /// An Open Badges 2.0 CryptographicKey.
-#[allow(
-    clippy::exhaustive_structs,
-    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
-)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CryptographicKey {

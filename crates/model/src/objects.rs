@@ -1,14 +1,15 @@
 //! The small node classes: Evidence, Criteria, Image and AlignmentObject.
 
+#![allow(
+    clippy::exhaustive_structs,
+    reason = "the Open Badges documents: a field per property of the specification, extensions in `extra`; hosts build them with struct literals"
+)]
+
 use serde::{Deserialize, Serialize};
 
 use crate::value::{Extra, Iri, Types};
 
 /// Evidence of the work that led to an award: a URL, a narrative, or both.
-#[allow(
-    clippy::exhaustive_structs,
-    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
-)]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {
@@ -57,10 +58,6 @@ impl Evidence {
 }
 
 /// What a learner must do to earn a badge: a URL of a criteria page and/or a narrative.
-#[allow(
-    clippy::exhaustive_structs,
-    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
-)]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Criteria {
@@ -89,10 +86,6 @@ impl Criteria {
 }
 
 /// An image: a URL or `data:` URI, with optional caption and author.
-#[allow(
-    clippy::exhaustive_structs,
-    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
-)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Image {
@@ -113,10 +106,6 @@ pub struct Image {
 }
 
 /// An alignment of a badge to an educational framework or standard.
-#[allow(
-    clippy::exhaustive_structs,
-    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
-)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AlignmentObject {

@@ -3,6 +3,11 @@
 //! in one module because each holds the other: a profile is endorsed, and an endorsement is
 //! issued by a profile.
 
+#![allow(
+    clippy::exhaustive_structs,
+    reason = "the Open Badges documents: a field per property of the specification, extensions in `extra`; hosts build them with struct literals"
+)]
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -12,10 +17,6 @@ use crate::value::{Context, DateTimeText, Extra, IdOr, Iri, OneOrMany, Types};
 use crate::verification::VerificationObject;
 
 /// An Open Badges 2.0 Profile, type `Issuer` or `Profile`.
-#[allow(
-    clippy::exhaustive_structs,
-    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
-)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Profile {
@@ -121,10 +122,6 @@ impl Profile {
 }
 
 /// An Open Badges 2.0 Endorsement.
-#[allow(
-    clippy::exhaustive_structs,
-    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
-)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Endorsement {
@@ -156,10 +153,6 @@ pub struct Endorsement {
 }
 
 /// The claim of an Endorsement: the endorsed node's id and a comment.
-#[allow(
-    clippy::exhaustive_structs,
-    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
-)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EndorsementClaim {

@@ -1,15 +1,16 @@
 //! RevocationList: the ids of signed assertions an issuer has revoked.
 
+#![allow(
+    clippy::exhaustive_structs,
+    reason = "the Open Badges documents: a field per property of the specification, extensions in `extra`; hosts build them with struct literals"
+)]
+
 use serde::{Deserialize, Serialize};
 
 use crate::profile::Profile;
 use crate::value::{Context, Extra, IdOr, Iri, OneOrMany, Types};
 
 /// An Open Badges 2.0 RevocationList (used for signed badges).
-#[allow(
-    clippy::exhaustive_structs,
-    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
-)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RevocationList {

@@ -1,14 +1,15 @@
 //! VerificationObject: how an assertion is verified (hosted or signed), or an issuer's policy.
 
+#![allow(
+    clippy::exhaustive_structs,
+    reason = "the Open Badges documents: a field per property of the specification, extensions in `extra`; hosts build them with struct literals"
+)]
+
 use serde::{Deserialize, Serialize};
 
 use crate::value::{Extra, Iri, OneOrMany, Types};
 
 /// Verification instructions (on an Assertion) or policy (on an issuer Profile).
-#[allow(
-    clippy::exhaustive_structs,
-    reason = "an Open Badges document: a field per property of the specification, extensions in `extra`; hosts build it with a struct literal"
-)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerificationObject {
