@@ -252,10 +252,10 @@ impl<B: BadgeBackend> BadgeBackend for CallLog<B> {
         let assertion = self.inner.award(request).await?;
         let AwardKey {
             learner,
-            badge,
+            slug,
             sequence,
         } = &request.key;
-        let line = format!("{learner}\t{badge}\t{sequence}\t{}\n", assertion.id);
+        let line = format!("{learner}\t{slug}\t{sequence}\t{}\n", assertion.id);
         let mut file = self
             .file
             .lock()
@@ -365,7 +365,7 @@ async fn list(store: &dyn BadgeStore) -> Result<(), Stop> {
         if let AwardState::Issued { assertion } = &award.state {
             let line = serde_json::json!({
                 "learner": award.key.learner,
-                "badge": award.key.badge,
+                "badge": award.key.slug,
                 "sequence": award.key.sequence,
                 "assertion": assertion,
             });
@@ -487,12 +487,12 @@ async fn work(
                 problems.push(match &award.state {
                     AwardState::Failed { reason } => format!(
                         "failed: {} {} #{}: {reason}",
-                        key.learner, key.badge, key.sequence
+                        key.learner, key.slug, key.sequence
                     ),
                     _ => format!(
                         "still pending: {} {} #{} (last error: {})",
                         key.learner,
-                        key.badge,
+                        key.slug,
                         key.sequence,
                         award.last_error.as_deref().unwrap_or("none")
                     ),

@@ -566,7 +566,7 @@ impl Engine {
             match self.claim_and_issue(&award).await {
                 Ok(outcome) => outcomes.push(outcome),
                 Err(e) => {
-                    tracing::warn!(badge = %award.badge, sequence = award.sequence, error = %e,
+                    tracing::warn!(slug = %award.slug, sequence = award.sequence, error = %e,
                         "award not claimed; kept for retry_pending");
                     self.lock_unclaimed().push(award);
                     first_error.get_or_insert(e);
@@ -633,7 +633,7 @@ impl Engine {
                 return Ok(outcomes);
             }
             for pending in fresh {
-                tracing::info!(badge = %pending.key.badge, sequence = pending.key.sequence,
+                tracing::info!(slug = %pending.key.slug, sequence = pending.key.sequence,
                     attempts = pending.attempts, "retrying award");
                 outcomes.push(self.issue_with_stored_class(pending).await?);
             }
@@ -662,7 +662,7 @@ impl Engine {
     pub async fn reissue(&self, key: &AwardKey) -> Result<Outcome, Error> {
         let now = (self.clock)();
         let pending = self.store.reopen(key, self.lease_until(now)).await?;
-        tracing::info!(badge = %key.badge, sequence = key.sequence, "reissuing a failed award");
+        tracing::info!(slug = %key.slug, sequence = key.sequence, "reissuing a failed award");
         self.issue_with_stored_class(pending).await
     }
 
@@ -670,10 +670,10 @@ impl Engine {
     ///
     /// # Errors
     /// The store's errors.
-    pub async fn reissue_class(&self, badge: &str) -> Result<Vec<Outcome>, Error> {
+    pub async fn reissue_class(&self, slug: &str) -> Result<Vec<Outcome>, Error> {
         let mut outcomes = Vec::new();
         for award in self.failed_awards().await? {
-            if award.key.badge == badge {
+            if award.key.slug == slug {
                 outcomes.push(self.reissue(&award.key).await?);
             }
         }
@@ -691,17 +691,17 @@ impl Engine {
     pub async fn grant_again(
         &self,
         learner: &str,
-        badge: &str,
+        slug: &str,
         reason: &str,
     ) -> Result<Outcome, Error> {
         let conflict = |why: &str| {
             Error::Backend(badgery_backend::Error::Conflict(format!(
-                "cannot grant {badge} to {learner} again: {why}"
+                "cannot grant {slug} to {learner} again: {why}"
             )))
         };
         let latest = self
             .store
-            .latest_award(learner, badge)
+            .latest_award(learner, slug)
             .await?
             .ok_or_else(|| conflict("it was never awarded"))?;
         let AwardState::Issued { assertion } = &latest.state else {
@@ -716,7 +716,7 @@ impl Engine {
             return Err(conflict("the latest award is not revoked"));
         }
         let now = (self.clock)();
-        let key = AwardKey::new(learner, badge, latest.key.sequence + 1);
+        let key = AwardKey::new(learner, slug, latest.key.sequence + 1);
         let pending = PendingAward::new(
             key.clone(),
             Recipient::new(learner, latest.recipient.email.clone()),
@@ -755,7 +755,7 @@ impl Engine {
 
     /// Finds or creates the class an award is for.
     async fn class_for(&self, award: &Award) -> Result<Option<BadgeClassRecord>, Error> {
-        if let Some(class) = self.store.class(&award.badge).await? {
+        if let Some(class) = self.store.class(&award.slug).await? {
             return Ok(Some(class));
         }
         let (Some(auto), Rule::CourseCompletion { course, mode }) =
@@ -782,7 +782,7 @@ impl Engine {
             info.name
         );
         let mut class = BadgeClassRecord::new(
-            award.badge.clone(),
+            award.slug.clone(),
             info.name.clone(),
             description.clone(),
             description,
@@ -817,7 +817,7 @@ impl Engine {
     /// The award as the ledger keeps it, with its recipient's email (none yet: blank) and
     /// evidence.
     async fn pending_for(&self, award: &Award, now: DateTime<Utc>) -> PendingAward {
-        let key = AwardKey::new(award.learner.clone(), award.badge.clone(), award.sequence);
+        let key = AwardKey::new(award.learner.clone(), award.slug.clone(), award.sequence);
         let email = usable_email(self.directory.email(&award.learner).await).unwrap_or_default();
         PendingAward::new(
             key,
@@ -830,7 +830,7 @@ impl Engine {
 
     async fn claim_and_issue(&self, award: &Award) -> Result<Outcome, Error> {
         let now = (self.clock)();
-        let span = tracing::info_span!("award", badge = %award.badge, sequence = award.sequence);
+        let span = tracing::info_span!("award", slug = %award.slug, sequence = award.sequence);
         async {
             let pending = self.pending_for(award, now).await;
             let claim = self.store.claim(pending, self.lease_until(now)).await?;
@@ -901,8 +901,7 @@ impl Engine {
         let mut outcomes = Vec::with_capacity(claims.len());
         let mut first_error = None;
         for (award, claim) in awards.iter().zip(claims) {
-            let span =
-                tracing::info_span!("award", badge = %award.badge, sequence = award.sequence);
+            let span = tracing::info_span!("award", slug = %award.slug, sequence = award.sequence);
             match self.issue_claimed(award, claim, now).instrument(span).await {
                 Ok(outcome) => outcomes.push(outcome),
                 Err(e) => {
@@ -1156,7 +1155,7 @@ impl Engine {
 
     /// [`Engine::issue_pending`] with the award's class as the store has it.
     async fn issue_with_stored_class(&self, pending: PendingAward) -> Result<Outcome, Error> {
-        let class = self.store.class(&pending.key.badge).await?;
+        let class = self.store.class(&pending.key.slug).await?;
         self.issue_pending(pending, class).await
     }
 
@@ -1169,7 +1168,7 @@ impl Engine {
         class: Option<BadgeClassRecord>,
     ) -> Result<Outcome, Error> {
         let Some(class) = class else {
-            let reason = format!("badge class {} is not in the store", pending.key.badge);
+            let reason = format!("badge class {} is not in the store", pending.key.slug);
             return self.fail(&pending.key, reason).await;
         };
         if pending.recipient.email.trim().is_empty() {

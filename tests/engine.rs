@@ -56,7 +56,7 @@ fn issued(outcomes: &[Outcome]) -> Vec<String> {
     outcomes
         .iter()
         .filter_map(|o| match o {
-            Outcome::Issued(a) => Some(a.key.badge.clone()),
+            Outcome::Issued(a) => Some(a.key.slug.clone()),
             _ => None,
         })
         .collect()
@@ -81,7 +81,7 @@ impl BadgeBackend for RecordingBackend {
     async fn award(&self, request: &AwardRequest) -> Result<IssuedAssertion, BackendError> {
         self.awards.lock().unwrap().push(format!(
             "{}:{}",
-            request.key.badge,
+            request.key.slug,
             request.class.backend_id.clone().unwrap_or_default()
         ));
         if request.recipient.email.ends_with("@rejected.example") {
@@ -466,7 +466,7 @@ async fn fault_injection_and_restart_lose_and_duplicate_nothing() {
             .map(|row| {
                 (
                     row.learner.clone(),
-                    row.badge.clone(),
+                    row.slug.clone(),
                     row.sequence,
                     row.rule.clone(),
                 )
@@ -762,7 +762,7 @@ async fn hosted_documents_validate_expire_and_revoke() {
         let Outcome::Issued(a) = &out[0] else {
             panic!("{out:?}")
         };
-        let class = store.class(&a.key.badge).await.unwrap().unwrap();
+        let class = store.class(&a.key.slug).await.unwrap().unwrap();
         for d in issuer.documents(a, &class) {
             docs.insert(d.url.to_string(), d);
         }
@@ -826,7 +826,7 @@ async fn hosted_documents_validate_expire_and_revoke() {
         .revoke(&assertions[0].id, "issued in error")
         .await
         .unwrap();
-    let class = store.class(&revoked.key.badge).await.unwrap().unwrap();
+    let class = store.class(&revoked.key.slug).await.unwrap().unwrap();
     let served = issuer.documents(&revoked, &class);
     let doc = served
         .iter()

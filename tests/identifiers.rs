@@ -155,3 +155,19 @@ async fn dates_past_the_year_9999_are_refused_when_issuing() {
     late.issued_on = "+10000-01-01T00:00:00Z".parse().unwrap();
     assert!(matches!(issuer.award(&late).await, Err(Error::Rejected(_))));
 }
+
+proptest::proptest! {
+    /// The rules and the stores hold slugs to one grammar: a rule set can name only classes a
+    /// store can keep, and a store refuses no slug the rules accept. Strings drawn near the
+    /// grammar's edges (its alphabet, a few characters outside it, up to 300 bytes).
+    #[test]
+    fn the_rules_and_the_stores_accept_the_same_slugs(
+        slug in "[a-z0-9_A-Z./ -]{0,4}|[a-z0-9_-]{250,260}|[a-z0-9_\\-é]{0,300}"
+    ) {
+        proptest::prop_assert_eq!(
+            badgery::rules::is_valid_slug(&slug),
+            badgery::backend::check_slug(&slug).is_ok(),
+            "{:?}", slug
+        );
+    }
+}

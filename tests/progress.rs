@@ -461,7 +461,7 @@ async fn racing_events_end_as_some_serial_order() {
         let held: BTreeSet<String> = awards
             .iter()
             .filter(|a| &a.key.learner == l)
-            .map(|a| a.key.badge.clone())
+            .map(|a| a.key.slug.clone())
             .collect();
         let (a, b) = racing_sequences(l);
         let serial = interleavings(&a, &b).into_iter().position(|order| {
@@ -471,7 +471,7 @@ async fn racing_events_end_as_some_serial_order() {
             for event in &order {
                 let (next, decided) = evaluator.apply_to(&progress, event);
                 progress = next;
-                badges.extend(decided.into_iter().map(|d| d.badge));
+                badges.extend(decided.into_iter().map(|d| d.slug));
             }
             progress == stored && badges == held
         });

@@ -57,7 +57,7 @@ fn served(issuer: &HostedIssuer, assertions: &[IssuedAssertion]) -> DocumentSet 
         }
     };
     for a in assertions {
-        let class = if a.key.badge == "capstone" {
+        let class = if a.key.slug == "capstone" {
             svg_class()
         } else {
             class()

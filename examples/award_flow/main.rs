@@ -208,9 +208,9 @@ fn main() -> ExitCode {
     );
     for row in &report.rows {
         let badge = if row.sequence > 1 {
-            format!("{} #{}", row.badge, row.sequence)
+            format!("{} #{}", row.slug, row.sequence)
         } else {
-            row.badge.clone()
+            row.slug.clone()
         };
         println!(
             "{:<w0$} {:<w1$} {:<w2$} {}",

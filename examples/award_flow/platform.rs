@@ -384,7 +384,7 @@ async fn revoke_and_check_ob3(
             Some(image) => Some((image.format, image.bytes.clone())),
             None => classes
                 .iter()
-                .find(|c| c.slug == a.key.badge)
+                .find(|c| c.slug == a.key.slug)
                 .and_then(|class| {
                     badgery::ob3::bake::bake(&class.image.bytes, jwt)
                         .ok()
@@ -413,7 +413,7 @@ async fn revoke_and_check_ob3(
             revoked_line = Some(format!(
                 "revoked: {} {} ({}), status bit {} set in {}",
                 a.key.learner,
-                a.key.badge,
+                a.key.slug,
                 record.id,
                 record.status_index,
                 ob3.issuer().status_list_url()
@@ -504,7 +504,7 @@ async fn revoke_and_check_ob3(
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Row {
     pub(crate) learner: String,
-    pub(crate) badge: String,
+    pub(crate) slug: String,
     pub(crate) sequence: u32,
     pub(crate) rule: String,
     pub(crate) assertion: String,
@@ -535,7 +535,7 @@ fn expected_awards() -> BTreeMap<(String, String, u32), String> {
         .flat_map(|e| evaluator.apply(e))
         .map(|a| {
             (
-                (a.learner, a.badge, a.sequence),
+                (a.learner, a.slug, a.sequence),
                 serde_json::to_value(&a.rule)
                     .ok()
                     .and_then(|r| r["kind"].as_str().map(str::to_owned))
@@ -856,7 +856,7 @@ pub(crate) async fn run(
     for p in store.unissued().await.unwrap_or_default() {
         problems.push(format!(
             "not issued: {} {} #{}: {:?} ({:?})",
-            p.key.learner, p.key.badge, p.key.sequence, p.state, p.last_error
+            p.key.learner, p.key.slug, p.key.sequence, p.state, p.last_error
         ));
     }
 
@@ -882,14 +882,14 @@ pub(crate) async fn run(
         if !seen_ids.insert(a.id.clone()) {
             problems.push(format!("assertion id {} used twice", a.id));
         }
-        if !expected.contains_key(&(a.key.learner.clone(), a.key.badge.clone(), a.key.sequence)) {
+        if !expected.contains_key(&(a.key.learner.clone(), a.key.slug.clone(), a.key.sequence)) {
             problems.push(format!("unexpected award {:?}", a.key));
         }
     }
     for (learner, badge, sequence) in expected.keys() {
         if !assertions
             .iter()
-            .any(|a| (&a.key.learner, &a.key.badge, a.key.sequence) == (learner, badge, *sequence))
+            .any(|a| (&a.key.learner, &a.key.slug, a.key.sequence) == (learner, badge, *sequence))
         {
             problems.push(format!(
                 "expected award missing: {learner} {badge} #{sequence}"
@@ -936,10 +936,10 @@ pub(crate) async fn run(
         .iter()
         .map(|a| Row {
             learner: a.key.learner.clone(),
-            badge: a.key.badge.clone(),
+            slug: a.key.slug.clone(),
             sequence: a.key.sequence,
             rule: expected
-                .get(&(a.key.learner.clone(), a.key.badge.clone(), a.key.sequence))
+                .get(&(a.key.learner.clone(), a.key.slug.clone(), a.key.sequence))
                 .cloned()
                 .unwrap_or_default(),
             assertion: a.id.clone(),
@@ -995,8 +995,8 @@ fn check_documents(
     let mut served = DocumentSet::new();
     let mut routes = serde_json::Map::new();
     for a in assertions {
-        let Some(class) = classes.iter().find(|c| c.slug == a.key.badge) else {
-            problems.push(format!("no class {} for {}", a.key.badge, a.id));
+        let Some(class) = classes.iter().find(|c| c.slug == a.key.slug) else {
+            problems.push(format!("no class {} for {}", a.key.slug, a.id));
             continue;
         };
         for doc in issuer.documents(a, class) {

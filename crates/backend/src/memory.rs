@@ -197,22 +197,6 @@ impl ClassCatalog for MemoryStore {
         Ok(self.lock().classes.get(slug).cloned())
     }
 
-    async fn class_for_course(
-        &self,
-        course: &str,
-        mode: Option<&str>,
-    ) -> Result<Option<BadgeClassRecord>, Error> {
-        let inner = self.lock();
-        let find = |m: Option<&str>| {
-            inner
-                .classes
-                .values()
-                .find(|c| c.course.as_deref() == Some(course) && c.mode.as_deref() == m)
-                .cloned()
-        };
-        Ok(mode.and_then(|m| find(Some(m))).or_else(|| find(None)))
-    }
-
     async fn set_backend_id(&self, slug: &str, backend_id: &str) -> Result<(), Error> {
         let mut inner = self.lock();
         let class = inner
@@ -315,14 +299,10 @@ impl AwardLedger for MemoryStore {
             .collect())
     }
 
-    async fn latest_award(
-        &self,
-        learner: &str,
-        badge: &str,
-    ) -> Result<Option<PendingAward>, Error> {
+    async fn latest_award(&self, learner: &str, slug: &str) -> Result<Option<PendingAward>, Error> {
         let inner = self.lock();
-        let from = AwardKey::new(learner, badge, 0);
-        let to = AwardKey::new(learner, badge, u32::MAX);
+        let from = AwardKey::new(learner, slug, 0);
+        let to = AwardKey::new(learner, slug, u32::MAX);
         Ok(inner
             .awards
             .range(from..=to)

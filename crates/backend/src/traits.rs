@@ -46,10 +46,12 @@ pub trait BadgeBackend: Send + Sync + Debug {
     ) -> Result<IssuedAssertion, Error>;
 }
 
-/// Where badge classes are kept: the catalogue the engine resolves a course to a class in.
+/// Where badge classes are kept, by slug. Which class a course and mode award is the rules'
+/// decision alone (a rule set maps them to a slug); the catalogue keeps the class documents.
 ///
-/// Every method is atomic. Slugs are unique; so is a class's (course, mode), a class with no
-/// mode being the course's fallback.
+/// Every method is atomic. Slugs are unique; so is a class's (course, mode): a store may be
+/// shared by engines with different rule sets (two app servers mid-deploy), and only the
+/// store sees every class they register.
 #[async_trait]
 pub trait ClassCatalog: Send + Sync + Debug {
     /// Stores a class unless one with its slug exists, and returns the stored class and whether
@@ -69,17 +71,6 @@ pub trait ClassCatalog: Send + Sync + Debug {
     /// # Errors
     /// The store's own errors.
     async fn class(&self, slug: &str) -> Result<Option<BadgeClassRecord>, Error>;
-
-    /// The class for a course and mode: the one for exactly (course, mode), else the one for
-    /// the course with no mode.
-    ///
-    /// # Errors
-    /// The store's own errors.
-    async fn class_for_course(
-        &self,
-        course: &str,
-        mode: Option<&str>,
-    ) -> Result<Option<BadgeClassRecord>, Error>;
 
     /// Records the backend's id for a class.
     ///
@@ -160,12 +151,11 @@ pub trait AwardLedger: Send + Sync + Debug {
         limit: usize,
     ) -> Result<Vec<PendingAward>, Error>;
 
-    /// The claimed award of `badge` to `learner` with the highest award number, in any state.
+    /// The claimed award of the class `slug` to `learner` with the highest award number, in any state.
     ///
     /// # Errors
     /// The store's own errors.
-    async fn latest_award(&self, learner: &str, badge: &str)
-    -> Result<Option<PendingAward>, Error>;
+    async fn latest_award(&self, learner: &str, slug: &str) -> Result<Option<PendingAward>, Error>;
 
     /// Records the assertion and marks its award issued, atomically. Recording the same
     /// assertion again changes nothing.
@@ -364,7 +354,6 @@ macro_rules! forward_store {
         impl<T: ClassCatalog + ?Sized> ClassCatalog for $ptr {
             async fn get_or_create_class(&self, class: BadgeClassRecord) -> Result<(BadgeClassRecord, bool), Error> { (**self).get_or_create_class(class).await }
             async fn class(&self, slug: &str) -> Result<Option<BadgeClassRecord>, Error> { (**self).class(slug).await }
-            async fn class_for_course(&self, course: &str, mode: Option<&str>) -> Result<Option<BadgeClassRecord>, Error> { (**self).class_for_course(course, mode).await }
             async fn set_backend_id(&self, slug: &str, backend_id: &str) -> Result<(), Error> { (**self).set_backend_id(slug, backend_id).await }
             async fn classes(&self) -> Result<Vec<BadgeClassRecord>, Error> { (**self).classes().await }
         }
@@ -377,7 +366,7 @@ macro_rules! forward_store {
             async fn unissued(&self) -> Result<Vec<PendingAward>, Error> { (**self).unissued().await }
             async fn reopen(&self, key: &AwardKey, lease_until: DateTime<Utc>) -> Result<PendingAward, Error> { (**self).reopen(key, lease_until).await }
             async fn awards(&self, after: Option<&AwardKey>, limit: usize) -> Result<Vec<PendingAward>, Error> { (**self).awards(after, limit).await }
-            async fn latest_award(&self, learner: &str, badge: &str) -> Result<Option<PendingAward>, Error> { (**self).latest_award(learner, badge).await }
+            async fn latest_award(&self, learner: &str, slug: &str) -> Result<Option<PendingAward>, Error> { (**self).latest_award(learner, slug).await }
             async fn complete(&self, assertion: IssuedAssertion) -> Result<(), Error> { (**self).complete(assertion).await }
             async fn retry_later(&self, key: &AwardKey, error: &str, next_attempt: DateTime<Utc>) -> Result<(), Error> { (**self).retry_later(key, error, next_attempt).await }
             async fn fail(&self, key: &AwardKey, reason: &str) -> Result<(), Error> { (**self).fail(key, reason).await }

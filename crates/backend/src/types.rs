@@ -90,7 +90,7 @@ pub enum Expiry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BadgeClassRecord {
-    /// Unique slug (`[a-z0-9_-]+`).
+    /// Unique slug: 1 to 255 of `[a-z0-9_-]` ([`check_slug`]).
     pub slug: String,
     /// The part of the platform that issues it (Open edX: `openedx__course`); sent to
     /// backends as a tag.
@@ -323,25 +323,26 @@ impl EvidenceItem {
 pub struct AwardKey {
     /// The learner's id.
     pub learner: String,
-    /// The class's slug.
-    pub badge: String,
+    /// The class's slug (`badge` in the serialized form, as stores and hosts have kept it).
+    #[serde(rename = "badge")]
+    pub slug: String,
     /// 1 for the first award of the class to the learner, 2 for the second, ….
     pub sequence: u32,
 }
 
-/// `learner / badge #sequence`, as messages name an award.
+/// `learner / slug #sequence`, as messages name an award.
 impl std::fmt::Display for AwardKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} / {} #{}", self.learner, self.badge, self.sequence)
+        write!(f, "{} / {} #{}", self.learner, self.slug, self.sequence)
     }
 }
 
 impl AwardKey {
-    /// The key of the `sequence`-th award of `badge` to `learner`.
-    pub fn new(learner: impl Into<String>, badge: impl Into<String>, sequence: u32) -> Self {
+    /// The key of the `sequence`-th award of the class `slug` to `learner`.
+    pub fn new(learner: impl Into<String>, slug: impl Into<String>, sequence: u32) -> Self {
         AwardKey {
             learner: learner.into(),
-            badge: badge.into(),
+            slug: slug.into(),
             sequence,
         }
     }
@@ -353,15 +354,12 @@ impl AwardKey {
     /// [`Error::Rejected`] saying which is wrong.
     pub fn check(&self) -> Result<(), Error> {
         check_identifier("learner id", &self.learner)?;
-        check_slug(&self.badge)
+        check_slug(&self.slug)
     }
 
     /// A stable text form, used as the backend idempotency key.
     pub fn idempotency_key(&self) -> String {
-        format!(
-            "{}\u{1f}{}\u{1f}{}",
-            self.learner, self.badge, self.sequence
-        )
+        format!("{}\u{1f}{}\u{1f}{}", self.learner, self.slug, self.sequence)
     }
 }
 
@@ -669,7 +667,7 @@ impl AssertionFilter {
     /// Whether an assertion passes the filter.
     pub fn matches(&self, a: &IssuedAssertion) -> bool {
         (self.include_revoked || a.revoked.is_none())
-            && self.slug.as_ref().is_none_or(|s| *s == a.key.badge)
+            && self.slug.as_ref().is_none_or(|s| *s == a.key.slug)
             && self
                 .issuing_component
                 .as_ref()

@@ -153,8 +153,9 @@ pub struct CriteriaRule {
     /// in file order, so that moving rules of other classes renames nothing.
     #[serde(default)]
     pub id: Option<String>,
-    /// The slug of the class awarded.
-    pub badge: String,
+    /// The slug of the class awarded (`badge` in a rule file).
+    #[serde(rename = "badge")]
+    pub slug: String,
     /// ALL or ANY of the requirements.
     #[serde(default)]
     pub require: Aggregation,
@@ -446,7 +447,7 @@ fn check_classes(
         let fail = |problem: String| Err(rule_error(line(i), problem));
         if !is_valid_slug(&class.slug) {
             return fail(format!(
-                "badge class slug {:?} must be one or more of [a-z0-9_-]",
+                "badge class slug {:?} must be 1 to 255 of [a-z0-9_-]",
                 class.slug
             ));
         }
@@ -531,11 +532,11 @@ impl CriteriaIds {
                 id
             }
             None => {
-                let n = self.next.entry(criteria.badge.clone()).or_insert(1);
+                let n = self.next.entry(criteria.slug.clone()).or_insert(1);
                 loop {
                     let id = match *n {
-                        1 => criteria.badge.clone(),
-                        k => format!("{}#{k}", criteria.badge),
+                        1 => criteria.slug.clone(),
+                        k => format!("{}#{k}", criteria.slug),
                     };
                     *n += 1;
                     if !self.taken.contains(&id) {
@@ -552,23 +553,23 @@ impl CriteriaIds {
 
 fn check_criteria(criteria: &CriteriaRule, slugs: &HashSet<&str>) -> Result<(), String> {
     let known = |slug: &str| slugs.contains(slug);
-    if !known(&criteria.badge) {
+    if !known(&criteria.slug) {
         return Err(format!(
             "criteria badge {:?} names no known badge class",
-            criteria.badge
+            criteria.slug
         ));
     }
     if criteria.requirements.is_empty() {
         return Err(format!(
             "criteria for {:?} has no requirement",
-            criteria.badge
+            criteria.slug
         ));
     }
     for requirement in &criteria.requirements {
         let empty = |what: &str| {
             Err(format!(
                 "a {what} requirement of {:?} lists nothing",
-                criteria.badge
+                criteria.slug
             ))
         };
         match requirement {
@@ -616,7 +617,7 @@ fn check_criteria(criteria: &CriteriaRule, slugs: &HashSet<&str>) -> Result<(), 
                 if roles.iter().any(|r| r.trim().is_empty()) {
                     return Err(format!(
                         "a manual requirement of {:?} names an empty role",
-                        criteria.badge
+                        criteria.slug
                     ));
                 }
             }
@@ -639,7 +640,7 @@ fn check_badge_cycles(
     // badge → the criteria that award it.
     let mut awarding: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, c) in criteria.iter().enumerate() {
-        awarding.entry(c.badge.as_str()).or_default().push(i);
+        awarding.entry(c.slug.as_str()).or_default().push(i);
     }
     let required = |i: usize| {
         criteria[i].requirements.iter().flat_map(|r| match r {
@@ -650,7 +651,7 @@ fn check_badge_cycles(
     // Iterative depth-first search over badges (a million criteria must not overflow the
     // stack). 1: on the current path, 2: done.
     let mut state: HashMap<&str, u8> = HashMap::new();
-    for start in criteria.iter().map(|c| c.badge.as_str()) {
+    for start in criteria.iter().map(|c| c.slug.as_str()) {
         if state.contains_key(start) {
             continue;
         }

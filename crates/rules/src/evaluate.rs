@@ -37,7 +37,7 @@ use crate::progress::{Progress, StoredCertificate, StoredEnrollment};
 ///         r#"{{"event":"certificate","learner":"ada","course":"{course}","passed":true}}"#))?));
 /// }
 /// assert_eq!(awards.len(), 1);
-/// assert_eq!((awards[0].learner.as_str(), awards[0].badge.as_str()), ("ada", "three-courses"));
+/// assert_eq!((awards[0].learner.as_str(), awards[0].slug.as_str()), ("ada", "three-courses"));
 /// # Ok::<(), badgery_rules::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -66,9 +66,9 @@ impl CriteriaKeys {
             .criteria()
             .iter()
             .map(|c| {
-                let ordinal = seen.entry(c.badge.as_str()).or_insert(0);
+                let ordinal = seen.entry(c.slug.as_str()).or_insert(0);
                 *ordinal += 1;
-                (c.badge.clone(), *ordinal - 1)
+                (c.slug.clone(), *ordinal - 1)
             })
             .collect();
         let positions = keys
@@ -476,8 +476,8 @@ fn record(compiled: &Compiled, names: &mut Names, l: &mut Learner, event: &Event
             }
             Change::Activity(activity)
         }
-        Event::ManualAward { badge, role, .. } => {
-            let (badge, role) = (names.badges.intern(badge), names.roles.intern(role));
+        Event::ManualAward { slug, role, .. } => {
+            let (badge, role) = (names.badges.intern(slug), names.roles.intern(role));
             match find(l.manual(), (badge, role), |m| *m) {
                 Ok(_) => Change::None,
                 Err(i) => {

@@ -106,12 +106,13 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
     },
-    /// Someone holding `role` awarded the badge class `badge` to the learner by hand.
+    /// Someone holding `role` awarded the badge class `slug` to the learner by hand.
     ManualAward {
         /// The learner's id.
         learner: String,
-        /// The slug of the badge class.
-        badge: String,
+        /// The slug of the badge class (`badge` in the event's JSON).
+        #[serde(rename = "badge")]
+        slug: String,
         /// The awarding person's role.
         role: String,
         /// When.
@@ -174,9 +175,9 @@ impl Event {
             Event::ActivityCompleted { activity, .. } if activity.trim().is_empty() => {
                 fail("the activity id is empty".to_owned())
             }
-            Event::ManualAward { badge, .. } if !is_valid_slug(badge) => {
-                fail(format!("badge {badge:?} is not a slug ([a-z0-9_-]+)"))
-            }
+            Event::ManualAward { slug, .. } if !is_valid_slug(slug) => fail(format!(
+                "badge {slug:?} is not a slug (1 to 255 of [a-z0-9_-])"
+            )),
             Event::ManualAward { role, .. } if role.trim().is_empty() => {
                 fail("the role is empty".to_owned())
             }

@@ -42,7 +42,7 @@
 //! let mut awarded = Vec::new();
 //! for line in events {
 //!     for award in evaluator.apply(&Event::from_json(line)?) {
-//!         awarded.push(format!("{} {} ({})", award.learner, award.badge, award.reason));
+//!         awarded.push(format!("{} {} ({})", award.learner, award.slug, award.reason));
 //!     }
 //! }
 //! assert_eq!(awarded, [
@@ -59,7 +59,7 @@
 //! # `RuleSet::with_auto_course_completion`).
 //! auto_course_completion = false
 //!
-//! # Badge classes: `slug` required and unique ([a-z0-9_-]+). A class with `course` (and
+//! # Badge classes: `slug` required and unique (1 to 255 of [a-z0-9_-]). A class with `course` (and
 //! # optionally `mode`) is a course completion class. `repeatable` defaults to false.
 //! [[badge_class]]
 //! slug = "python-verified"

@@ -5,9 +5,11 @@ use std::mem::size_of;
 
 use hashbrown::HashTable;
 
-/// Whether `slug` is a valid badge class slug: one or more of `[a-z0-9_-]`.
+/// Whether `slug` is a valid badge class slug: 1 to 255 of `[a-z0-9_-]`, the grammar the
+/// stores hold slugs to (`badgery_backend::check_slug`; the facade's tests check that the two
+/// agree), so that a rule set never names a class no store can keep.
 pub fn is_valid_slug(slug: &str) -> bool {
-    !slug.is_empty()
+    (1..=255).contains(&slug.len())
         && slug
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
@@ -196,6 +198,8 @@ mod tests {
         assert!(is_valid_slug("enrolled_3-courses"));
         assert!(!is_valid_slug("Enrolled"));
         assert!(!is_valid_slug(""));
+        assert!(is_valid_slug(&"a".repeat(255)));
+        assert!(!is_valid_slug(&"a".repeat(256)));
         assert!(!is_valid_slug("a b"));
         assert!(is_valid_course_key("course-v1:edX+DemoX+2024_T1"));
         assert!(is_valid_course_key("edX/DemoX/2014"));

@@ -54,7 +54,7 @@ fn check_slug(
         })
     };
     if !is_valid_slug(slug) {
-        return fail(format!("slug {slug:?} must be one or more of [a-z0-9_-]"));
+        return fail(format!("slug {slug:?} must be 1 to 255 of [a-z0-9_-]"));
     }
     if !known(slug) {
         return fail(format!("slug {slug:?} names no known badge class"));

@@ -41,7 +41,7 @@ fn json(text: &str) -> Event {
 }
 
 fn slugs(awards: &[Award]) -> Vec<&str> {
-    awards.iter().map(|a| a.badge.as_str()).collect()
+    awards.iter().map(|a| a.slug.as_str()).collect()
 }
 
 fn run(evaluator: &mut Evaluator, events: &[Event]) -> Vec<Award> {
@@ -99,7 +99,7 @@ fn courses_completed_counts_reach_or_pass_and_checkpoints() {
     let mut earned_at = Vec::new();
     for i in 1..=10 {
         for a in e.apply(&cert("l", &format!("course-v1:Org+C{i}+2026"), true)) {
-            earned_at.push((i, a.badge));
+            earned_at.push((i, a.slug));
         }
     }
     assert_eq!(
@@ -139,7 +139,7 @@ fn courses_enrolled_checkpoints_and_unenrolling_never_revokes() {
         got.extend(
             e.apply(&enrolled("l", &format!("course-v1:Org+C{i}+2026"), "audit"))
                 .into_iter()
-                .map(|a| (i, a.badge)),
+                .map(|a| (i, a.slug)),
         );
     }
     assert_eq!(got, [(3, "e3".into()), (5, "e5".into()), (8, "e8".into())]);
@@ -752,7 +752,7 @@ fn indexed_equals_naive(toml: &str, events: &[Event]) -> Result<(), TestCaseErro
         let mut got: Vec<(String, String)> = fast
             .apply(event)
             .into_iter()
-            .map(|a| (a.learner, a.badge))
+            .map(|a| (a.learner, a.slug))
             .collect();
         got.sort();
         let mut want = naive.apply(event);
@@ -842,10 +842,10 @@ proptest! {
     ) {
         let rules = RuleSet::from_toml(file).unwrap();
         let mut live = Evaluator::new(rules.clone());
-        let live_awards: Vec<(String, String)> = run(&mut live, &events).into_iter().map(|a| (a.learner, a.badge)).collect();
+        let live_awards: Vec<(String, String)> = run(&mut live, &events).into_iter().map(|a| (a.learner, a.slug)).collect();
         let mut late = Evaluator::new(RuleSet::new(rules.classes().to_vec()).unwrap());
-        let mut late_awards: Vec<(String, String)> = run(&mut late, &events).into_iter().map(|a| (a.learner, a.badge)).collect();
-        late_awards.extend(late.set_rules(rules).into_iter().map(|a| (a.learner, a.badge)));
+        let mut late_awards: Vec<(String, String)> = run(&mut late, &events).into_iter().map(|a| (a.learner, a.slug)).collect();
+        late_awards.extend(late.set_rules(rules).into_iter().map(|a| (a.learner, a.slug)));
         for award in &late_awards {
             prop_assert!(live_awards.contains(award), "back-fill awarded {:?} which live evaluation did not", award);
         }

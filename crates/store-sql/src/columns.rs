@@ -15,7 +15,7 @@ macro_rules! bind_claim {
         let (state, outcome) = $crate::columns::state_columns(&award.state);
         $query
             .bind(&award.key.learner)
-            .bind(&award.key.badge)
+            .bind(&award.key.slug)
             .bind($crate::columns::sequence(&award.key))
             .bind(&award.recipient.email)
             .bind($crate::columns::evidence_json(&award.evidence))
@@ -39,7 +39,7 @@ macro_rules! bind_assertion {
         $query
             .bind(&assertion.id)
             .bind(&assertion.key.learner)
-            .bind(&assertion.key.badge)
+            .bind(&assertion.key.slug)
             .bind($crate::columns::sequence(&assertion.key))
             .bind(&assertion.issuing_component)
             .bind(&assertion.course)

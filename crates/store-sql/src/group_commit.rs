@@ -209,7 +209,7 @@ async fn complete(
         == 1;
     let marked = sqlx::query(crate::store::MARK_ISSUED)
         .bind(&key.learner)
-        .bind(&key.badge)
+        .bind(&key.slug)
         .bind(sequence(key))
         .bind(&assertion.id)
         .execute(&mut *connection)

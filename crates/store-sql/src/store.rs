@@ -241,27 +241,6 @@ impl ClassCatalog for SqlStore {
         })
     }
 
-    async fn class_for_course(
-        &self,
-        course: &str,
-        mode: Option<&str>,
-    ) -> Result<Option<BadgeClassRecord>, Error> {
-        // The exact (course, mode) class sorts before the course's mode-less one.
-        on_pool!(self, |pool, dialect| {
-            sqlx::query(
-                "SELECT * FROM badgery_classes WHERE course = $1 AND (mode = $2 OR mode IS NULL) \
-                 ORDER BY mode IS NULL LIMIT 1",
-            )
-            .bind(course)
-            .bind(mode)
-            .fetch_optional(pool)
-            .await
-            .map_err(db(format!("reading the class of course {course}")))?
-            .map(|row| class_from(&row))
-            .transpose()
-        })
-    }
-
     async fn set_backend_id(&self, slug: &str, backend_id: &str) -> Result<(), Error> {
         let updated = on_pool!(self, |pool, dialect| {
             sqlx::query("UPDATE badgery_classes SET backend_id = $1 WHERE slug = $2")
@@ -352,7 +331,7 @@ impl AwardLedger for SqlStore {
                  WHERE learner = $1 AND badge = $2 AND sequence = $3",
             )
             .bind(&key.learner)
-            .bind(&key.badge)
+            .bind(&key.slug)
             .bind(sequence(key))
             .execute(pool)
             .await
@@ -398,7 +377,7 @@ impl AwardLedger for SqlStore {
                 ""
             ))
             .bind(&key.learner)
-            .bind(&key.badge)
+            .bind(&key.slug)
             .bind(sequence(key))
             .bind(micros(lease_until))
             .fetch_optional(pool)
@@ -426,7 +405,7 @@ impl AwardLedger for SqlStore {
         let (learner, badge, number) = match after {
             Some(key) => (
                 Some(key.learner.as_str()),
-                Some(key.badge.as_str()),
+                Some(key.slug.as_str()),
                 sequence(key),
             ),
             None => (None, None, 0),
@@ -451,11 +430,7 @@ impl AwardLedger for SqlStore {
         })
     }
 
-    async fn latest_award(
-        &self,
-        learner: &str,
-        badge: &str,
-    ) -> Result<Option<PendingAward>, Error> {
+    async fn latest_award(&self, learner: &str, slug: &str) -> Result<Option<PendingAward>, Error> {
         on_pool!(self, |pool, dialect| {
             sqlx::query(concat!(
                 "SELECT ",
@@ -464,11 +439,11 @@ impl AwardLedger for SqlStore {
                  ORDER BY sequence DESC LIMIT 1"
             ))
             .bind(learner)
-            .bind(badge)
+            .bind(slug)
             .fetch_optional(pool)
             .await
             .map_err(db(format!(
-                "reading the latest award of {badge} to {learner}"
+                "reading the latest award of {slug} to {learner}"
             )))?
             .map(|row| award_from(&row))
             .transpose()
@@ -516,7 +491,7 @@ impl AwardLedger for SqlStore {
                  WHERE learner = $1 AND badge = $2 AND sequence = $3 AND state = 'pending'",
             )
             .bind(&key.learner)
-            .bind(&key.badge)
+            .bind(&key.slug)
             .bind(sequence(key))
             .bind(micros(next_attempt))
             .bind(error)
@@ -536,7 +511,7 @@ impl AwardLedger for SqlStore {
                  WHERE learner = $1 AND badge = $2 AND sequence = $3 AND state = 'pending'",
             )
             .bind(&key.learner)
-            .bind(&key.badge)
+            .bind(&key.slug)
             .bind(sequence(key))
             .bind(reason)
             .execute(pool)
@@ -559,7 +534,7 @@ impl SqlStore {
                  WHERE learner = $1 AND badge = $2 AND sequence = $3"
             ))
             .bind(&key.learner)
-            .bind(&key.badge)
+            .bind(&key.slug)
             .bind(sequence(key))
             .fetch_optional(pool)
             .await
@@ -722,7 +697,7 @@ macro_rules! claim_in {
                 " FROM badgery_awards WHERE learner = $1 AND badge = $2 AND sequence = $3"
             ))
             .bind(&award.key.learner)
-            .bind(&award.key.badge)
+            .bind(&award.key.slug)
             .bind(sequence(&award.key))
             .fetch_one(&mut *$tx)
             .await

@@ -42,8 +42,9 @@ pub enum Rule {
 pub struct Award {
     /// The learner's id.
     pub learner: String,
-    /// The badge class slug.
-    pub badge: String,
+    /// The badge class's slug (`badge` in the serialized form, as `replay` prints it).
+    #[serde(rename = "badge")]
+    pub slug: String,
     /// Which award of this class to this learner it is: 1 for the first (always, unless the
     /// class is repeatable). With the learner and slug, it identifies the award.
     pub sequence: u32,

@@ -272,7 +272,7 @@ impl Compiled {
         for (id, criteria) in rules.criteria.iter().enumerate() {
             self.criteria_ids
                 .push(criteria.id.as_deref().unwrap_or_default().into());
-            let badge = names.badges.intern(&criteria.badge);
+            let badge = names.badges.intern(&criteria.slug);
             let rule = CriteriaRef {
                 id: id as u32,
                 badge,

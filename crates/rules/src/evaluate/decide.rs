@@ -303,7 +303,7 @@ impl Decide<'_> {
         let (rule, reason) = explain();
         self.awards.push(Award {
             learner: self.learner_name.to_owned(),
-            badge: class
+            slug: class
                 .map_or_else(|| self.names.badges.name(badge), |c| &c.slug)
                 .to_owned(),
             sequence,

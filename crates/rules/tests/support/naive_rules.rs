@@ -89,8 +89,8 @@ impl Naive {
                     (a, b) => a.or(b),
                 };
             }
-            Event::ManualAward { badge, role, .. } => {
-                l.manual.insert((badge.clone(), role.clone()));
+            Event::ManualAward { slug, role, .. } => {
+                l.manual.insert((slug.clone(), role.clone()));
             }
             _ => {}
         }
@@ -196,14 +196,14 @@ impl Naive {
                         *require,
                         roles
                             .iter()
-                            .map(|r| l.manual.contains(&(criteria.badge.clone(), r.clone())))
+                            .map(|r| l.manual.contains(&(criteria.slug.clone(), r.clone())))
                             .collect(),
                     ),
                     _ => false,
                 })
                 .collect();
             if combine(criteria.require, met) {
-                due.push(criteria.badge.clone());
+                due.push(criteria.slug.clone());
             }
         }
         due.retain(|b| !l.earned.contains(b));
