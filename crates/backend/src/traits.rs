@@ -151,7 +151,8 @@ pub trait AwardLedger: Send + Sync + Debug {
         limit: usize,
     ) -> Result<Vec<PendingAward>, Error>;
 
-    /// The claimed award of the class `slug` to `learner` with the highest award number, in any state.
+    /// The claimed award of the class `slug` to `learner` with the highest award number, in
+    /// any state.
     ///
     /// # Errors
     /// The store's own errors.
