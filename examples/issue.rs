@@ -282,23 +282,20 @@ fn default_image() -> ClassImage {
     }
 }
 
-/// The classes the rules name, as the store gets them when it lacks them.
+/// The classes the rules name, as the store gets them when it lacks them (each takes its
+/// course and mode from the rules when registered).
 fn classes_of(rules: &RuleSet) -> Vec<BadgeClassRecord> {
     rules
         .classes()
         .iter()
         .map(|class| {
-            let record = BadgeClassRecord::new(
+            BadgeClassRecord::new(
                 class.slug.clone(),
                 class.slug.clone(),
                 format!("The {} badge of the example platform.", class.slug),
                 format!("Earned by the rules of the {} badge.", class.slug),
                 default_image(),
-            );
-            match &class.course {
-                Some(course) => record.for_course(course.clone(), class.mode.as_deref()),
-                None => record,
-            }
+            )
         })
         .collect()
 }

@@ -471,6 +471,10 @@ impl Engine {
     /// Checks each class's image and stores the classes (an existing class is kept as it is).
     /// Returns the classes created.
     ///
+    /// The rules say which course and mode award a class: a record that names no course takes
+    /// its rule's (so a host writes them once, in the rules); a record that names one must
+    /// name the same.
+    ///
     /// # Errors
     /// [`Error::InvalidImage`] for a bad image, [`Error::Config`] for a class the rules award
     /// for another course or mode (naming both; nothing is stored then), or the store's errors.
@@ -478,6 +482,7 @@ impl Engine {
         &self,
         classes: Vec<BadgeClassRecord>,
     ) -> Result<Vec<String>, Error> {
+        let mut classes = classes;
         // The rules' classes of these slugs, found in one pass over the rules (not one per
         // record) and copied, so that no lock is held while the store is called.
         let slugs: HashSet<&str> = classes.iter().map(|c| c.slug.as_str()).collect();
@@ -490,7 +495,14 @@ impl Engine {
             .map(|c| (c.slug.clone(), c.clone()))
             .collect();
         drop(slugs);
-        for class in &classes {
+        for class in &mut classes {
+            if let Some(rule) = rules.get(&class.slug)
+                && class.course.is_none()
+                && class.mode.is_none()
+            {
+                class.course.clone_from(&rule.course);
+                class.mode.clone_from(&rule.mode);
+            }
             class.check()?;
             check_class_image(&class.slug, &class.image)?;
             check_agrees_with_rules(rules.get(&class.slug), class)?;
@@ -1301,7 +1313,8 @@ impl Engine {
 }
 
 /// [`Error::Config`] when `rule`, the rules' class of `record`'s slug, is for another course or
-/// mode: the store would then resolve the course to a class the rules do not award for it.
+/// mode: the class's document and the backends (Badgr tags a class with its course) would
+/// name a course the rules do not award it for.
 fn check_agrees_with_rules(
     rule: Option<&ClassRule>,
     record: &BadgeClassRecord,

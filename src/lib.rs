@@ -26,9 +26,9 @@
 //!
 //! # let png = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/images/rust.png"))?;
 //! let image = ClassImage { format: ImageFormat::Png, bytes: png };
+//! // The class's course and mode are the rules': the record takes them when registered.
 //! engine.register_classes(vec![
-//!     BadgeClassRecord::new("rust", "Rust", "Completed the Rust course.", "Pass the course.", image)
-//!         .for_course(course, None),
+//!     BadgeClassRecord::new("rust", "Rust", "Completed the Rust course.", "Pass the course.", image),
 //! ]).await?;
 //!
 //! let event = Event::from_json(&format!(

@@ -254,6 +254,48 @@ async fn a_class_record_for_another_course_than_its_rule_is_refused() {
     );
 }
 
+/// The rules are where a class's course and mode are written: a record that names none takes
+/// them from its rule, and the course then resolves to it.
+#[tokio::test]
+async fn a_class_record_without_a_course_takes_its_rules() {
+    let store = Arc::new(MemoryStore::new());
+    let rules = RuleSet::new(vec![ClassRule::course_completion(
+        "rust-verified",
+        RUST,
+        Some("verified"),
+    )])
+    .unwrap();
+    let engine = Engine::new(
+        rules,
+        store.clone(),
+        Arc::new(issuer()),
+        Arc::new(directory()),
+    );
+    engine
+        .register_classes(vec![BadgeClassRecord::new(
+            "rust-verified",
+            "Rust",
+            "d",
+            "c",
+            png(),
+        )])
+        .await
+        .unwrap();
+    let stored = store.class("rust-verified").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.course.as_deref(), stored.mode.as_deref()),
+        (Some(RUST), Some("verified"))
+    );
+    let event = Event::from_json(&format!(
+        r#"{{"event":"certificate","learner":"ada","course":"{RUST}","mode":"verified","passed":true}}"#
+    ))
+    .unwrap();
+    assert_eq!(
+        issued(&engine.handle(&event).await.unwrap()),
+        ["rust-verified"]
+    );
+}
+
 /// Use cases 2, 3 and 5: classes without course for count, enrollment and group rules, keyed
 /// by slug; a class with no backend id is created in the backend on first award and its id
 /// stored apart from the slug; later awards use that id.

@@ -83,13 +83,8 @@ fn classes(rules: &RuleSet) -> Vec<BadgeClassRecord> {
     rules
         .classes()
         .iter()
-        .map(|c| {
-            let record = BadgeClassRecord::new(c.slug.clone(), c.slug.clone(), "d", "c", png());
-            match &c.course {
-                Some(course) => record.for_course(course.clone(), c.mode.as_deref()),
-                None => record,
-            }
-        })
+        // Each takes its course and mode from the rules when registered.
+        .map(|c| BadgeClassRecord::new(c.slug.clone(), c.slug.clone(), "d", "c", png()))
         .collect()
 }
 
