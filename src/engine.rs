@@ -480,9 +480,8 @@ impl Engine {
     /// for another course or mode (naming both; nothing is stored then), or the store's errors.
     pub async fn register_classes(
         &self,
-        classes: Vec<BadgeClassRecord>,
+        mut classes: Vec<BadgeClassRecord>,
     ) -> Result<Vec<String>, Error> {
-        let mut classes = classes;
         // The rules' classes of these slugs, found in one pass over the rules (not one per
         // record) and copied, so that no lock is held while the store is called.
         let slugs: HashSet<&str> = classes.iter().map(|c| c.slug.as_str()).collect();

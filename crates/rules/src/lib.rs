@@ -59,8 +59,9 @@
 //! # `RuleSet::with_auto_course_completion`).
 //! auto_course_completion = false
 //!
-//! # Badge classes: `slug` required and unique (1 to 255 of [a-z0-9_-]). A class with `course` (and
-//! # optionally `mode`) is a course completion class. `repeatable` defaults to false.
+//! # Badge classes: `slug` required and unique (1 to 255 of [a-z0-9_-]). A class with
+//! # `course` (and optionally `mode`) is a course completion class. `repeatable` defaults
+//! # to false.
 //! [[badge_class]]
 //! slug = "python-verified"
 //! course = "course-v1:Org+Python+2026"
