@@ -495,7 +495,8 @@ impl Engine {
             .collect();
         drop(slugs);
         for class in &mut classes {
-            if let Some(rule) = rules.get(&class.slug)
+            let rule = rules.get(&class.slug);
+            if let Some(rule) = rule
                 && class.course.is_none()
                 && class.mode.is_none()
             {
@@ -504,7 +505,7 @@ impl Engine {
             }
             class.check()?;
             check_class_image(&class.slug, &class.image)?;
-            check_agrees_with_rules(rules.get(&class.slug), class)?;
+            check_agrees_with_rules(rule, class)?;
         }
         let mut created = Vec::new();
         for class in classes {

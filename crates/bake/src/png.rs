@@ -472,7 +472,7 @@ pub fn unbake_all(image: &[u8], limits: &Limits) -> Result<Vec<Payload>, Error> 
 
 /// Hands `found` the payloads of `image` in chunk order until it breaks. A callback rather
 /// than a list, so that [`unbake`] allocates nothing beyond its payload (a list made it
-/// about 25 ns slower at every image size: BENCHMARKS.md, "Baking").
+/// 24-32 ns slower at every image size: BENCHMARKS.md, "Baking").
 fn each_payload(
     image: &[u8],
     limits: &Limits,
